@@ -1,0 +1,26 @@
+import { createRequire } from "node:module";
+import { defineConfig } from "hardhat/config";
+import hardhatToolboxViem from "@nomicfoundation/hardhat-toolbox-viem";
+
+// Hardhat would download solc; these machines have no internet, so use the
+// WASM build from the pinned npm `solc` package (it must be an absolute path).
+const solcPath = createRequire(import.meta.url).resolve("solc/soljson.js");
+
+export default defineConfig({
+  plugins: [hardhatToolboxViem],
+  solidity: {
+    version: "0.8.30",
+    path: solcPath,
+    settings: {
+      optimizer: { enabled: true, runs: 10_000 },
+      evmVersion: "prague",
+    },
+  },
+  networks: {
+    localhost: {
+      type: "http",
+      chainType: "l1",
+      url: process.env.RPC_URL_31337 ?? "http://127.0.0.1:8545",
+    },
+  },
+});
