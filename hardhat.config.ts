@@ -11,6 +11,8 @@ export default defineConfig({
   solidity: {
     version: "0.8.30",
     path: solcPath,
+    // The protocol's one forwarder per chain is OpenZeppelin's, deployed as it is.
+    npmFilesToBuild: ["@openzeppelin/contracts/metatx/ERC2771Forwarder.sol"],
     settings: {
       optimizer: { enabled: true, runs: 10_000 },
       evmVersion: "prague",
