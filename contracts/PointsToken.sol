@@ -71,6 +71,14 @@ contract PointsToken is
     }
 
     /// @inheritdoc IPointsToken
+    function mintBatch(address[] calldata recipients, uint256[] calldata amounts) external onlyRole(MINTER_ROLE) {
+        if (recipients.length != amounts.length) revert PointsBatchLengthMismatch(recipients.length, amounts.length);
+        for (uint256 i = 0; i < recipients.length; ++i) {
+            _mint(recipients[i], amounts[i]);
+        }
+    }
+
+    /// @inheritdoc IPointsToken
     function issue(address to, uint256 amount, IssueReason reason, bytes32 ref) external onlyRole(ISSUER_ROLE) {
         _useReference(ref);
         _mint(to, amount);

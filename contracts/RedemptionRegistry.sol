@@ -125,7 +125,11 @@ contract RedemptionRegistry is IRedemptionRegistry, TenantUpgradeable, Reentranc
     }
 
     /// @inheritdoc IRedemptionRegistry
-    function setOfferBusiness(uint256 offerId, address business, bool honoured) external onlyRole(CAMPAIGN_MANAGER_ROLE) {
+    function setOfferBusiness(
+        uint256 offerId,
+        address business,
+        bool honoured
+    ) external onlyRole(CAMPAIGN_MANAGER_ROLE) {
         RedemptionRegistryStorage storage $ = _getRedemptionRegistryStorage();
         _openOffer($, offerId);
         _setOfferBusiness($, offerId, business, honoured);
@@ -231,15 +235,21 @@ contract RedemptionRegistry is IRedemptionRegistry, TenantUpgradeable, Reentranc
     function _checkItem(TokenAmount calldata item, bool isCost) private view returns (ContractKind kind) {
         bool found;
         (found, kind) = TokenAmounts.kindOf(item.token);
-        bool acceptable = found &&
-            (isCost ? TokenAmounts.isToken(kind) : kind == ContractKind.REWARD_TOKEN || kind == ContractKind.STATUS_TOKEN);
+        bool acceptable =
+            found &&
+                (
+                    isCost
+                        ? TokenAmounts.isToken(kind)
+                        : kind == ContractKind.REWARD_TOKEN || kind == ContractKind.STATUS_TOKEN
+                );
         bytes32 role;
         if (acceptable) role = isCost ? ITenantToken(item.token).BURNER_ROLE() : ITenantToken(item.token).MINTER_ROLE();
         if (!acceptable || !IAccessControl(item.token).hasRole(role, address(this))) {
             if (isCost) revert RedemptionCostNotBurnable(item.token);
             revert RedemptionPayoutNotMintable(item.token);
         }
-        bool validId = kind == ContractKind.POINTS_TOKEN ? item.id == 0 : IMultiToken(item.token).isClassDefined(item.id);
+        bool validId =
+            kind == ContractKind.POINTS_TOKEN ? item.id == 0 : IMultiToken(item.token).isClassDefined(item.id);
         if (item.amount == 0 || item.amount > type(uint88).max || !validId) {
             revert RedemptionInvalidAmount(item.token, item.id, item.amount);
         }
@@ -270,7 +280,10 @@ contract RedemptionRegistry is IRedemptionRegistry, TenantUpgradeable, Reentranc
         emit OfferBusinessSet(offerId, business, honoured);
     }
 
-    function _openOffer(RedemptionRegistryStorage storage $, uint256 offerId) private view returns (Offer storage offer) {
+    function _openOffer(
+        RedemptionRegistryStorage storage $,
+        uint256 offerId
+    ) private view returns (Offer storage offer) {
         offer = $.offers[offerId];
         if (offer.status == OfferStatus.NONE) revert RedemptionOfferNotFound(offerId);
         if (offer.status == OfferStatus.CLOSED) revert RedemptionOfferIsClosed(offerId);

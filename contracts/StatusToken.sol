@@ -16,12 +16,7 @@ contract StatusToken is IStatusToken, MultiTokenUpgradeable {
     }
 
     /// @dev Every movement passes here: only a mint (from zero) or a burn (to zero) may pass.
-    function _update(
-        address from,
-        address to,
-        uint256[] memory ids,
-        uint256[] memory values
-    ) internal override {
+    function _update(address from, address to, uint256[] memory ids, uint256[] memory values) internal override {
         if (from != address(0) && to != address(0)) revert StatusTokenSoulbound(from, to);
         super._update(from, to, ids, values);
     }

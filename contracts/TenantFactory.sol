@@ -204,7 +204,10 @@ contract TenantFactory is ITenantFactory, Ownable2Step {
         multi.initialize(baseUri, admin, grants);
     }
 
-    function _grantsTo(bytes32[] memory roles, address[] calldata accounts) private pure returns (RoleGrant[] memory grants) {
+    function _grantsTo(
+        bytes32[] memory roles,
+        address[] calldata accounts
+    ) private pure returns (RoleGrant[] memory grants) {
         grants = new RoleGrant[](roles.length * accounts.length);
         for (uint256 i = 0; i < accounts.length; ++i) {
             for (uint256 r = 0; r < roles.length; ++r) {

@@ -57,10 +57,11 @@ abstract contract MultiTokenUpgradeable is
     }
 
     /// @inheritdoc IMultiToken
-    function defineClass(uint256 id, uint256 maxSupply_, string calldata classUri)
-        external
-        onlyRole(CAMPAIGN_MANAGER_ROLE)
-    {
+    function defineClass(
+        uint256 id,
+        uint256 maxSupply_,
+        string calldata classUri
+    ) external onlyRole(CAMPAIGN_MANAGER_ROLE) {
         uint256 supply = totalSupply(id);
         if (maxSupply_ != 0 && maxSupply_ < supply) revert TokenClassMaxSupplyBelowSupply(id, maxSupply_, supply);
         _getMultiTokenStorage().classes[id] = TokenClass({defined: true, maxSupply: maxSupply_, uri: classUri});

@@ -106,6 +106,7 @@ interface ICampaignRegistry {
     error CampaignInvalidPayoutCount(uint256 count, uint256 max);
     error CampaignInvalidPayout(address token, uint256 id, uint256 amount);
     error CampaignPayoutNotMintable(address token);
+    error CampaignDuplicatePayout(address token);
     error CampaignInvalidBusiness(address business);
     error CampaignVoucherExpired(uint256 deadline);
     error CampaignVoucherSignerUnauthorized(address signer);
@@ -132,7 +133,11 @@ interface ICampaignRegistry {
 
     /// @notice Replaces a campaign's configuration and payouts; the budget cannot drop below the
     /// claims already paid. Not once closed. Campaign manager role.
-    function updateCampaign(uint256 campaignId, CampaignConfig calldata config, TokenAmount[] calldata payouts) external;
+    function updateCampaign(
+        uint256 campaignId,
+        CampaignConfig calldata config,
+        TokenAmount[] calldata payouts
+    ) external;
 
     /// @notice Stops claims until `resumeCampaign`. Campaign manager role.
     function pauseCampaign(uint256 campaignId) external;
@@ -150,6 +155,8 @@ interface ICampaignRegistry {
 
     /// @notice Pays many claims in one transaction; an item that breaks a rule is skipped with
     /// `ClaimSkipped` and the rest pay. Claim-operator role.
+    /// @dev Every item's `Claimed` comes first, then the points: one `mintBatch` per points token,
+    /// its transfers in item order. ERC-1155 payouts are minted with their item.
     /// @return paid How many items paid.
     function claimBatch(ClaimRequest[] calldata requests) external returns (uint256 paid);
 

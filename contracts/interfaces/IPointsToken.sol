@@ -11,6 +11,9 @@ interface IPointsToken is ITenantToken {
     /// @notice The issuer role minted `amount` to `to` for `reason`; `ref` names the payment or grant.
     event Issued(address indexed to, uint256 amount, IssueReason indexed reason, bytes32 indexed ref);
 
+    /// @notice `mintBatch` got `recipients` and `amounts` of different lengths.
+    error PointsBatchLengthMismatch(uint256 recipients, uint256 amounts);
+
     /// @notice Sets up the token. Called once, by the factory, in the transaction that deploys the proxy.
     /// @param admin Receives the admin, upgrader and pauser roles.
     /// @param grants Further roles (minter, burner, issuer) for the tenant's contracts and operators.
@@ -24,6 +27,9 @@ interface IPointsToken is ITenantToken {
 
     /// @notice Mints for a programme contract (campaign claims). Minter role.
     function mint(address to, uint256 amount) external;
+
+    /// @notice Mints `amounts[i]` to `recipients[i]` for a programme contract (a batch of claims). Minter role.
+    function mintBatch(address[] calldata recipients, uint256[] calldata amounts) external;
 
     /// @notice Mints outside a programme, recording why. Issuer role; `ref` must be new.
     function issue(address to, uint256 amount, IssueReason reason, bytes32 ref) external;

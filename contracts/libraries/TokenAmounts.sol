@@ -28,9 +28,7 @@ library TokenAmounts {
     /// return value that is not a kind.
     function kindOf(address token) internal view returns (bool found, ContractKind kind) {
         if (token.code.length == 0) return (false, kind);
-        (bool success, bytes memory returned) = token.staticcall(
-            abi.encodeCall(ITenantContract.contractKind, ())
-        );
+        (bool success, bytes memory returned) = token.staticcall(abi.encodeCall(ITenantContract.contractKind, ()));
         if (!success || returned.length != 32) return (false, kind);
         uint256 value = abi.decode(returned, (uint256));
         if (value > uint256(type(ContractKind).max)) return (false, kind);
