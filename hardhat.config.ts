@@ -18,6 +18,12 @@ export default defineConfig({
       evmVersion: "prague",
     },
   },
+  test: {
+    solidity: {
+      fuzz: { runs: 256 },
+      invariant: { runs: 64, depth: 64, failOnRevert: false },
+    },
+  },
   networks: {
     localhost: {
       type: "http",
