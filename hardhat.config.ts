@@ -16,6 +16,8 @@ export default defineConfig({
     settings: {
       optimizer: { enabled: true, runs: 10_000 },
       evmVersion: "prague",
+      // upgrades-core reads storage layouts from the build info (test/helpers/upgrade-safety.ts).
+      outputSelection: { "*": { "*": ["storageLayout"] } },
     },
   },
   test: {

@@ -18,7 +18,7 @@ import {
   protocolFixture,
   STATUS_ID,
   REWARD_ID,
-} from "../test/fixtures.ts";
+} from "../test/helpers/fixtures.ts";
 
 const TRANSACTION_GAS_CAP = 2n ** 24n;
 const BATCH = 100;

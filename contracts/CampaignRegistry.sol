@@ -66,7 +66,7 @@ contract CampaignRegistry is ICampaignRegistry, TenantUpgradeable, EIP712Upgrade
     constructor(address trustedForwarder_) TenantUpgradeable(trustedForwarder_) {}
 
     /// @inheritdoc ICampaignRegistry
-    function initialize(address admin, RoleGrant[] calldata grants) external initializer {
+    function initialize(address admin, RoleGrant[] calldata grants) public initializer {
         __EIP712_init("PERS CampaignRegistry", "1");
         __TenantUpgradeable_init(admin, grants);
     }

@@ -46,7 +46,7 @@ contract PointsToken is
         uint8 decimals_,
         address admin,
         RoleGrant[] calldata grants
-    ) external initializer {
+    ) public initializer {
         __ERC20_init(name, symbol);
         __ERC20Burnable_init();
         __ERC20Pausable_init();

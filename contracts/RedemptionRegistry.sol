@@ -43,7 +43,7 @@ contract RedemptionRegistry is IRedemptionRegistry, TenantUpgradeable, Reentranc
     constructor(address trustedForwarder_) TenantUpgradeable(trustedForwarder_) {}
 
     /// @inheritdoc IRedemptionRegistry
-    function initialize(address admin, RoleGrant[] calldata grants) external initializer {
+    function initialize(address admin, RoleGrant[] calldata grants) public initializer {
         __TenantUpgradeable_init(admin, grants);
     }
 

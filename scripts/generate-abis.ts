@@ -33,10 +33,11 @@ function camelCase(name: string): string {
   return leadingCapitals.toLowerCase() + name.slice(leadingCapitals.length);
 }
 
-// Deployable contracts only: an implementation's ABI already holds its interfaces' functions,
+// Deployable protocol contracts only (contracts/test/ holds test doubles): an implementation's ABI already holds its interfaces' functions,
 // events and errors.
 const wanted = (artifact: Artifact) =>
-  (artifact.sourceName.startsWith("contracts/") || artifact.contractName === "ERC2771Forwarder") &&
+  ((artifact.sourceName.startsWith("contracts/") && !artifact.sourceName.startsWith("contracts/test/")) ||
+    artifact.contractName === "ERC2771Forwarder") &&
   artifact.bytecode !== "0x" &&
   artifact.abi.length > 0;
 

@@ -47,7 +47,7 @@ abstract contract MultiTokenUpgradeable is
     constructor(address trustedForwarder_) TenantUpgradeable(trustedForwarder_) {}
 
     /// @inheritdoc IMultiToken
-    function initialize(string calldata baseUri, address admin, RoleGrant[] calldata grants) external initializer {
+    function initialize(string calldata baseUri, address admin, RoleGrant[] calldata grants) public initializer {
         __ERC1155_init(baseUri);
         __ERC1155Burnable_init();
         __ERC1155Pausable_init();

@@ -3,10 +3,10 @@
 // every test starts from the same snapshot.
 import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
 import { getAddress, parseEventLogs, stringToHex, zeroAddress, type Address, type Hex } from "viem";
-import { campaignRegistryAbi } from "../abi/campaignRegistry.ts";
-import { ClaimSource } from "../abi/enums.ts";
-import { deployProtocol } from "../deploy/protocol.ts";
-import { createTenant } from "../deploy/tenant.ts";
+import { campaignRegistryAbi } from "../../abi/campaignRegistry.ts";
+import { ClaimSource } from "../../abi/enums.ts";
+import { deployProtocol } from "../../deploy/protocol.ts";
+import { createTenant } from "../../deploy/tenant.ts";
 
 export const REWARD_ID = 1n;
 export const STATUS_ID = 7n;
