@@ -12,7 +12,6 @@ import {IPointsToken} from "./interfaces/IPointsToken.sol";
 import {IRedemptionRegistry} from "./interfaces/IRedemptionRegistry.sol";
 import {ContractKind, ITenantContract, RoleGrant} from "./interfaces/ITenantContract.sol";
 import {ITenantFactory, PointsTokenParams, TenantParams, TenantSuite} from "./interfaces/ITenantFactory.sol";
-import {ITenantToken} from "./interfaces/ITenantToken.sol";
 import {TenantProxy} from "./proxy/TenantProxy.sol";
 
 /// @title TenantFactory

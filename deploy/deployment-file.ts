@@ -6,7 +6,9 @@ import { fileURLToPath } from "node:url";
 import { isAddress, type Address } from "viem";
 import type { ImplementationContract } from "./protocol.ts";
 
-export const DEPLOYMENTS_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "deployments");
+/** deployments/ at the repository's top, unless PERS_DEPLOYMENTS_DIR names another folder. */
+export const DEPLOYMENTS_DIR =
+  process.env.PERS_DEPLOYMENTS_DIR ?? join(dirname(fileURLToPath(import.meta.url)), "..", "deployments");
 
 export type Deployment = {
   chainId: number;

@@ -34,6 +34,7 @@ abstract contract TenantUpgradeable is
 
     /// @dev Makes `admin` the suite's admin and upgrader, grants `grants`, and records the caller
     /// (the factory, which initialises in the transaction that deploys the proxy) as the factory.
+    // solhint-disable-next-line func-name-mixedcase
     function __TenantUpgradeable_init(address admin, RoleGrant[] calldata grants) internal onlyInitializing {
         _getTenantContractStorage().factory = msg.sender;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
