@@ -255,12 +255,19 @@ contract RedemptionRegistry is IRedemptionRegistry, TenantUpgradeable, Reentranc
         }
     }
 
+    /// @dev A status requirement must name a defined class of a status token of this tenant: one
+    /// that lets this registry mint, as only the tenant's own tokens do.
     function _checkConfig(OfferConfig calldata config) private view {
         if (config.end <= config.start) revert RedemptionInvalidWindow(config.start, config.end);
-        if (config.statusToken != address(0)) {
-            (bool found, ContractKind kind) = TokenAmounts.kindOf(config.statusToken);
-            if (!found || kind != ContractKind.STATUS_TOKEN) revert RedemptionInvalidStatusToken(config.statusToken);
-        }
+        address statusToken = config.statusToken;
+        if (statusToken == address(0)) return;
+        (bool found, ContractKind kind) = TokenAmounts.kindOf(statusToken);
+        if (
+            !found ||
+            kind != ContractKind.STATUS_TOKEN ||
+            !IAccessControl(statusToken).hasRole(ITenantToken(statusToken).MINTER_ROLE(), address(this)) ||
+            !IMultiToken(statusToken).isClassDefined(config.statusId)
+        ) revert RedemptionInvalidStatusToken(statusToken, config.statusId);
     }
 
     function _setOfferBusiness(

@@ -12,12 +12,12 @@ import {IPointsToken} from "./interfaces/IPointsToken.sol";
 import {IRedemptionRegistry} from "./interfaces/IRedemptionRegistry.sol";
 import {ContractKind, ITenantContract, RoleGrant} from "./interfaces/ITenantContract.sol";
 import {ITenantFactory, PointsTokenParams, TenantParams, TenantSuite} from "./interfaces/ITenantFactory.sol";
-import {TenantProxy} from "./proxy/TenantProxy.sol";
+import {ITenantProxyDeployer, TenantProxy} from "./proxy/TenantProxy.sol";
 
 /// @title TenantFactory
 /// @notice See {ITenantFactory}. Not upgradeable: it holds only the implementation registry and the
 /// tenants' addresses; a new factory would be deployed beside it.
-contract TenantFactory is ITenantFactory, Ownable2Step {
+contract TenantFactory is ITenantFactory, ITenantProxyDeployer, Ownable2Step {
     // OpenZeppelin AccessControl's DEFAULT_ADMIN_ROLE, which IAccessControl does not expose.
     bytes32 private constant DEFAULT_ADMIN_ROLE = 0x00;
 
@@ -25,6 +25,8 @@ contract TenantFactory is ITenantFactory, Ownable2Step {
     mapping(ContractKind kind => mapping(address implementation => bool)) private _approved;
     mapping(bytes32 tenantId => TenantSuite) private _tenants;
     mapping(bytes32 tenantId => address[]) private _pointsTokens;
+    // Set only while a TenantProxy is being created, for its constructor to read.
+    address private transient _implementationToDeploy;
 
     constructor(address owner_) Ownable(owner_) {}
 
@@ -138,6 +140,16 @@ contract TenantFactory is ITenantFactory, Ownable2Step {
     }
 
     /// @inheritdoc ITenantFactory
+    function predictPointsToken(bytes32 tenantId, uint256 index) external view returns (address) {
+        return _predict(tenantId, ContractKind.POINTS_TOKEN, index);
+    }
+
+    /// @inheritdoc ITenantProxyDeployer
+    function implementationToDeploy() external view returns (address) {
+        return _implementationToDeploy;
+    }
+
+    /// @inheritdoc ITenantFactory
     function getTenant(bytes32 tenantId) external view returns (TenantSuite memory) {
         return _tenants[tenantId];
     }
@@ -215,13 +227,14 @@ contract TenantFactory is ITenantFactory, Ownable2Step {
         }
     }
 
-    function _deploy(bytes32 tenantId, ContractKind kind, uint256 index) private returns (address) {
-        return Create2.deploy(0, _salt(tenantId, kind, index), _proxyCreationCode(_implementationOf(kind)));
+    function _deploy(bytes32 tenantId, ContractKind kind, uint256 index) private returns (address proxy) {
+        _implementationToDeploy = _implementationOf(kind);
+        proxy = Create2.deploy(0, _salt(tenantId, kind, index), type(TenantProxy).creationCode);
+        _implementationToDeploy = address(0);
     }
 
     function _predict(bytes32 tenantId, ContractKind kind, uint256 index) private view returns (address) {
-        bytes32 codeHash = keccak256(_proxyCreationCode(_implementationOf(kind)));
-        return Create2.computeAddress(_salt(tenantId, kind, index), codeHash);
+        return Create2.computeAddress(_salt(tenantId, kind, index), keccak256(type(TenantProxy).creationCode));
     }
 
     function _implementationOf(ContractKind kind) private view returns (address implementation) {
@@ -231,10 +244,6 @@ contract TenantFactory is ITenantFactory, Ownable2Step {
 
     function _salt(bytes32 tenantId, ContractKind kind, uint256 index) private pure returns (bytes32) {
         return keccak256(abi.encode(tenantId, kind, index));
-    }
-
-    function _proxyCreationCode(address implementation) private pure returns (bytes memory) {
-        return abi.encodePacked(type(TenantProxy).creationCode, abi.encode(implementation));
     }
 
     function _checkKind(ContractKind kind, address implementation) private view {

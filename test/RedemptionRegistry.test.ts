@@ -311,23 +311,42 @@ describe("RedemptionRegistry", () => {
       }
     });
 
-    it("reverts with RedemptionInvalidStatusToken for a reward token or an EOA as status token", async () => {
+    it("reverts with RedemptionInvalidStatusToken for a reward token, an EOA or another tenant's status token", async () => {
       const f = await networkHelpers.loadFixture(redemptionFixture);
       const { redemptions, reward } = f.tenant;
 
-      for (const statusToken of [reward.address, f.accounts.outsider.account.address]) {
+      const foreign = [reward.address, f.accounts.outsider.account.address, f.otherTenant.status.address];
+      for (const statusToken of foreign) {
         await viem.assertions.revertWithCustomErrorWithArgs(
           redemptions.write.createOffer([
-            await offerConfig(f, { statusToken, statusId: REWARD_ID }),
+            await offerConfig(f, { statusToken, statusId: STATUS_ID }),
             [pointsAmount(f, PRICE)],
             [],
             [],
           ]),
           redemptions,
           "RedemptionInvalidStatusToken",
-          [statusToken],
+          [statusToken, STATUS_ID],
         );
       }
+    });
+
+    it("reverts with RedemptionInvalidStatusToken for an undefined status class", async () => {
+      const f = await networkHelpers.loadFixture(redemptionFixture);
+      const { redemptions, status } = f.tenant;
+      const undefinedId = STATUS_ID + 1n;
+
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        redemptions.write.createOffer([
+          await offerConfig(f, { statusToken: status.address, statusId: undefinedId }),
+          [pointsAmount(f, PRICE)],
+          [],
+          [],
+        ]),
+        redemptions,
+        "RedemptionInvalidStatusToken",
+        [status.address, undefinedId],
+      );
     });
 
     it("reverts with RedemptionInvalidBusiness for the zero address among the businesses", async () => {
@@ -450,7 +469,7 @@ describe("RedemptionRegistry", () => {
         redemptions.write.updateOffer([offerId, await offerConfig(f, { statusToken: reward.address })]),
         redemptions,
         "RedemptionInvalidStatusToken",
-        [reward.address],
+        [reward.address, 0n],
       );
     });
 

@@ -15,8 +15,8 @@ enum OfferStatus {
 /// @param start First second at which the offer can be redeemed.
 /// @param end First second at which it no longer can.
 /// @param supply Units of the offer left to redeem.
-/// @param statusToken The tenant's status token, or zero when the offer needs no status.
-/// @param statusId The status class a holder must hold at least one of.
+/// @param statusToken The tenant's own status token, or zero when the offer needs no status.
+/// @param statusId The status class (defined) a holder must hold at least one of.
 struct OfferConfig {
     uint40 start;
     uint40 end;
@@ -26,7 +26,8 @@ struct OfferConfig {
 }
 
 /// @notice An offer as stored: its window, status and counts in one slot.
-/// @param businessCount How many businesses honour it; 0 means it is honoured anywhere.
+/// @param businessCount How many businesses honour it; 0 means it is honoured anywhere, so removing
+/// an offer's last business opens it to every business (pause or close it to withdraw it instead).
 struct Offer {
     uint40 start;
     uint40 end;
@@ -70,7 +71,7 @@ interface IRedemptionRegistry {
     error RedemptionBusinessNotHonouring(uint256 offerId, address business);
     error RedemptionStatusRequired(uint256 offerId, address statusToken, uint256 statusId);
     error RedemptionInvalidWindow(uint40 start, uint40 end);
-    error RedemptionInvalidStatusToken(address statusToken);
+    error RedemptionInvalidStatusToken(address statusToken, uint256 statusId);
     error RedemptionInvalidCostCount(uint256 count, uint256 max);
     error RedemptionInvalidPayoutCount(uint256 count, uint256 max);
     error RedemptionInvalidAmount(address token, uint256 id, uint256 amount);
@@ -97,7 +98,8 @@ interface IRedemptionRegistry {
         address[] calldata businesses
     ) external returns (uint256 offerId);
 
-    /// @notice Changes an offer's window, supply and status requirement. Not once closed. Campaign manager role.
+    /// @notice Changes an offer's window, units left (`config.supply` replaces `supplyLeft`) and status
+    /// requirement. Not once closed. Campaign manager role.
     function updateOffer(uint256 offerId, OfferConfig calldata config) external;
 
     function pauseOffer(uint256 offerId) external;

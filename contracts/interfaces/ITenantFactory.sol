@@ -39,7 +39,7 @@ struct PointsTokenParams {
 /// @title TenantFactory: creates tenants' contract suites and approves the implementations they run.
 /// @notice A tenant's id is derived from its creator and an id the creator chooses, so that nobody
 /// can take another creator's tenant or addresses. Every contract of the suite is a `TenantProxy` at a
-/// CREATE2 address derived from the tenant id; `predictTenantSuite` tells them before creation.
+/// CREATE2 address derived from the tenant id alone; `predictTenantSuite` tells them before creation.
 interface ITenantFactory is IImplementationRegistry {
     event TenantCreated(
         bytes32 indexed tenantId,
@@ -77,8 +77,13 @@ interface ITenantFactory is IImplementationRegistry {
         TenantParams calldata params
     ) external returns (bytes32 tenantId, TenantSuite memory suite);
 
-    /// @notice The addresses `createTenant` would give `creator`'s tenant `externalId` now.
+    /// @notice The addresses `createTenant` gives (or gave) `creator`'s tenant `externalId`. They depend
+    /// on nothing else: not on the implementations, nor on the tenant's settings.
     function predictTenantSuite(address creator, bytes32 externalId) external view returns (TenantSuite memory);
+
+    /// @notice The address of a tenant's points token number `index` (0 is created with the tenant,
+    /// 1 by the first `addPointsToken`).
+    function predictPointsToken(bytes32 tenantId, uint256 index) external view returns (address);
 
     /// @notice Adds a points token to a tenant: its campaigns may mint it and its redemptions burn it.
     /// Only an admin of the tenant's campaign registry.

@@ -1,0 +1,62 @@
+// `npm start`'s main job, run as a user runs it: a local chain, the protocol and the demo tenant.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { createPublicClient, http, parseUnits, type Address } from "viem";
+import { pointsTokenAbi } from "../abi/pointsToken.ts";
+import { readDeployment } from "../deploy/deployment-file.ts";
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+describe("scripts/start.ts", () => {
+  it("serves a chain with the protocol and a demo tenant whose customer holds 100 DEMO, and stops on SIGTERM", async () => {
+    const port = await freePort();
+    const deployments = mkdtempSync(join(tmpdir(), "pers-start-"));
+    // Hardhat's own CLI on this Node, so that SIGTERM reaches the script itself.
+    const hardhat = join(import.meta.dirname, "..", "node_modules", "hardhat", "dist", "src", "cli.js");
+    const child = spawn(process.execPath, [hardhat, "run", "--no-compile", "scripts/start.ts"], {
+      env: { ...process.env, CHAIN_PORT: String(port), PERS_DEPLOYMENTS_DIR: deployments },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`start did not get ready in 120 s:\n${output}`)), 120_000);
+        child.stdout.on("data", () => output.includes("start: ready") && (clearTimeout(timer), resolve()));
+        exited.then((code) => (clearTimeout(timer), reject(new Error(`start exited with ${code}:\n${output}`))));
+      });
+
+      const customer = /customer \(claimed once\)\s+(0x[0-9a-fA-F]{40})/.exec(output)?.[1] as Address | undefined;
+      const pointsToken = /points token \(DEMO\)\s+(0x[0-9a-fA-F]{40})/.exec(output)?.[1] as Address | undefined;
+      assert.ok(customer && pointsToken, `the demo table is missing addresses:\n${output}`);
+
+      const client = createPublicClient({ transport: http(`http://127.0.0.1:${port}`) });
+      assert.equal(await client.getChainId(), 31337);
+      const balance = await client.readContract({
+        address: pointsToken,
+        abi: pointsTokenAbi,
+        functionName: "balanceOf",
+        args: [customer],
+      });
+      assert.equal(balance, parseUnits("100", 18));
+      assert.ok(output.includes(readDeployment(31337, deployments).contracts.tenantFactory));
+    } finally {
+      child.kill("SIGTERM");
+    }
+    assert.equal(await exited, 0);
+  });
+});
