@@ -24,7 +24,7 @@ enum CampaignStatus {
 /// @param start First second at which claims are accepted.
 /// @param end First second at which claims are no longer accepted.
 /// @param perUserLimit Claims one recipient may make; 0 means no limit.
-/// @param budget Claims the campaign pays in all.
+/// @param budget Claims the campaign pays in all (0: none, until an update raises it).
 struct CampaignConfig {
     uint40 start;
     uint40 end;
@@ -156,7 +156,10 @@ interface ICampaignRegistry {
     /// @notice Pays many claims in one transaction; an item that breaks a rule is skipped with
     /// `ClaimSkipped` and the rest pay. Claim-operator role.
     /// @dev Every item's `Claimed` comes first, then the points: one `mintBatch` per points token,
-    /// its transfers in item order. ERC-1155 payouts are minted with their item.
+    /// its transfers in item order. ERC-1155 payouts are minted with their item. Only the registry's
+    /// own rules skip an item: a token's refusal (paused, a class's maximum supply, a contract
+    /// recipient rejecting ERC-1155) reverts the whole batch, so relayers simulate first and split
+    /// such items out.
     /// @return paid How many items paid.
     function claimBatch(ClaimRequest[] calldata requests) external returns (uint256 paid);
 
