@@ -4,6 +4,12 @@ pragma solidity ^0.8.30;
 /// Minimal subset of forge-std's Vm interface. Signatures copied verbatim from
 /// foundry's cheatcode spec (EDR embeds the same spec). Add more as needed.
 interface Vm {
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
     // --- caller / env
     function prank(address msgSender) external;
     function prank(address msgSender, address txOrigin) external;
@@ -24,6 +30,9 @@ interface Vm {
     // --- keys / signing
     function addr(uint256 privateKey) external pure returns (address keyAddr);
     function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
+    // --- logs
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
     // --- fuzzing
     function assume(bool condition) external pure;
     // --- expectations
@@ -46,10 +55,12 @@ interface Vm {
     function assertEq(address left, address right, string calldata error) external pure;
     function assertEq(bytes32 left, bytes32 right) external pure;
     function assertEq(bool left, bool right) external pure;
+    function assertEq(bool left, bool right, string calldata error) external pure;
     function assertEq(string calldata left, string calldata right) external pure;
     function assertEq(bytes calldata left, bytes calldata right) external pure;
     function assertNotEq(uint256 left, uint256 right) external pure;
     function assertGt(uint256 left, uint256 right) external pure;
+    function assertGt(uint256 left, uint256 right, string calldata error) external pure;
     function assertGe(uint256 left, uint256 right) external pure;
     function assertLt(uint256 left, uint256 right) external pure;
     function assertLe(uint256 left, uint256 right) external pure;
