@@ -81,8 +81,9 @@ contract PointsToken is
     /// @inheritdoc IPointsToken
     function issue(address to, uint256 amount, IssueReason reason, bytes32 ref) external onlyRole(ISSUER_ROLE) {
         _useReference(ref);
-        _mint(to, amount);
+        // Before the mint, as a claim's `Claimed` and a redemption's `Redeemed`: the cause comes first.
         emit Issued(to, amount, reason, ref);
+        _mint(to, amount);
     }
 
     /// @inheritdoc IPointsToken

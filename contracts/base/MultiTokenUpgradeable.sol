@@ -99,8 +99,9 @@ abstract contract MultiTokenUpgradeable is
         bytes32 ref
     ) external onlyRole(ISSUER_ROLE) {
         _useReference(ref);
-        _mintClass(to, id, amount);
+        // Before the mint, as a claim's `Claimed` and a redemption's `Redeemed`: the cause comes first.
         emit Issued(to, id, amount, reason, ref);
+        _mintClass(to, id, amount);
     }
 
     /// @inheritdoc IMultiToken

@@ -11,6 +11,7 @@ interface IMultiToken is ITenantToken {
     event TokenClassDefined(uint256 indexed id, uint256 maxSupply, string uri);
 
     /// @notice The issuer role minted `amount` of `id` to `to` for `reason`; `ref` names the grant.
+    /// Emitted just before the mint's transfer event.
     event Issued(address indexed to, uint256 indexed id, uint256 amount, IssueReason reason, bytes32 indexed ref);
 
     /// @notice `id` has not been defined as a class.

@@ -9,6 +9,7 @@ import {RoleGrant} from "./ITenantContract.sol";
 /// event saying which campaign caused it) or by the issuer role (`issue`, which records why).
 interface IPointsToken is ITenantToken {
     /// @notice The issuer role minted `amount` to `to` for `reason`; `ref` names the payment or grant.
+    /// Emitted just before the mint's `Transfer`.
     event Issued(address indexed to, uint256 amount, IssueReason indexed reason, bytes32 indexed ref);
 
     /// @notice `mintBatch` got `recipients` and `amounts` of different lengths.
