@@ -1,0 +1,224 @@
+// What the indexer serves: tenants, their tokens and balances, every movement of value with its
+// cause, campaigns, claims, offers and redemptions. Tables are snake_case in SQL, camelCase here.
+import { index, onchainEnum, onchainTable, primaryKey } from "ponder";
+
+export const tokenKind = onchainEnum("token_kind", ["POINTS", "REWARD", "STATUS"]);
+export const transactionType = onchainEnum("transaction_type", ["MINT", "TRANSFER", "BURN"]);
+/** Why a mint or burn happened; NONE for plain transfers and holders' own burns. */
+export const transactionCause = onchainEnum("transaction_cause", ["CLAIM", "REDEMPTION", "PURCHASE", "GRANT", "NONE"]);
+export const claimSource = onchainEnum("claim_source", ["USER", "BUSINESS", "SYSTEM", "ADMIN"]);
+export const programmeStatus = onchainEnum("programme_status", ["ACTIVE", "PAUSED", "CLOSED"]);
+
+export const tenant = onchainTable(
+  "tenant",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    id: t.hex().notNull(),
+    creator: t.hex().notNull(),
+    admin: t.hex().notNull(),
+    rewardToken: t.hex().notNull(),
+    statusToken: t.hex().notNull(),
+    campaignRegistry: t.hex().notNull(),
+    redemptionRegistry: t.hex().notNull(),
+    createdBlock: t.bigint().notNull(),
+    createdAt: t.bigint().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.id] }) }),
+);
+
+/** Which tenant each contract of a suite belongs to. */
+export const tenantContract = onchainTable(
+  "tenant_contract",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    address: t.hex().notNull(),
+    tenantId: t.hex().notNull(),
+    kind: t.text().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.address] }) }),
+);
+
+export const token = onchainTable(
+  "token",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    address: t.hex().notNull(),
+    tenantId: t.hex().notNull(),
+    standard: t.text().notNull(), // ERC20 or ERC1155
+    kind: tokenKind().notNull(),
+    name: t.text(),
+    symbol: t.text(),
+    decimals: t.integer(),
+    paused: t.boolean().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.address] }), tenantIdx: index().on(table.tenantId) }),
+);
+
+/** An ERC-1155 id; points tokens have none. */
+export const tokenClass = onchainTable(
+  "token_class",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    token: t.hex().notNull(),
+    tokenId: t.bigint().notNull(),
+    uri: t.text().notNull(),
+    maxSupply: t.bigint().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.token, table.tokenId] }) }),
+);
+
+/** `tokenId` is 0 for points. */
+export const balance = onchainTable(
+  "balance",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    token: t.hex().notNull(),
+    tokenId: t.bigint().notNull(),
+    owner: t.hex().notNull(),
+    amount: t.bigint().notNull(),
+  }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.token, table.tokenId, table.owner] }),
+    ownerIdx: index().on(table.owner),
+  }),
+);
+
+/** One row per movement; an ERC-1155 batch transfer makes one row per id (`batchIndex`). */
+export const transaction = onchainTable(
+  "transaction",
+  (t) => ({
+    id: t.text().primaryKey(), // chainId-txHash-logIndex-batchIndex
+    chainId: t.integer().notNull(),
+    tenantId: t.hex().notNull(),
+    token: t.hex().notNull(),
+    tokenId: t.bigint().notNull(),
+    type: transactionType().notNull(),
+    from: t.hex().notNull(),
+    to: t.hex().notNull(),
+    amount: t.bigint().notNull(),
+    cause: transactionCause().notNull(),
+    /** The campaign's claim id, the redemption id or the issue's reference. */
+    causeReference: t.text(),
+    campaignId: t.bigint(),
+    offerId: t.bigint(),
+    operator: t.hex().notNull(),
+    transactionHash: t.hex().notNull(),
+    blockNumber: t.bigint().notNull(),
+    logIndex: t.integer().notNull(),
+    batchIndex: t.integer().notNull(),
+    timestamp: t.bigint().notNull(),
+  }),
+  (table) => ({
+    fromIdx: index().on(table.from),
+    toIdx: index().on(table.to),
+    tokenIdx: index().on(table.chainId, table.token),
+  }),
+);
+
+export const campaign = onchainTable(
+  "campaign",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    registry: t.hex().notNull(),
+    campaignId: t.bigint().notNull(),
+    tenantId: t.hex().notNull(),
+    status: programmeStatus().notNull(),
+    start: t.bigint().notNull(),
+    end: t.bigint().notNull(),
+    perUserLimit: t.bigint().notNull(),
+    budget: t.bigint().notNull(),
+    claimed: t.bigint().notNull(),
+    skipped: t.bigint().notNull(),
+    payouts: t.json().$type<{ token: string; id: string; amount: string }[]>().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.registry, table.campaignId] }) }),
+);
+
+export const engagement = onchainTable(
+  "engagement",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    registry: t.hex().notNull(),
+    campaignId: t.bigint().notNull(),
+    business: t.hex().notNull(),
+    active: t.boolean().notNull(),
+    cap: t.bigint().notNull(),
+    claimed: t.bigint().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.registry, table.campaignId, table.business] }) }),
+);
+
+export const claim = onchainTable(
+  "claim",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    registry: t.hex().notNull(),
+    claimId: t.bigint().notNull(),
+    tenantId: t.hex().notNull(),
+    campaignId: t.bigint().notNull(),
+    recipient: t.hex().notNull(),
+    source: claimSource().notNull(),
+    business: t.hex().notNull(),
+    transactionHash: t.hex().notNull(),
+    blockNumber: t.bigint().notNull(),
+    timestamp: t.bigint().notNull(),
+  }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.registry, table.claimId] }),
+    recipientIdx: index().on(table.recipient),
+  }),
+);
+
+export const redemptionOffer = onchainTable(
+  "redemption_offer",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    registry: t.hex().notNull(),
+    offerId: t.bigint().notNull(),
+    tenantId: t.hex().notNull(),
+    status: programmeStatus().notNull(),
+    start: t.bigint().notNull(),
+    end: t.bigint().notNull(),
+    supplyLeft: t.bigint().notNull(),
+    redeemed: t.bigint().notNull(),
+    statusToken: t.hex().notNull(),
+    statusId: t.bigint().notNull(),
+    costs: t.json().$type<{ token: string; id: string; amount: string }[]>().notNull(),
+    payouts: t.json().$type<{ token: string; id: string; amount: string }[]>().notNull(),
+    businesses: t.json().$type<string[]>().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.registry, table.offerId] }) }),
+);
+
+export const redemption = onchainTable(
+  "redemption",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    registry: t.hex().notNull(),
+    redemptionId: t.bigint().notNull(),
+    tenantId: t.hex().notNull(),
+    offerId: t.bigint().notNull(),
+    holder: t.hex().notNull(),
+    quantity: t.bigint().notNull(),
+    business: t.hex().notNull(),
+    transactionHash: t.hex().notNull(),
+    blockNumber: t.bigint().notNull(),
+    timestamp: t.bigint().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.registry, table.redemptionId] }) }),
+);
+
+/** Per token and id: holders (non-zero balances), minted, burned, supply = minted − burned. */
+export const tokenStatistics = onchainTable(
+  "token_statistics",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    token: t.hex().notNull(),
+    tokenId: t.bigint().notNull(),
+    holders: t.integer().notNull(),
+    minted: t.bigint().notNull(),
+    burned: t.bigint().notNull(),
+    supply: t.bigint().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.token, table.tokenId] }) }),
+);

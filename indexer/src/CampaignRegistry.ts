@@ -1,0 +1,105 @@
+import { ponder } from "ponder:registry";
+import { campaign, claim, engagement } from "ponder:schema";
+import { noteCause } from "./causes.ts";
+import { tenantOf } from "./tenantOf.ts";
+
+const SOURCES = ["USER", "BUSINESS", "SYSTEM", "ADMIN"] as const;
+const payoutsJson = (payouts: readonly { token: string; id: bigint; amount: bigint }[]) =>
+  payouts.map(({ token, id, amount }) => ({ token, id: String(id), amount: String(amount) }));
+
+ponder.on("CampaignRegistry:CampaignCreated", async ({ event, context }) => {
+  const { campaignId, config, payouts } = event.args;
+  await context.db
+    .insert(campaign)
+    .values({
+      chainId: context.chain.id,
+      registry: event.log.address,
+      campaignId,
+      tenantId: await tenantOf(context, event.log.address),
+      status: "ACTIVE",
+      start: BigInt(config.start),
+      end: BigInt(config.end),
+      perUserLimit: BigInt(config.perUserLimit),
+      budget: config.budget,
+      claimed: 0n,
+      skipped: 0n,
+      payouts: payoutsJson(payouts),
+    })
+    .onConflictDoNothing();
+});
+
+ponder.on("CampaignRegistry:CampaignUpdated", async ({ event, context }) => {
+  const { campaignId, config, payouts } = event.args;
+  await context.db.update(campaign, { chainId: context.chain.id, registry: event.log.address, campaignId }).set({
+    start: BigInt(config.start),
+    end: BigInt(config.end),
+    perUserLimit: BigInt(config.perUserLimit),
+    budget: config.budget,
+    payouts: payoutsJson(payouts),
+  });
+});
+
+for (const [name, status] of [
+  ["CampaignPaused", "PAUSED"],
+  ["CampaignResumed", "ACTIVE"],
+  ["CampaignClosed", "CLOSED"],
+] as const) {
+  ponder.on(`CampaignRegistry:${name}`, async ({ event, context }) => {
+    const key = { chainId: context.chain.id, registry: event.log.address, campaignId: event.args.campaignId };
+    await context.db.update(campaign, key).set({ status });
+  });
+}
+
+// The claimed count already says so; the event is for webhooks.
+ponder.on("CampaignRegistry:CampaignBudgetSpent", async () => {});
+
+ponder.on("CampaignRegistry:EngagementSet", async ({ event, context }) => {
+  const { campaignId, business, active, cap } = event.args;
+  await context.db
+    .insert(engagement)
+    .values({ chainId: context.chain.id, registry: event.log.address, campaignId, business, active, cap, claimed: 0n })
+    .onConflictDoUpdate({ active, cap });
+});
+
+ponder.on("CampaignRegistry:Claimed", async ({ event, context }) => {
+  const { campaignId, claimId, recipient, source, business } = event.args;
+  const chainId = context.chain.id;
+  const registry = event.log.address;
+  noteCause(chainId, event.transaction.hash, {
+    kind: "CLAIM",
+    account: recipient,
+    reference: String(claimId),
+    campaignId,
+  });
+
+  const inserted = await context.db
+    .insert(claim)
+    .values({
+      chainId,
+      registry,
+      claimId,
+      tenantId: await tenantOf(context, registry),
+      campaignId,
+      recipient,
+      source: SOURCES[source]!,
+      business,
+      transactionHash: event.transaction.hash,
+      blockNumber: event.block.number,
+      timestamp: event.block.timestamp,
+    })
+    .onConflictDoNothing();
+  if (!inserted) return; // replayed: the counts below were already taken
+  await context.db.update(campaign, { chainId, registry, campaignId }).set((row) => ({ claimed: row.claimed + 1n }));
+  if (business !== "0x0000000000000000000000000000000000000000") {
+    await context.db
+      .update(engagement, { chainId, registry, campaignId, business })
+      .set((row) => ({ claimed: row.claimed + 1n }));
+  }
+});
+
+ponder.on("CampaignRegistry:ClaimSkipped", async ({ event, context }) => {
+  const key = { chainId: context.chain.id, registry: event.log.address, campaignId: event.args.campaignId };
+  if (await context.db.find(campaign, key)) {
+    await context.db.update(campaign, key).set((row) => ({ skipped: row.skipped + 1n }));
+  }
+});

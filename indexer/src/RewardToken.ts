@@ -1,0 +1,9 @@
+import { ponder } from "ponder:registry";
+import { onIssued, onPaused, onTokenClassDefined, onTransferBatch, onTransferSingle } from "./multiToken.ts";
+
+ponder.on("RewardToken:TransferSingle", ({ event, context }) => onTransferSingle(event, context));
+ponder.on("RewardToken:TransferBatch", ({ event, context }) => onTransferBatch(event, context));
+ponder.on("RewardToken:TokenClassDefined", ({ event, context }) => onTokenClassDefined(event, context));
+ponder.on("RewardToken:Issued", ({ event, context }) => onIssued(event, context));
+ponder.on("RewardToken:Paused", ({ event, context }) => onPaused(event, context, true));
+ponder.on("RewardToken:Unpaused", ({ event, context }) => onPaused(event, context, false));

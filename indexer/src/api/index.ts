@@ -1,0 +1,154 @@
+// Reads for dApps: Ponder's GraphQL at /graphql, SQL over HTTP at /sql, and REST routes where
+// GraphQL is awkward: an account's portfolio across tenants and chains, and a tenant's audit data.
+import { db } from "ponder:api";
+import schema, { balance, tenant, tenantContract, token, tokenStatistics } from "ponder:schema";
+import { Hono } from "hono";
+import { and, asc, client, eq, gt, graphql, ne, or } from "ponder";
+import { isAddress, isHex, type Address, type Hex } from "viem";
+
+const app = new Hono();
+
+app.use("/graphql", graphql({ db, schema }));
+app.use("/sql/*", client({ db, schema }));
+
+type Problem = { status: 400 | 404; title: string; detail: string };
+const problem = (
+  c: { json: (body: unknown, status: number, headers: Record<string, string>) => Response },
+  p: Problem,
+) => c.json({ type: "about:blank", ...p }, p.status, { "content-type": "application/problem+json" });
+
+/** Every non-zero balance of an address, on every chain and tenant, with its token. */
+app.get("/accounts/:address/portfolio", async (c) => {
+  const address = c.req.param("address");
+  if (!isAddress(address))
+    return problem(c, { status: 400, title: "Invalid address", detail: `${address} is not an address` });
+  const rows = await db
+    .select({
+      chainId: balance.chainId,
+      token: balance.token,
+      tokenId: balance.tokenId,
+      amount: balance.amount,
+      tenantId: token.tenantId,
+      kind: token.kind,
+      name: token.name,
+      symbol: token.symbol,
+      decimals: token.decimals,
+    })
+    .from(balance)
+    .innerJoin(token, and(eq(token.chainId, balance.chainId), eq(token.address, balance.token)))
+    .where(and(eq(balance.owner, address.toLowerCase() as Address), ne(balance.amount, 0n)))
+    .orderBy(asc(balance.chainId), asc(balance.token), asc(balance.tokenId));
+  return c.json({ address: address.toLowerCase(), balances: rows.map(stringify) });
+});
+
+/** The tenant named by its id or by any of its contracts' addresses. */
+async function findTenant(chainId: number, key: string): Promise<Hex | undefined> {
+  if (isHex(key) && key.length === 66) {
+    const [row] = await db
+      .select({ id: tenant.id })
+      .from(tenant)
+      .where(and(eq(tenant.chainId, chainId), eq(tenant.id, key)));
+    return row?.id;
+  }
+  if (!isAddress(key)) return undefined;
+  const [row] = await db
+    .select({ tenantId: tenantContract.tenantId })
+    .from(tenantContract)
+    .where(and(eq(tenantContract.chainId, chainId), eq(tenantContract.address, key.toLowerCase() as Address)));
+  return row?.tenantId;
+}
+
+function parseTenantRoute(chainIdParam: string, tenantParam: string): { chainId: number } | Problem {
+  const chainId = Number(chainIdParam);
+  if (!Number.isSafeInteger(chainId) || chainId <= 0) {
+    return { status: 400, title: "Invalid chain id", detail: `${chainIdParam} is not a chain id` };
+  }
+  if (!isHex(tenantParam))
+    return { status: 400, title: "Invalid tenant", detail: "give a tenant id or a contract address" };
+  return { chainId };
+}
+
+/** Per token and id of a tenant: supply, minted, burned and holders, as indexed. */
+app.get("/audit/:chainId/:tenant", async (c) => {
+  const parsed = parseTenantRoute(c.req.param("chainId"), c.req.param("tenant"));
+  if ("status" in parsed) return problem(c, parsed);
+  const tenantId = await findTenant(parsed.chainId, c.req.param("tenant"));
+  if (!tenantId)
+    return problem(c, {
+      status: 404,
+      title: "Unknown tenant",
+      detail: `no tenant ${c.req.param("tenant")} on chain ${parsed.chainId}`,
+    });
+  const tokens = await db
+    .select()
+    .from(token)
+    .where(and(eq(token.chainId, parsed.chainId), eq(token.tenantId, tenantId)))
+    .orderBy(asc(token.address));
+  const statistics = await db
+    .select()
+    .from(tokenStatistics)
+    .innerJoin(token, and(eq(token.chainId, tokenStatistics.chainId), eq(token.address, tokenStatistics.token)))
+    .where(and(eq(tokenStatistics.chainId, parsed.chainId), eq(token.tenantId, tenantId)))
+    .orderBy(asc(tokenStatistics.token), asc(tokenStatistics.tokenId));
+  return c.json({
+    chainId: parsed.chainId,
+    tenantId,
+    tokens: tokens.map(stringify),
+    statistics: statistics.map(({ token_statistics }) => stringify(token_statistics)),
+  });
+});
+
+/** A page of a tenant's non-zero balances, in key order after `after` (token:tokenId:owner). */
+app.get("/audit/:chainId/:tenant/balances", async (c) => {
+  const parsed = parseTenantRoute(c.req.param("chainId"), c.req.param("tenant"));
+  if ("status" in parsed) return problem(c, parsed);
+  const tenantId = await findTenant(parsed.chainId, c.req.param("tenant"));
+  if (!tenantId)
+    return problem(c, {
+      status: 404,
+      title: "Unknown tenant",
+      detail: `no tenant ${c.req.param("tenant")} on chain ${parsed.chainId}`,
+    });
+  const limit = Math.min(Math.max(Number(c.req.query("limit") ?? 1000) || 1000, 1), 5000);
+  const after = c.req.query("after")?.split(":");
+  let cursor;
+  if (after) {
+    const [afterToken, afterId, afterOwner] = after;
+    if (
+      !afterToken ||
+      !isAddress(afterToken) ||
+      !afterOwner ||
+      !isAddress(afterOwner) ||
+      !/^\d+$/.test(afterId ?? "")
+    ) {
+      return problem(c, { status: 400, title: "Invalid cursor", detail: "after must be token:tokenId:owner" });
+    }
+    const [t, id, owner] = [afterToken.toLowerCase() as Address, BigInt(afterId!), afterOwner.toLowerCase() as Address];
+    cursor = or(
+      gt(balance.token, t),
+      and(eq(balance.token, t), gt(balance.tokenId, id)),
+      and(eq(balance.token, t), eq(balance.tokenId, id), gt(balance.owner, owner)),
+    );
+  }
+  const rows = await db
+    .select({ token: balance.token, tokenId: balance.tokenId, owner: balance.owner, amount: balance.amount })
+    .from(balance)
+    .innerJoin(token, and(eq(token.chainId, balance.chainId), eq(token.address, balance.token)))
+    .where(and(eq(balance.chainId, parsed.chainId), eq(token.tenantId, tenantId), ne(balance.amount, 0n), cursor))
+    .orderBy(asc(balance.token), asc(balance.tokenId), asc(balance.owner))
+    .limit(limit);
+  const last = rows.at(-1);
+  return c.json({
+    balances: rows.map(stringify),
+    next: rows.length === limit && last ? `${last.token}:${last.tokenId}:${last.owner}` : null,
+  });
+});
+
+/** JSON has no bigint: amounts and ids travel as decimal strings. */
+function stringify<row extends Record<string, unknown>>(row: row) {
+  return Object.fromEntries(
+    Object.entries(row).map(([key, value]) => [key, typeof value === "bigint" ? String(value) : value]),
+  );
+}
+
+export default app;

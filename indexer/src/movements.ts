@@ -1,0 +1,88 @@
+// Every movement of value, from any token: balances, per-token statistics and a transaction row
+// with its cause. Idempotent: the transaction row's id is the log's, and a replayed log is skipped.
+import type { Context, Event } from "ponder:registry";
+import { balance, tokenStatistics, transaction } from "ponder:schema";
+import { zeroAddress, type Address } from "viem";
+import { explain } from "./causes.ts";
+import { tenantOf } from "./tenantOf.ts";
+
+export type Movement = {
+  token: Address;
+  tokenId: bigint;
+  from: Address;
+  to: Address;
+  amount: bigint;
+  batchIndex: number;
+};
+
+type LogEvent = Pick<Event, "block" | "transaction" | "log">;
+
+export async function recordMovement(event: LogEvent, context: Context, movement: Movement) {
+  const chainId = context.chain.id;
+  const id = `${chainId}-${event.transaction.hash}-${event.log.logIndex}-${movement.batchIndex}`;
+  if (await context.db.find(transaction, { id })) return;
+
+  const { token, tokenId, from, to, amount } = movement;
+  const type = from === zeroAddress ? "MINT" : to === zeroAddress ? "BURN" : "TRANSFER";
+  const cause =
+    type === "TRANSFER"
+      ? undefined
+      : explain(chainId, event.transaction.hash, {
+          token,
+          tokenId,
+          account: type === "MINT" ? to : from,
+          isMint: type === "MINT",
+        });
+
+  await context.db.insert(transaction).values({
+    id,
+    chainId,
+    tenantId: await tenantOf(context, token),
+    token,
+    tokenId,
+    type,
+    from,
+    to,
+    amount,
+    cause: cause?.kind ?? "NONE",
+    causeReference: cause?.reference ?? null,
+    campaignId: cause?.campaignId ?? null,
+    offerId: cause?.offerId ?? null,
+    operator: event.transaction.from,
+    transactionHash: event.transaction.hash,
+    blockNumber: event.block.number,
+    logIndex: event.log.logIndex,
+    batchIndex: movement.batchIndex,
+    timestamp: event.block.timestamp,
+  });
+
+  let holderChange = 0;
+  if (from !== zeroAddress) holderChange += await adjustBalance(context, token, tokenId, from, -amount);
+  if (to !== zeroAddress) holderChange += await adjustBalance(context, token, tokenId, to, amount);
+  const minted = type === "MINT" ? amount : 0n;
+  const burned = type === "BURN" ? amount : 0n;
+  await context.db
+    .insert(tokenStatistics)
+    .values({ chainId, token, tokenId, holders: holderChange, minted, burned, supply: minted - burned })
+    .onConflictDoUpdate((row) => ({
+      holders: row.holders + holderChange,
+      minted: row.minted + minted,
+      burned: row.burned + burned,
+      supply: row.supply + minted - burned,
+    }));
+}
+
+/** Changes a balance; returns how the number of holders changed: 1 if the owner became one, -1 if
+ * they stopped being one, 0 otherwise. */
+async function adjustBalance(context: Context, token: Address, tokenId: bigint, owner: Address, delta: bigint) {
+  const chainId = context.chain.id;
+  const before = (await context.db.find(balance, { chainId, token, tokenId, owner }))?.amount ?? 0n;
+  const after = before + delta;
+  await context.db
+    .insert(balance)
+    .values({ chainId, token, tokenId, owner, amount: after })
+    .onConflictDoUpdate({ amount: after });
+  if (before === 0n && after !== 0n) return 1;
+  if (before !== 0n && after === 0n) return -1;
+  return 0;
+}

@@ -1,0 +1,69 @@
+// Reward and status tokens share their ERC-1155 events; each registers these handlers under its
+// own contract name.
+import type { Context, Event } from "ponder:registry";
+import { token, tokenClass } from "ponder:schema";
+import type { Address } from "viem";
+import { noteCause } from "./causes.ts";
+import { recordMovement } from "./movements.ts";
+
+type Log = Pick<Event, "block" | "transaction" | "log">;
+
+export async function onTransferSingle(
+  event: Log & { args: { from: Address; to: Address; id: bigint; value: bigint } },
+  context: Context,
+) {
+  const { from, to, id, value } = event.args;
+  await recordMovement(event, context, {
+    token: event.log.address,
+    tokenId: id,
+    from,
+    to,
+    amount: value,
+    batchIndex: 0,
+  });
+}
+
+export async function onTransferBatch(
+  event: Log & { args: { from: Address; to: Address; ids: readonly bigint[]; values: readonly bigint[] } },
+  context: Context,
+) {
+  const { from, to, ids, values } = event.args;
+  for (let i = 0; i < ids.length; i++) {
+    await recordMovement(event, context, {
+      token: event.log.address,
+      tokenId: ids[i]!,
+      from,
+      to,
+      amount: values[i]!,
+      batchIndex: i,
+    });
+  }
+}
+
+export async function onTokenClassDefined(
+  event: Log & { args: { id: bigint; maxSupply: bigint; uri: string } },
+  context: Context,
+) {
+  const { id, maxSupply, uri } = event.args;
+  await context.db
+    .insert(tokenClass)
+    .values({ chainId: context.chain.id, token: event.log.address, tokenId: id, uri, maxSupply })
+    .onConflictDoUpdate({ uri, maxSupply });
+}
+
+export async function onIssued(
+  event: Log & { args: { to: Address; id: bigint; reason: number; ref: `0x${string}` } },
+  context: Context,
+) {
+  const { to, reason, ref } = event.args;
+  noteCause(context.chain.id, event.transaction.hash, {
+    kind: reason === 0 ? "PURCHASE" : "GRANT",
+    account: to,
+    token: event.log.address,
+    reference: ref,
+  });
+}
+
+export async function onPaused(event: Log, context: Context, paused: boolean) {
+  await context.db.update(token, { chainId: context.chain.id, address: event.log.address }).set({ paused });
+}
