@@ -1,9 +1,9 @@
 // Reads for dApps: Ponder's GraphQL at /graphql, SQL over HTTP at /sql, and REST routes where
 // GraphQL is awkward: an account's portfolio across tenants and chains, and a tenant's audit data.
 import { db } from "ponder:api";
-import schema, { balance, tenant, tenantContract, token, tokenStatistics } from "ponder:schema";
+import schema, { balance, tenant, tenantContract, token, tokenStatistics, transaction } from "ponder:schema";
 import { Hono } from "hono";
-import { and, asc, client, eq, gt, graphql, ne, or } from "ponder";
+import { and, asc, client, eq, gt, graphql, ne, or, sql, sum } from "ponder";
 import { isAddress, isHex, type Address, type Hex } from "viem";
 
 const app = new Hono();
@@ -90,11 +90,33 @@ app.get("/audit/:chainId/:tenant", async (c) => {
     .innerJoin(token, and(eq(token.chainId, tokenStatistics.chainId), eq(token.address, tokenStatistics.token)))
     .where(and(eq(tokenStatistics.chainId, parsed.chainId), eq(token.tenantId, tenantId)))
     .orderBy(asc(tokenStatistics.token), asc(tokenStatistics.tokenId));
+  // Mints with a cause (a claim, a redemption, a purchase or a grant), summed from the movements
+  // themselves rather than the running statistics, so that the two can be checked against each other.
+  const attributed = await db
+    .select({
+      token: transaction.token,
+      tokenId: transaction.tokenId,
+      minted: sql<string>`coalesce(${sum(transaction.amount)}, 0)`,
+    })
+    .from(transaction)
+    .where(
+      and(
+        eq(transaction.chainId, parsed.chainId),
+        eq(transaction.tenantId, tenantId),
+        eq(transaction.type, "MINT"),
+        ne(transaction.cause, "NONE"),
+      ),
+    )
+    .groupBy(transaction.token, transaction.tokenId);
+  const attributedOf = new Map(attributed.map((row) => [`${row.token}:${row.tokenId}`, String(row.minted)]));
   return c.json({
     chainId: parsed.chainId,
     tenantId,
     tokens: tokens.map(stringify),
-    statistics: statistics.map(({ token_statistics }) => stringify(token_statistics)),
+    statistics: statistics.map(({ token_statistics: row }) => ({
+      ...stringify(row),
+      attributedMinted: attributedOf.get(`${row.token}:${row.tokenId}`) ?? "0",
+    })),
   });
 });
 
