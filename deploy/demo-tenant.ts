@@ -18,6 +18,8 @@ export type DemoTenant = {
   campaignId: bigint;
   offerId: bigint;
   rewardId: bigint;
+  /** The demo's last transaction: the customer's claim. */
+  claimTransaction: Hex;
 };
 
 export async function createDemoTenant(viem: HardhatViemHelpers, deployment: Deployment): Promise<DemoTenant> {
@@ -75,7 +77,7 @@ export async function createDemoTenant(viem: HardhatViemHelpers, deployment: Dep
   });
 
   // One claim, so that the demo has a holder to look at.
-  await wait(
+  const claimReceipt = await wait(
     await campaigns.write.claim([
       {
         campaignId: campaignCreated!.args.campaignId,
@@ -96,6 +98,7 @@ export async function createDemoTenant(viem: HardhatViemHelpers, deployment: Dep
     campaignId: campaignCreated!.args.campaignId,
     offerId: offerCreated!.args.offerId,
     rewardId,
+    claimTransaction: claimReceipt.transactionHash,
   };
 }
 

@@ -4,6 +4,7 @@
 import { createPublicClient, http, type Address, type Hex, type PublicClient } from "viem";
 import { pointsTokenAbi } from "../abi/pointsToken.ts";
 import { rewardTokenAbi } from "../abi/rewardToken.ts";
+import { indexedBlock, waitForIndexedBlock } from "./status.ts";
 
 export type AuditParameters = {
   chainId: number;
@@ -70,14 +71,6 @@ async function getJson<body>(url: string): Promise<body> {
   return (await response.json()) as body;
 }
 
-async function indexedBlock(indexerUrl: string, chainId: number): Promise<bigint | undefined> {
-  const status = await getJson<Record<string, { id: number; block: { number: number } | null }>>(
-    `${indexerUrl}/status`,
-  );
-  const chain = Object.values(status).find((entry) => entry.id === chainId);
-  return chain?.block ? BigInt(chain.block.number) : undefined;
-}
-
 async function tenantsOf(indexerUrl: string, chainId: number): Promise<Hex[]> {
   const ids: Hex[] = [];
   let after: string | null = null;
@@ -113,29 +106,14 @@ export async function audit({
 
   // The indexer's state belongs to one block: read everything between two identical status reads.
   for (let attempt = 1; ; attempt++) {
-    const block = await waitForBlock(indexerUrl, chainId, minBlock, log);
+    const block = await waitForIndexedBlock(indexerUrl, chainId, minBlock, {
+      onWait: (at) => log(`waiting for the indexer (at ${at ?? "nothing"}, want ${minBlock ?? "any block"})`),
+    });
     const result = await auditAt(client, indexerUrl, chainId, block, tenant, batchSize, log);
     if ((await indexedBlock(indexerUrl, chainId)) === block) return result;
     if (attempt === 5)
       throw new Error("audit: the indexer kept moving while it was read; try again on a quieter chain");
     log(`indexer moved past block ${block} during the audit; again`);
-  }
-}
-
-async function waitForBlock(
-  indexerUrl: string,
-  chainId: number,
-  minBlock: bigint | undefined,
-  log: (line: string) => void,
-) {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const block = await indexedBlock(indexerUrl, chainId);
-    if (block !== undefined && (minBlock === undefined || block >= minBlock)) return block;
-    if (Date.now() > deadline)
-      throw new Error(`audit: the indexer has not reached block ${minBlock ?? "any"} of chain ${chainId}`);
-    log(`waiting for the indexer (at ${block ?? "nothing"}, want ${minBlock ?? "any block"})`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
 

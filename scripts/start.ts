@@ -1,13 +1,19 @@
 // `npm start`: a local chain on 127.0.0.1:8545 (chain id 31337), the protocol deployed on it
-// (deployments/31337.json), and a demo tenant with a campaign and a redemption offer. Runs until
-// Ctrl-C. Later steps add the indexer and the API to this same command.
+// (deployments/31337.json), a demo tenant with a campaign and a redemption offer, and the indexer
+// on embedded PGlite serving GraphQL on 127.0.0.1:42069. Runs until Ctrl-C.
+import { rmSync } from "node:fs";
 import { network } from "hardhat";
 import { rpcUrlVariableFor, writeDeployment } from "../deploy/deployment-file.ts";
 import { createDemoTenant, describeDemo } from "../deploy/demo-tenant.ts";
 import { deployProtocol } from "../deploy/protocol.ts";
+import { waitForIndexedTransaction } from "../indexer/status.ts";
+import { startIndexer } from "./indexer-process.ts";
 
 const host = "127.0.0.1";
 const port = Number(process.env.CHAIN_PORT ?? 8545);
+const indexerPort = Number(process.env.INDEXER_PORT ?? 42069);
+// The chain starts empty every time, so the indexer's embedded database must too.
+const pgliteDir = process.env.PONDER_PGLITE_DIR ?? ".ponder/start";
 
 const log = (line: string) => console.log(`start: ${line}`);
 
@@ -30,11 +36,28 @@ const deployed = await deployProtocol(viem, { log });
 const deployment = { ...deployed, network: "localhost", rpcUrlVariable: rpcUrlVariableFor(deployed.chainId) };
 log(`deployment written to ${writeDeployment(deployment)}`);
 log("creating the demo tenant");
-console.log(`\n${describeDemo(deployment, await createDemoTenant(viem, deployment))}\n`);
+const demo = await createDemoTenant(viem, deployment);
+console.log(`\n${describeDemo(deployment, demo)}\n`);
+log(`starting the indexer (embedded PGlite in ${pgliteDir})`);
+rmSync(pgliteDir, { recursive: true, force: true });
+const indexer = await startIndexer({
+  port: indexerPort,
+  pgliteDir,
+  env: { [deployment.rpcUrlVariable]: rpcUrl },
+  onOutput: (text) => process.env.INDEXER_LOGS && process.stdout.write(text),
+}).catch((error: Error) => {
+  console.error(`start: ${error.message}. Set INDEXER_LOGS=1 to see its output, INDEXER_PORT to move it.`);
+  process.exit(1);
+});
+await waitForIndexedTransaction(indexer.url, demo.claimTransaction);
+log(
+  `indexer: GraphQL ${indexer.url}/graphql, SQL ${indexer.url}/sql, REST ${indexer.url}/accounts/<address>/portfolio`,
+);
 log(`ready: RPC ${rpcUrl} (${deployment.rpcUrlVariable}). Ctrl-C stops.`);
 
 const stop = async () => {
   log("stopping");
+  await indexer.stop();
   await server.close();
   process.exit(0);
 };

@@ -19,13 +19,20 @@ const freePort = () =>
   });
 
 describe("scripts/start.ts", () => {
-  it("serves a chain with the protocol and a demo tenant whose customer holds 100 DEMO, and stops on SIGTERM", async () => {
+  it("serves a chain with the protocol, a demo tenant whose customer holds 100 DEMO, and the indexer showing it; stops on SIGTERM", async () => {
     const port = await freePort();
+    const indexerPort = await freePort();
     const deployments = mkdtempSync(join(tmpdir(), "pers-start-"));
     // Hardhat's own CLI on this Node, so that SIGTERM reaches the script itself.
     const hardhat = join(import.meta.dirname, "..", "node_modules", "hardhat", "dist", "src", "cli.js");
     const child = spawn(process.execPath, [hardhat, "run", "--no-compile", "scripts/start.ts"], {
-      env: { ...process.env, CHAIN_PORT: String(port), PERS_DEPLOYMENTS_DIR: deployments },
+      env: {
+        ...process.env,
+        CHAIN_PORT: String(port),
+        INDEXER_PORT: String(indexerPort),
+        PONDER_PGLITE_DIR: join(deployments, "pglite"),
+        PERS_DEPLOYMENTS_DIR: deployments,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -35,7 +42,7 @@ describe("scripts/start.ts", () => {
 
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`start did not get ready in 120 s:\n${output}`)), 120_000);
+        const timer = setTimeout(() => reject(new Error(`start did not get ready in 240 s:\n${output}`)), 240_000);
         child.stdout.on("data", () => output.includes("start: ready") && (clearTimeout(timer), resolve()));
         exited.then((code) => (clearTimeout(timer), reject(new Error(`start exited with ${code}:\n${output}`))));
       });
@@ -54,6 +61,16 @@ describe("scripts/start.ts", () => {
       });
       assert.equal(balance, parseUnits("100", 18));
       assert.ok(output.includes(readDeployment(31337, deployments).contracts.tenantFactory));
+
+      assert.ok(output.includes(`GraphQL http://127.0.0.1:${indexerPort}/graphql`), output);
+      const portfolio = (await (
+        await fetch(`http://127.0.0.1:${indexerPort}/accounts/${customer}/portfolio`)
+      ).json()) as { balances: { token: string; amount: string; symbol: string }[] };
+      assert.deepEqual(
+        portfolio.balances.map(({ token, amount, symbol }) => ({ token, amount, symbol })),
+        [{ token: pointsToken.toLowerCase(), amount: String(parseUnits("100", 18)), symbol: "DEMO" }],
+        `portfolio ${JSON.stringify(portfolio)}\n${output}`,
+      );
     } finally {
       child.kill("SIGTERM");
     }
