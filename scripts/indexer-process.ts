@@ -47,12 +47,12 @@ export async function startIndexer({
     ],
     {
       cwd: root,
-      env: {
+      env: childEnvironment({
         ...process.env,
         ...env,
         ...(pgliteDir ? { PONDER_PGLITE_DIR: pgliteDir } : {}),
         PONDER_TELEMETRY_DISABLED: "true",
-      },
+      }),
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
@@ -82,4 +82,9 @@ export async function startIndexer({
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** `undefined` removes a variable (Node would pass the string "undefined"). */
+function childEnvironment(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
