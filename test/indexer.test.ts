@@ -238,13 +238,16 @@ for (const variant of variants) {
     let indexer: IndexerProcess;
     let activity: Activity;
     let schema: string;
+    let provider: { request: (args: { method: string; params?: unknown[] }) => Promise<unknown> };
     let output = "";
 
     before(async () => {
       server = await network.createServer("default", "127.0.0.1", await freePort());
       const { port } = await server.listen();
       rpcUrl = `http://127.0.0.1:${port}`;
-      const { viem } = await network.create({ network: "localhost", override: { url: rpcUrl } });
+      const connection = await network.create({ network: "localhost", override: { url: rpcUrl } });
+      const { viem } = connection;
+      provider = connection.provider;
       const protocol = await protocolFixture(viem);
       const deployments = mkdtempSync(join(tmpdir(), "pers-indexer-"));
       writeDeployment(
@@ -425,6 +428,64 @@ for (const variant of variants) {
       } finally {
         proxy.close();
       }
+    });
+    it("follows a reorg: the replaced blocks' movements disappear and the new chain's appear, with no ghost", async () => {
+      const [a] = activity.tenants;
+      const { publicClient, accounts } = activity.protocol;
+      const [alice, bob] = [accounts.alice.account.address, accounts.bob.account.address];
+      const start = await now(activity.protocol);
+      const createHash = await a.campaigns.write.createCampaign([
+        { start, end: start + DAY, perUserLimit: 5, budget: 100n },
+        [{ token: a.points.address, id: 0n, amount: 7n }],
+      ]);
+      const created = await publicClient.waitForTransactionReceipt({ hash: createHash });
+      const campaignId = parseEventLogs({
+        abi: campaignRegistryAbi,
+        eventName: "CampaignCreated",
+        logs: created.logs,
+      })[0]!.args.campaignId;
+      const snapshot = await provider.request({ method: "evm_snapshot" });
+
+      // The chain the indexer sees first: a claim for alice, indexed.
+      const ghost = await a.campaigns.write.claim([claimRequest(campaignId, 100n, alice)]);
+      await publicClient.waitForTransactionReceipt({ hash: ghost });
+      await waitForIndexedTransaction(indexer.url, ghost);
+
+      // Replace it: back to the snapshot, then a different claim (for bob) and two more blocks.
+      assert.equal(await provider.request({ method: "evm_revert", params: [snapshot] }), true);
+      const replacement = await a.campaigns.write.claim([claimRequest(campaignId, 100n, bob)]);
+      await publicClient.waitForTransactionReceipt({ hash: replacement });
+      await provider.request({ method: "hardhat_mine", params: ["0x2"] });
+      await waitForIndexedTransaction(indexer.url, replacement);
+
+      const rows = await indexedTransactions(indexer.url);
+      assert.equal(rows.filter((row) => row.transactionHash === ghost.toLowerCase()).length, 0);
+      assert.deepEqual(
+        rows
+          .filter((row) => row.transactionHash === replacement.toLowerCase())
+          .map((row) => [row.to, row.amount, row.cause]),
+        [[bob.toLowerCase(), "7", "CLAIM"]],
+      );
+      const claims = await graphql<{ claims: { items: { recipient: string }[] } }>(
+        indexer.url,
+        `
+          query ($registry: String!) {
+            claims(where: { registry: $registry, claimId: "100" }) {
+              items {
+                recipient
+              }
+            }
+          }
+        `,
+        { registry: a.campaigns.address.toLowerCase() },
+      );
+      assert.deepEqual(claims.claims.items, [{ recipient: bob.toLowerCase() }]);
+      assert.deepEqual(
+        await indexedTransactions(indexer.url).then((all) => all.length),
+        (await chainMovements(activity)).length,
+      );
+      const result = await audit({ chainId: 31337, rpcUrl, indexerUrl: indexer.url });
+      assert.deepEqual(result.differences, []);
     });
   });
 }
