@@ -19,6 +19,8 @@ export type StartIndexerParameters = {
   /** Lines the indexer prints. */
   onOutput?: (text: string) => void;
   readyTimeoutMs?: number;
+  /** The Ponder project; indexer/ by default. */
+  projectRoot?: string;
 };
 
 export type IndexerProcess = { url: string; child: ChildProcess; stop: () => Promise<void> };
@@ -30,6 +32,7 @@ export async function startIndexer({
   pgliteDir,
   onOutput = () => {},
   readyTimeoutMs = 180_000,
+  projectRoot = join(root, "indexer"),
 }: StartIndexerParameters): Promise<IndexerProcess> {
   const child = spawn(
     process.execPath,
@@ -37,7 +40,7 @@ export async function startIndexer({
       ponderBin,
       "start",
       "--root",
-      join(root, "indexer"),
+      projectRoot,
       "--schema",
       schema,
       "--port",

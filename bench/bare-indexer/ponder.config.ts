@@ -1,0 +1,22 @@
+// The benchmark's baseline: a bare Ponder indexer with one upsert per Transfer of one points token.
+import { createConfig } from "ponder";
+import { pointsTokenAbi } from "../../abi/pointsToken.ts";
+
+const required = (name: string) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`bare indexer: set ${name}`);
+  return value;
+};
+
+export default createConfig({
+  database: { kind: "pglite", directory: required("PONDER_PGLITE_DIR") },
+  chains: { local: { id: 31337, rpc: required("RPC_URL_31337") } },
+  contracts: {
+    Points: {
+      abi: pointsTokenAbi,
+      chain: "local",
+      address: required("BARE_TOKEN") as `0x${string}`,
+      startBlock: Number(required("BARE_START_BLOCK")),
+    },
+  },
+});
