@@ -36,18 +36,7 @@ export async function startIndexer({
 }: StartIndexerParameters): Promise<IndexerProcess> {
   const child = spawn(
     process.execPath,
-    [
-      ponderBin,
-      "start",
-      "--root",
-      projectRoot,
-      "--schema",
-      schema,
-      "--port",
-      String(port),
-      "--log-format",
-      "pretty",
-    ],
+    [ponderBin, "start", "--root", projectRoot, "--schema", schema, "--port", String(port), "--log-format", "pretty"],
     {
       cwd: root,
       env: childEnvironment({
