@@ -34,8 +34,27 @@ export const tenantContract = onchainTable(
     address: t.hex().notNull(),
     tenantId: t.hex().notNull(),
     kind: t.text().notNull(),
+    /** The ERC-1967 implementation, from the proxy's Upgraded events. */
+    implementation: t.hex(),
   }),
   (table) => ({ pk: primaryKey({ columns: [table.chainId, table.address] }) }),
+);
+
+/** Who holds which role on which tenant contract: what an auditor checks the platform cannot do. */
+export const roleMember = onchainTable(
+  "role_member",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    contract: t.hex().notNull(),
+    role: t.hex().notNull(),
+    account: t.hex().notNull(),
+    active: t.boolean().notNull(),
+    changedBlock: t.bigint().notNull(),
+  }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.contract, table.role, table.account] }),
+    accountIdx: index().on(table.account),
+  }),
 );
 
 export const token = onchainTable(

@@ -376,6 +376,34 @@ for (const variant of variants) {
       assert.deepEqual(data.engagements.items, [{ claimed: "1" }]);
     });
 
+    it("knows each tenant contract's implementation and who holds which role", async () => {
+      const [a] = activity.tenants;
+      const { deployment, accounts } = activity.protocol;
+      const data = await graphql<{
+        tenantContract: { implementation: string } | null;
+        roleMembers: { items: { account: string; active: boolean }[] };
+      }>(
+        indexer.url,
+        `
+          query ($chainId: Float!, $address: String!, $role: String!) {
+            tenantContract(chainId: $chainId, address: $address) {
+              implementation
+            }
+            roleMembers(where: { contract: $address, role: $role }) {
+              items {
+                account
+                active
+              }
+            }
+          }
+        `,
+        { chainId: 31337, address: a.points.address.toLowerCase(), role: await a.points.read.MINTER_ROLE() },
+      );
+      assert.equal(data.tenantContract?.implementation, deployment.contracts.implementations.PointsToken.toLowerCase());
+      assert.deepEqual(data.roleMembers.items, [{ account: a.campaigns.address.toLowerCase(), active: true }]);
+      assert.notEqual(accounts.platform.account.address.toLowerCase(), data.roleMembers.items[0]?.account);
+    });
+
     it("passes the audit: balances, supplies and attributable mints all equal the chain's", async () => {
       const result = await audit({ chainId: 31337, rpcUrl, indexerUrl: indexer.url });
       assert.deepEqual(result.differences, []);

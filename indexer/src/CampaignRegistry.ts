@@ -1,4 +1,5 @@
 import { ponder } from "ponder:registry";
+import { onRoleChanged, onUpgraded } from "./accessControl.ts";
 import { campaign, claim, engagement } from "ponder:schema";
 import { noteCause } from "./causes.ts";
 import { tenantOf } from "./tenantOf.ts";
@@ -103,3 +104,7 @@ ponder.on("CampaignRegistry:ClaimSkipped", async ({ event, context }) => {
     await context.db.update(campaign, key).set((row) => ({ skipped: row.skipped + 1n }));
   }
 });
+
+ponder.on("CampaignRegistry:RoleGranted", ({ event, context }) => onRoleChanged(event, context, true));
+ponder.on("CampaignRegistry:RoleRevoked", ({ event, context }) => onRoleChanged(event, context, false));
+ponder.on("CampaignRegistry:Upgraded", ({ event, context }) => onUpgraded(event, context));

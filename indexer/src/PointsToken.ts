@@ -1,4 +1,5 @@
 import { ponder } from "ponder:registry";
+import { onRoleChanged, onUpgraded } from "./accessControl.ts";
 import { token } from "ponder:schema";
 import { noteCause } from "./causes.ts";
 import { recordMovement } from "./movements.ts";
@@ -32,3 +33,7 @@ ponder.on("PointsToken:Paused", async ({ event, context }) => {
 ponder.on("PointsToken:Unpaused", async ({ event, context }) => {
   await context.db.update(token, { chainId: context.chain.id, address: event.log.address }).set({ paused: false });
 });
+
+ponder.on("PointsToken:RoleGranted", ({ event, context }) => onRoleChanged(event, context, true));
+ponder.on("PointsToken:RoleRevoked", ({ event, context }) => onRoleChanged(event, context, false));
+ponder.on("PointsToken:Upgraded", ({ event, context }) => onUpgraded(event, context));

@@ -1,4 +1,5 @@
 import { ponder } from "ponder:registry";
+import { onRoleChanged, onUpgraded } from "./accessControl.ts";
 import { redemption, redemptionOffer } from "ponder:schema";
 import { noteCause } from "./causes.ts";
 import { tenantOf } from "./tenantOf.ts";
@@ -91,3 +92,7 @@ ponder.on("RedemptionRegistry:Redeemed", async ({ event, context }) => {
     .update(redemptionOffer, { chainId, registry, offerId })
     .set((row) => ({ supplyLeft: row.supplyLeft - quantity, redeemed: row.redeemed + quantity }));
 });
+
+ponder.on("RedemptionRegistry:RoleGranted", ({ event, context }) => onRoleChanged(event, context, true));
+ponder.on("RedemptionRegistry:RoleRevoked", ({ event, context }) => onRoleChanged(event, context, false));
+ponder.on("RedemptionRegistry:Upgraded", ({ event, context }) => onUpgraded(event, context));

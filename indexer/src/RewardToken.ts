@@ -1,4 +1,5 @@
 import { ponder } from "ponder:registry";
+import { onRoleChanged, onUpgraded } from "./accessControl.ts";
 import { onIssued, onPaused, onTokenClassDefined, onTransferBatch, onTransferSingle } from "./multiToken.ts";
 
 ponder.on("RewardToken:TransferSingle", ({ event, context }) => onTransferSingle(event, context));
@@ -7,3 +8,7 @@ ponder.on("RewardToken:TokenClassDefined", ({ event, context }) => onTokenClassD
 ponder.on("RewardToken:Issued", ({ event, context }) => onIssued(event, context));
 ponder.on("RewardToken:Paused", ({ event, context }) => onPaused(event, context, true));
 ponder.on("RewardToken:Unpaused", ({ event, context }) => onPaused(event, context, false));
+
+ponder.on("RewardToken:RoleGranted", ({ event, context }) => onRoleChanged(event, context, true));
+ponder.on("RewardToken:RoleRevoked", ({ event, context }) => onRoleChanged(event, context, false));
+ponder.on("RewardToken:Upgraded", ({ event, context }) => onUpgraded(event, context));

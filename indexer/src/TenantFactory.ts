@@ -1,6 +1,8 @@
-import { ponder } from "ponder:registry";
+import { ponder, type Context } from "ponder:registry";
 import { tenant, tenantContract, token } from "ponder:schema";
+import { ContractKind } from "../../abi/enums.ts";
 import { pointsTokenAbi } from "../../abi/pointsToken.ts";
+import { tenantFactoryAbi } from "../../abi/tenantFactory.ts";
 
 ponder.on("TenantFactory:TenantCreated", async ({ event, context }) => {
   const { tenantId, creator, admin, rewardToken, statusToken, campaignRegistry, redemptionRegistry } = event.args;
@@ -26,7 +28,11 @@ ponder.on("TenantFactory:TenantCreated", async ({ event, context }) => {
     [rewardToken, "REWARD_TOKEN"],
     [statusToken, "STATUS_TOKEN"],
   ] as const) {
-    await context.db.insert(tenantContract).values({ chainId, address, tenantId, kind }).onConflictDoNothing();
+    const implementation = await implementationAt(context, event.log.address, kind, event.block.number);
+    await context.db
+      .insert(tenantContract)
+      .values({ chainId, address, tenantId, kind, implementation })
+      .onConflictDoNothing();
   }
   for (const [address, kind] of [
     [rewardToken, "REWARD"],
@@ -52,7 +58,13 @@ ponder.on("TenantFactory:PointsTokenAdded", async ({ event, context }) => {
   const [name, symbol, decimals] = await Promise.all([read("name"), read("symbol"), read("decimals")]);
   await context.db
     .insert(tenantContract)
-    .values({ chainId: context.chain.id, address: pointsToken, tenantId, kind: "POINTS_TOKEN" })
+    .values({
+      chainId: context.chain.id,
+      address: pointsToken,
+      tenantId,
+      kind: "POINTS_TOKEN",
+      implementation: await implementationAt(context, event.log.address, "POINTS_TOKEN", event.block.number),
+    })
     .onConflictDoNothing();
   await context.db
     .insert(token)
@@ -73,3 +85,19 @@ ponder.on("TenantFactory:PointsTokenAdded", async ({ event, context }) => {
 // The implementation registry is the factory's own business; the indexer serves tenants.
 ponder.on("TenantFactory:ImplementationApproved", async () => {});
 ponder.on("TenantFactory:CurrentImplementationSet", async () => {});
+
+/** The implementation the factory gave a new proxy of `kind`: its current one at that block. */
+function implementationAt(
+  context: Context,
+  factory: `0x${string}`,
+  kind: keyof typeof ContractKind,
+  blockNumber: bigint,
+) {
+  return context.client.readContract({
+    abi: tenantFactoryAbi,
+    address: factory,
+    functionName: "currentImplementation",
+    args: [ContractKind[kind]],
+    blockNumber,
+  });
+}
