@@ -8,7 +8,6 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { network } from "hardhat";
 import { encodeFunctionData, parseUnits, zeroAddress, type Address, type Hash } from "viem";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
-import { ClaimSource } from "../abi/enums.ts";
 import { pointsTokenAbi } from "../abi/pointsToken.ts";
 import { signClaimVoucher, signForwardRequest } from "../deploy/signatures.ts";
 import {

@@ -4,7 +4,6 @@
 // same run, of a bare Ponder indexer with one upsert per Transfer over the same events. Writes
 // bench/results/indexer.{md,json}.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -13,6 +12,7 @@ import { numberToHex, padHex, type Address, type Hash } from "viem";
 import { rpcUrlVariableFor, writeDeployment } from "../deploy/deployment-file.ts";
 import { startIndexer } from "../scripts/indexer-process.ts";
 import { addTenant, claimRequest, createPointsCampaign, protocolFixture } from "../test/helpers/fixtures.ts";
+import { freePort } from "../test/helpers/ports.ts";
 
 const { values } = parseArgs({ options: { events: { type: "string", default: "20000" } }, strict: false });
 const events = Number(values.events);
@@ -20,14 +20,6 @@ if (!Number.isSafeInteger(events) || events < 1)
   throw new Error(`--events must be a positive integer, not ${values.events}`);
 const BATCH = 250; // new holders per claimBatch, under the 2^24 gas cap (291 fit)
 const log = (line: string) => console.log(`bench:indexer: ${line}`);
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 const server = await network.createServer("default", "127.0.0.1", await freePort());
 const { port } = await server.listen();

@@ -1,12 +1,16 @@
 // What the indexer serves: tenants, their tokens and balances, every movement of value with its
 // cause, campaigns, claims, offers and redemptions. Tables are snake_case in SQL, camelCase here.
 import { index, onchainEnum, onchainTable, primaryKey } from "ponder";
+import { ClaimSource } from "../abi/enums.ts";
 
 export const tokenKind = onchainEnum("token_kind", ["POINTS", "REWARD", "STATUS"]);
 export const transactionType = onchainEnum("transaction_type", ["MINT", "TRANSFER", "BURN"]);
 /** Why a mint or burn happened; NONE for plain transfers and holders' own burns. */
 export const transactionCause = onchainEnum("transaction_cause", ["CLAIM", "REDEMPTION", "PURCHASE", "GRANT", "NONE"]);
-export const claimSource = onchainEnum("claim_source", ["USER", "BUSINESS", "SYSTEM", "ADMIN"]);
+export const claimSource = onchainEnum(
+  "claim_source",
+  Object.keys(ClaimSource) as [keyof typeof ClaimSource, ...(keyof typeof ClaimSource)[]],
+);
 export const programmeStatus = onchainEnum("programme_status", ["ACTIVE", "PAUSED", "CLOSED"]);
 
 export const tenant = onchainTable(

@@ -4,7 +4,6 @@
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
-import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -32,14 +31,7 @@ import {
   type ProtocolFixture,
   type Tenant,
 } from "./helpers/fixtures.ts";
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createNetServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+import { freePort } from "./helpers/ports.ts";
 
 type Activity = {
   protocol: ProtocolFixture;

@@ -2,21 +2,13 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { createPublicClient, http, parseUnits, type Address } from "viem";
 import { pointsTokenAbi } from "../abi/pointsToken.ts";
 import { readDeployment } from "../deploy/deployment-file.ts";
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+import { freePort } from "./helpers/ports.ts";
 
 describe("scripts/start.ts", () => {
   it("serves a chain with the protocol, a demo tenant whose customer holds 100 DEMO, and the indexer showing it; stops on SIGTERM", async () => {

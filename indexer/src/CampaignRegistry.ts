@@ -1,12 +1,10 @@
 import { ponder } from "ponder:registry";
 import { onRoleChanged, onUpgraded } from "./accessControl.ts";
 import { campaign, claim, engagement } from "ponder:schema";
+import { zeroAddress } from "viem";
 import { noteCause } from "./causes.ts";
+import { amountsJson, claimSourceName } from "./decode.ts";
 import { tenantOf } from "./tenantOf.ts";
-
-const SOURCES = ["USER", "BUSINESS", "SYSTEM", "ADMIN"] as const;
-const payoutsJson = (payouts: readonly { token: string; id: bigint; amount: bigint }[]) =>
-  payouts.map(({ token, id, amount }) => ({ token, id: String(id), amount: String(amount) }));
 
 ponder.on("CampaignRegistry:CampaignCreated", async ({ event, context }) => {
   const { campaignId, config, payouts } = event.args;
@@ -24,7 +22,7 @@ ponder.on("CampaignRegistry:CampaignCreated", async ({ event, context }) => {
       budget: config.budget,
       claimed: 0n,
       skipped: 0n,
-      payouts: payoutsJson(payouts),
+      payouts: amountsJson(payouts),
     })
     .onConflictDoNothing();
 });
@@ -36,7 +34,7 @@ ponder.on("CampaignRegistry:CampaignUpdated", async ({ event, context }) => {
     end: BigInt(config.end),
     perUserLimit: BigInt(config.perUserLimit),
     budget: config.budget,
-    payouts: payoutsJson(payouts),
+    payouts: amountsJson(payouts),
   });
 });
 
@@ -82,7 +80,7 @@ ponder.on("CampaignRegistry:Claimed", async ({ event, context }) => {
       tenantId: await tenantOf(context, registry),
       campaignId,
       recipient,
-      source: SOURCES[source]!,
+      source: claimSourceName(source),
       business,
       transactionHash: event.transaction.hash,
       blockNumber: event.block.number,
@@ -91,7 +89,7 @@ ponder.on("CampaignRegistry:Claimed", async ({ event, context }) => {
     .onConflictDoNothing();
   if (!inserted) return; // replayed: the counts below were already taken
   await context.db.update(campaign, { chainId, registry, campaignId }).set((row) => ({ claimed: row.claimed + 1n }));
-  if (business !== "0x0000000000000000000000000000000000000000") {
+  if (business !== zeroAddress) {
     await context.db
       .update(engagement, { chainId, registry, campaignId, business })
       .set((row) => ({ claimed: row.claimed + 1n }));

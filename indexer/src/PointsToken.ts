@@ -2,6 +2,7 @@ import { ponder } from "ponder:registry";
 import { onRoleChanged, onUpgraded } from "./accessControl.ts";
 import { token } from "ponder:schema";
 import { noteCause } from "./causes.ts";
+import { issueCause } from "./decode.ts";
 import { recordMovement } from "./movements.ts";
 
 ponder.on("PointsToken:Transfer", async ({ event, context }) => {
@@ -19,7 +20,7 @@ ponder.on("PointsToken:Transfer", async ({ event, context }) => {
 ponder.on("PointsToken:Issued", async ({ event, context }) => {
   const { to, reason, ref } = event.args;
   noteCause(context.chain.id, event.transaction.hash, {
-    kind: reason === 0 ? "PURCHASE" : "GRANT",
+    kind: issueCause(reason),
     account: to,
     token: event.log.address,
     reference: ref,

@@ -2,10 +2,8 @@ import { ponder } from "ponder:registry";
 import { onRoleChanged, onUpgraded } from "./accessControl.ts";
 import { redemption, redemptionOffer } from "ponder:schema";
 import { noteCause } from "./causes.ts";
+import { amountsJson } from "./decode.ts";
 import { tenantOf } from "./tenantOf.ts";
-
-const amountsJson = (items: readonly { token: string; id: bigint; amount: bigint }[]) =>
-  items.map(({ token, id, amount }) => ({ token, id: String(id), amount: String(amount) }));
 
 ponder.on("RedemptionRegistry:OfferCreated", async ({ event, context }) => {
   const { offerId, config, costs, payouts } = event.args;

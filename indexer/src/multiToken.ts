@@ -4,6 +4,7 @@ import type { Context, Event } from "ponder:registry";
 import { token, tokenClass } from "ponder:schema";
 import type { Address } from "viem";
 import { noteCause } from "./causes.ts";
+import { issueCause } from "./decode.ts";
 import { recordMovement } from "./movements.ts";
 
 type Log = Pick<Event, "block" | "transaction" | "log">;
@@ -57,7 +58,7 @@ export async function onIssued(
 ) {
   const { to, reason, ref } = event.args;
   noteCause(context.chain.id, event.transaction.hash, {
-    kind: reason === 0 ? "PURCHASE" : "GRANT",
+    kind: issueCause(reason),
     account: to,
     token: event.log.address,
     reference: ref,
