@@ -1,0 +1,66 @@
+// The API's configuration, read from the environment once at start and checked with zod: a wrong
+// value stops the start with a message naming the variable.
+import { z } from "zod";
+
+const hex32 = z
+  .string()
+  .regex(/^(0x)?[0-9a-fA-F]{64}$/, "must be 32 bytes in hex (openssl rand -hex 32)")
+  .transform((value) => Buffer.from(value.replace(/^0x/, ""), "hex"));
+
+const positiveInt = z.coerce.number().int().positive();
+
+const environmentSchema = z.object({
+  API_HOST: z.string().min(1).default("127.0.0.1"),
+  API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Postgres when set; embedded PGlite under API_DATA_DIR otherwise. */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  API_DATA_DIR: z.string().min(1).default(".data"),
+  FILES_DIR: z.string().min(1).optional(),
+  /** Encrypts every key the API keeps (custodial wallets, signing keys, trigger secrets). */
+  MASTER_KEY: hex32,
+  /** A platform credential (SYSTEM level, no tenant): creates and lists tenants. */
+  PLATFORM_API_KEY: z.string().min(32, "must be at least 32 characters").optional(),
+  JWT_ISSUER: z.string().min(1).default("pers-api"),
+  JWT_AUDIENCE: z.string().min(1).default("pers"),
+  ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(900),
+  REFRESH_TOKEN_TTL_SECONDS: positiveInt.default(30 * 24 * 3600),
+  SIGNING_KEY_ROTATION_SECONDS: positiveInt.default(24 * 3600),
+  SIWE_NONCE_TTL_SECONDS: positiveInt.default(300),
+  RATE_LIMIT_PER_IP: positiveInt.default(600),
+  RATE_LIMIT_PER_KEY: positiveInt.default(1200),
+  /** Sign-in and refresh attempts per IP: the brake on password guessing. */
+  AUTH_RATE_LIMIT_PER_IP: positiveInt.default(30),
+  RATE_LIMIT_WINDOW_SECONDS: positiveInt.default(60),
+  BODY_LIMIT_BYTES: positiveInt.default(1024 * 1024),
+  FILE_MAX_BYTES: positiveInt.default(5 * 1024 * 1024),
+  FILE_TYPES: z
+    .string()
+    .default("image/png,image/jpeg,image/webp,image/gif,application/pdf")
+    .transform((value) => value.split(",").map((type) => type.trim())),
+  /** Chains the API writes to (deployment files must exist); all deployment files when unset. */
+  PERS_CHAINS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, "must be chain ids separated by commas")
+    .transform((value) => value.split(",").map(Number))
+    .optional(),
+  /** The platform's deployer and operator key; on the local chain Hardhat's account 0 if unset. */
+  PLATFORM_PRIVATE_KEY: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte private key")
+    .optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Trust X-Forwarded-For (behind a proxy) when rate limiting by IP. */
+  TRUST_PROXY: z.stringbool().default(false),
+});
+
+export type Config = z.output<typeof environmentSchema>;
+
+export class ConfigError extends Error {}
+
+/** Reads the configuration; throws ConfigError naming each wrong variable. */
+export function readConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = environmentSchema.safeParse(environment);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+  throw new ConfigError(`the API's configuration is wrong:\n${lines.join("\n")}`);
+}

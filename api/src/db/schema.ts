@@ -1,0 +1,324 @@
+// The API's tables: one schema for Postgres and embedded PGlite. Balances are never here; they are
+// the chain's, mirrored by the indexer. Every tenant-owned table has `tenant_id`, which the scope in
+// ./scope.ts adds to every query.
+import { sql } from "drizzle-orm";
+import {
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+export const accessLevel = pgEnum("access_level", ["USER", "BUSINESS", "ADMIN", "SYSTEM"]);
+export const apiKeyLevel = pgEnum("api_key_level", ["ADMIN", "SYSTEM"]);
+export const campaignVisibility = pgEnum("campaign_visibility", ["PUBLIC", "TARGETED"]);
+export const campaignStatus = pgEnum("campaign_status", ["DRAFT", "ACTIVE", "PAUSED", "CLOSED"]);
+export const triggerSourceType = pgEnum("trigger_source_type", ["QR_CODE", "API_WEBHOOK"]);
+export const fileVisibility = pgEnum("file_visibility", ["PUBLIC", "PRIVATE"]);
+
+const id = () => uuid("id").primaryKey().defaultRandom();
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
+const tenantId = () =>
+  uuid("tenant_id")
+    .notNull()
+    .references(() => tenants.id, { onDelete: "cascade" });
+
+export type TenantContracts = {
+  pointsToken: string;
+  rewardToken: string;
+  statusToken: string;
+  campaignRegistry: string;
+  redemptionRegistry: string;
+  forwarder: string;
+  tenantFactory: string;
+};
+
+export const tenants = pgTable("tenants", {
+  id: id(),
+  name: text("name").notNull(),
+  /** The creator's own id; keccak256 of it is the factory's externalId. Unique per platform. */
+  externalId: text("external_id").notNull().unique(),
+  /** Public: names the tenant in X-Project-Key for public reads. */
+  projectKey: text("project_key").notNull().unique(),
+  chainId: integer("chain_id").notNull(),
+  onchainId: text("onchain_id").notNull(),
+  adminAddress: text("admin_address").notNull(),
+  /** The admin wallet's key when the API keeps it (AES-256-GCM under MASTER_KEY); null for the tenant's own. */
+  adminKeyCiphertext: text("admin_key_ciphertext"),
+  contracts: jsonb("contracts").$type<TenantContracts>().notNull(),
+  creationTransaction: text("creation_transaction").notNull(),
+  /** The tenant's identity provider: its issuer, audience and a JWKS URL or one public JWK. */
+  idpIssuer: text("idp_issuer"),
+  idpAudience: text("idp_audience"),
+  idpJwksUrl: text("idp_jwks_url"),
+  idpPublicJwk: jsonb("idp_public_jwk").$type<Record<string, unknown>>(),
+  active: boolean("active").notNull().default(true),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const admins = pgTable(
+  "admins",
+  {
+    id: id(),
+    tenantId: tenantId(),
+    email: text("email").notNull(),
+    name: text("name").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    active: boolean("active").notNull().default(true),
+    lastLoginAt: timestamp("last_login_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [uniqueIndex("admins_tenant_email").on(table.tenantId, table.email)],
+);
+
+export const apiKeys = pgTable("api_keys", {
+  id: id(),
+  tenantId: tenantId(),
+  name: text("name").notNull(),
+  level: apiKeyLevel("level").notNull(),
+  /** The first characters of the key, to recognise it in a list; the key itself is never stored. */
+  prefix: text("prefix").notNull(),
+  hash: text("hash").notNull().unique(),
+  lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+  revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  createdAt: createdAt(),
+});
+
+/** The API's ES256 signing keys; the newest active one signs, the JWKS publishes the recent ones. */
+export const signingKeys = pgTable("signing_keys", {
+  kid: text("kid").primaryKey(),
+  privateKeyCiphertext: text("private_key_ciphertext").notNull(),
+  publicJwk: jsonb("public_jwk").$type<Record<string, unknown>>().notNull(),
+  createdAt: createdAt(),
+  retiredAt: timestamp("retired_at", { withTimezone: true }),
+});
+
+export const refreshTokens = pgTable(
+  "refresh_tokens",
+  {
+    id: id(),
+    familyId: uuid("family_id").notNull(),
+    tokenHash: text("token_hash").notNull().unique(),
+    tenantId: tenantId(),
+    level: accessLevel("level").notNull(),
+    subject: text("subject").notNull(),
+    businessId: uuid("business_id"),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (table) => [index("refresh_tokens_family").on(table.familyId)],
+);
+
+export const siweNonces = pgTable("siwe_nonces", {
+  nonce: text("nonce").primaryKey(),
+  tenantId: tenantId(),
+  expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  usedAt: timestamp("used_at", { withTimezone: true }),
+});
+
+export const users = pgTable(
+  "users",
+  {
+    id: id(),
+    tenantId: tenantId(),
+    /** The subject of the tenant's identity provider, when the user signs in through it. */
+    externalId: text("external_id"),
+    email: text("email"),
+    firstName: text("first_name"),
+    lastName: text("last_name"),
+    walletAddress: text("wallet_address").notNull(),
+    /** The user's key when the API keeps their wallet (AES-256-GCM under MASTER_KEY); never returned. */
+    keyCiphertext: text("key_ciphertext"),
+    segments: text("segments")
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    active: boolean("active").notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [
+    uniqueIndex("users_tenant_wallet").on(table.tenantId, table.walletAddress),
+    uniqueIndex("users_tenant_external").on(table.tenantId, table.externalId),
+    uniqueIndex("users_tenant_email").on(table.tenantId, table.email),
+  ],
+);
+
+export const businessTypes = pgTable(
+  "business_types",
+  {
+    id: id(),
+    tenantId: tenantId(),
+    name: text("name").notNull(),
+    description: text("description"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [uniqueIndex("business_types_tenant_name").on(table.tenantId, table.name)],
+);
+
+export const businesses = pgTable("businesses", {
+  id: id(),
+  tenantId: tenantId(),
+  businessTypeId: uuid("business_type_id").references(() => businessTypes.id, { onDelete: "set null" }),
+  name: text("name").notNull(),
+  email: text("email"),
+  walletAddress: text("wallet_address").notNull(),
+  keyCiphertext: text("key_ciphertext").notNull(),
+  active: boolean("active").notNull().default(true),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/** Users who act for a business (they sign in with level BUSINESS and that business as context). */
+export const businessMembers = pgTable(
+  "business_members",
+  {
+    tenantId: tenantId(),
+    businessId: uuid("business_id")
+      .notNull()
+      .references(() => businesses.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+  },
+  (table) => [primaryKey({ columns: [table.businessId, table.userId] })],
+);
+
+export const campaignTriggers = pgTable("campaign_triggers", {
+  id: id(),
+  tenantId: tenantId(),
+  name: text("name").notNull(),
+  maxPerUser: integer("max_per_user"),
+  maxPerDay: integer("max_per_day"),
+  cooldownSeconds: integer("cooldown_seconds"),
+  maxGeoDistanceMeters: integer("max_geo_distance_meters"),
+  latitude: doublePrecision("latitude"),
+  longitude: doublePrecision("longitude"),
+  /** json-rules-engine conditions over the claim's facts. */
+  conditions: jsonb("conditions").$type<Record<string, unknown>>(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const campaigns = pgTable(
+  "campaigns",
+  {
+    id: id(),
+    tenantId: tenantId(),
+    title: text("title").notNull(),
+    description: text("description"),
+    imageUrl: text("image_url"),
+    visibility: campaignVisibility("visibility").notNull().default("PUBLIC"),
+    targetUserIds: uuid("target_user_ids")
+      .array()
+      .notNull()
+      .default(sql`'{}'::uuid[]`),
+    targetSegments: text("target_segments")
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    targetBusinessIds: uuid("target_business_ids")
+      .array()
+      .notNull()
+      .default(sql`'{}'::uuid[]`),
+    startsAt: timestamp("starts_at", { withTimezone: true }),
+    endsAt: timestamp("ends_at", { withTimezone: true }),
+    /** The accounting half, published on chain by the relayer: claims in the budget, claims per user. */
+    budget: integer("budget"),
+    maxClaimsPerUser: integer("max_claims_per_user"),
+    status: campaignStatus("status").notNull().default("DRAFT"),
+    triggerId: uuid("trigger_id").references(() => campaignTriggers.id, { onDelete: "set null" }),
+    /** The CampaignRegistry's id once published. */
+    onchainCampaignId: text("onchain_campaign_id"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [index("campaigns_tenant_created").on(table.tenantId, table.createdAt)],
+);
+
+export const campaignTags = pgTable(
+  "campaign_tags",
+  {
+    tenantId: tenantId(),
+    campaignId: uuid("campaign_id")
+      .notNull()
+      .references(() => campaigns.id, { onDelete: "cascade" }),
+    tag: text("tag").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.campaignId, table.tag] })],
+);
+
+/** What one claim of a campaign pays: an amount of a tenant token (id 0 for points). */
+export const campaignTokens = pgTable("campaign_tokens", {
+  id: id(),
+  tenantId: tenantId(),
+  campaignId: uuid("campaign_id")
+    .notNull()
+    .references(() => campaigns.id, { onDelete: "cascade" }),
+  tokenAddress: text("token_address").notNull(),
+  tokenId: text("token_id").notNull().default("0"),
+  amount: text("amount").notNull(),
+  createdAt: createdAt(),
+});
+
+/** A business taking part in a campaign, with its own cap on claims. */
+export const campaignEngagements = pgTable(
+  "campaign_engagements",
+  {
+    id: id(),
+    tenantId: tenantId(),
+    campaignId: uuid("campaign_id")
+      .notNull()
+      .references(() => campaigns.id, { onDelete: "cascade" }),
+    businessId: uuid("business_id")
+      .notNull()
+      .references(() => businesses.id, { onDelete: "cascade" }),
+    maxClaims: integer("max_claims"),
+    active: boolean("active").notNull().default(true),
+    createdAt: createdAt(),
+  },
+  (table) => [uniqueIndex("campaign_engagements_business").on(table.campaignId, table.businessId)],
+);
+
+export const triggerSources = pgTable("trigger_sources", {
+  id: id(),
+  tenantId: tenantId(),
+  type: triggerSourceType("type").notNull(),
+  name: text("name").notNull(),
+  triggerId: uuid("trigger_id")
+    .notNull()
+    .references(() => campaignTriggers.id, { onDelete: "cascade" }),
+  /** Signs QR payloads / verifies platform webhooks (AES-256-GCM under MASTER_KEY); shown once. */
+  secretCiphertext: text("secret_ciphertext").notNull(),
+  active: boolean("active").notNull().default(true),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const files = pgTable("files", {
+  id: id(),
+  tenantId: tenantId(),
+  /** Who uploaded it: `admin:<id>`, `user:<id>`, `business:<id>` or `key:<id>`. */
+  uploadedBy: text("uploaded_by").notNull(),
+  filename: text("filename").notNull(),
+  contentType: text("content_type").notNull(),
+  size: integer("size").notNull(),
+  sha256: text("sha256").notNull(),
+  visibility: fileVisibility("visibility").notNull().default("PRIVATE"),
+  createdAt: createdAt(),
+});

@@ -1,0 +1,101 @@
+// Tenant scoping in one place: every query of a tenant's rows goes through a scope, which adds
+// `tenant_id = <the caller's tenant>` to it. Another tenant's id therefore finds nothing: 404.
+import { and, asc, count, desc, eq, type SQL } from "drizzle-orm";
+import type { AnyPgColumn, PgTable } from "drizzle-orm/pg-core";
+import type { Context } from "koa";
+import { forbidden, notFound, unauthorized } from "../errors.ts";
+import type { Database } from "./client.ts";
+
+type TenantTable = PgTable & { tenantId: AnyPgColumn; id: AnyPgColumn; $inferSelect: Record<string, unknown> };
+type Row<T extends TenantTable> = T["$inferSelect"];
+type NewRow<T extends TenantTable> = Omit<T["$inferInsert"], "tenantId" | "id" | "createdAt" | "updatedAt">;
+
+export type Page = { page: number; limit: number };
+export type ListParameters = Page & { where?: (SQL | undefined)[]; orderBy?: AnyPgColumn; order?: "asc" | "desc" };
+export type ListReturnType<R> = { data: R[]; pagination: Page & { total: number } };
+
+export type TenantScope = ReturnType<typeof tenantScope>;
+
+export function tenantScope(db: Database, tenantId: string) {
+  const mine = (table: TenantTable, ...conditions: (SQL | undefined)[]) =>
+    and(eq(table.tenantId, tenantId), ...conditions) as SQL;
+
+  return {
+    tenantId,
+    db,
+    /** `tenant_id = mine AND ...conditions`, for queries the helpers below do not cover. */
+    where: mine,
+
+    async find<T extends TenantTable>(table: T, id: string, resource: string): Promise<Row<T>> {
+      const [row] = await db
+        .select()
+        .from(table as PgTable)
+        .where(mine(table, eq(table.id, id)))
+        .limit(1);
+      if (!row) throw notFound(resource);
+      return row as Row<T>;
+    },
+
+    async list<T extends TenantTable>(table: T, parameters: ListParameters): Promise<ListReturnType<Row<T>>> {
+      const where = mine(table, ...(parameters.where ?? []));
+      const orderBy = parameters.orderBy ?? (table as unknown as { createdAt: AnyPgColumn }).createdAt;
+      const [data, [total]] = await Promise.all([
+        db
+          .select()
+          .from(table as PgTable)
+          .where(where)
+          .orderBy(parameters.order === "asc" ? asc(orderBy) : desc(orderBy), asc(table.id))
+          .limit(parameters.limit)
+          .offset((parameters.page - 1) * parameters.limit),
+        db
+          .select({ total: count() })
+          .from(table as PgTable)
+          .where(where),
+      ]);
+      return {
+        data: data as Row<T>[],
+        pagination: { page: parameters.page, limit: parameters.limit, total: Number(total?.total ?? 0) },
+      };
+    },
+
+    async insert<T extends TenantTable>(table: T, values: NewRow<T> & { id?: string }): Promise<Row<T>> {
+      const [row] = await db
+        .insert(table as PgTable)
+        .values({ ...values, tenantId } as never)
+        .returning();
+      return row as Row<T>;
+    },
+
+    async update<T extends TenantTable>(
+      table: T,
+      id: string,
+      values: Partial<NewRow<T>>,
+      resource: string,
+    ): Promise<Row<T>> {
+      const stamped = "updatedAt" in table ? { ...values, updatedAt: new Date() } : values;
+      const [row] = await db
+        .update(table as PgTable)
+        .set(stamped as never)
+        .where(mine(table, eq(table.id, id)))
+        .returning();
+      if (!row) throw notFound(resource);
+      return row as Row<T>;
+    },
+
+    async remove<T extends TenantTable>(table: T, id: string, resource: string): Promise<void> {
+      const removed = await db
+        .delete(table as PgTable)
+        .where(mine(table, eq(table.id, id)))
+        .returning({ id: table.id });
+      if (removed.length === 0) throw notFound(resource);
+    },
+  };
+}
+
+/** The caller's tenant scope; platform callers have none inside a tenant. */
+export function scopeOf(ctx: Context): TenantScope {
+  const principal = ctx.state.principal;
+  if (!principal) throw unauthorized();
+  if (principal.kind === "platform") throw forbidden("The platform key acts on tenants, not inside them.");
+  return tenantScope(ctx.services.db, principal.tenantId);
+}

@@ -1,0 +1,29 @@
+// What every handler can reach: the services on ctx.services, the caller on ctx.state.principal,
+// and the validated request on ctx.input.
+import type { Logger } from "pino";
+import type { Config } from "../config.ts";
+import type { Database } from "../db/client.ts";
+import type { KeyStore } from "../auth/signingKeys.ts";
+import type { Principal } from "../auth/principal.ts";
+import type { Chains } from "../chain/chains.ts";
+
+export type Services = {
+  config: Config;
+  db: Database;
+  keys: KeyStore;
+  chains: Chains;
+  logger: Logger;
+  ping: () => Promise<boolean>;
+};
+
+declare module "koa" {
+  interface DefaultContext {
+    services: Services;
+    input: unknown;
+    log: Logger;
+    requestId: string;
+  }
+  interface DefaultState {
+    principal?: Principal;
+  }
+}

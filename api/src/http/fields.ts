@@ -1,0 +1,20 @@
+// Field schemas shared by resources.
+import { getAddress, isAddress } from "viem";
+import { z } from "zod";
+
+export const address = z
+  .string()
+  .refine((value) => isAddress(value, { strict: false }), "must be an EVM address (0x and 40 hex digits)")
+  .transform((value) => getAddress(value))
+  .meta({ type: "string", pattern: "^0x[0-9a-fA-F]{40}$", example: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC" });
+
+export const name = z.string().trim().min(1).max(120);
+export const text = z.string().max(5000);
+export const httpsUrl = z.url({ protocol: /^https?$/ }).max(2000);
+export const timestamp = z.iso.datetime({ offset: true });
+/** Token amounts in the token's smallest unit, as decimal strings (they exceed JavaScript numbers). */
+export const uint256 = z
+  .string()
+  .regex(/^\d{1,78}$/, "must be a non-negative integer in decimal")
+  .refine((value) => BigInt(value) < 2n ** 256n, "must fit in 256 bits");
+export const date = (value: Date | null) => value?.toISOString() ?? null;

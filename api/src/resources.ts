@@ -1,0 +1,15 @@
+// Every resource the API serves; each registers its routes (and their OpenAPI description).
+import type { Api } from "./http/route.ts";
+import { registerApiKeys } from "./resources/api-keys/routes.ts";
+import { registerAuth } from "./resources/auth/routes.ts";
+import { registerBusinessTypes } from "./resources/business-types/routes.ts";
+import { registerHealth } from "./resources/health/routes.ts";
+import { registerTenants } from "./resources/tenants/routes.ts";
+
+export const resources: ((api: Api) => void)[] = [
+  registerHealth,
+  registerAuth,
+  registerTenants,
+  registerApiKeys,
+  registerBusinessTypes,
+];

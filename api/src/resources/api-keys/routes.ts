@@ -1,0 +1,98 @@
+// API keys: random, shown once, stored as SHA-256 hashes, scoped to the tenant and a level,
+// revocable, with the time they were last used.
+import { isNotNull, isNull } from "drizzle-orm";
+import { access } from "../../auth/principal.ts";
+import { randomSecret, sha256 } from "../../crypto/hashing.ts";
+import { apiKeys } from "../../db/schema.ts";
+import { scopeOf } from "../../db/scope.ts";
+import { conflict } from "../../errors.ts";
+import { date } from "../../http/fields.ts";
+import { idParams } from "../../http/pagination.ts";
+import { defineRoute, type Api } from "../../http/route.ts";
+import { apiKey, apiKeyCreate, apiKeyCreated, apiKeyList, apiKeyListQuery } from "./schema.ts";
+
+const KEY_PREFIX = "pers_sk_";
+
+const present = (row: typeof apiKeys.$inferSelect) => ({
+  id: row.id,
+  name: row.name,
+  level: row.level,
+  prefix: row.prefix,
+  lastUsedAt: date(row.lastUsedAt),
+  revokedAt: date(row.revokedAt),
+  createdAt: date(row.createdAt)!,
+});
+
+export function registerApiKeys(api: Api) {
+  defineRoute(api, {
+    method: "post",
+    path: "/api-keys",
+    summary: "Create an API key (the key is in this answer only)",
+    tags: ["api-keys"],
+    access: access.levels("ADMIN"),
+    body: apiKeyCreate,
+    responses: { 201: { description: "Created", schema: apiKeyCreated } },
+    handler: async (ctx) => {
+      const key = randomSecret(KEY_PREFIX);
+      const row = await scopeOf(ctx).insert(apiKeys, {
+        name: ctx.input.body.name,
+        level: ctx.input.body.level,
+        prefix: key.slice(0, KEY_PREFIX.length + 6),
+        hash: sha256(key),
+      });
+      ctx.status = 201;
+      ctx.body = { ...present(row), key };
+    },
+  });
+
+  defineRoute(api, {
+    method: "get",
+    path: "/api-keys",
+    summary: "List the tenant's API keys (never the keys themselves)",
+    tags: ["api-keys"],
+    access: access.levels("ADMIN"),
+    query: apiKeyListQuery,
+    responses: { 200: { description: "A page of keys", schema: apiKeyList } },
+    handler: async (ctx) => {
+      const { page, limit, sort, order, revoked } = ctx.input.query;
+      const result = await scopeOf(ctx).list(apiKeys, {
+        page,
+        limit,
+        order,
+        orderBy: { createdAt: apiKeys.createdAt, name: apiKeys.name, lastUsedAt: apiKeys.lastUsedAt }[sort],
+        where: [revoked === undefined ? undefined : revoked ? isNotNull(apiKeys.revokedAt) : isNull(apiKeys.revokedAt)],
+      });
+      ctx.body = { data: result.data.map(present), pagination: result.pagination };
+    },
+  });
+
+  defineRoute(api, {
+    method: "get",
+    path: "/api-keys/:id",
+    summary: "Read an API key's record",
+    tags: ["api-keys"],
+    access: access.levels("ADMIN"),
+    params: idParams,
+    responses: { 200: { description: "The key's record", schema: apiKey } },
+    handler: async (ctx) => {
+      ctx.body = present(await scopeOf(ctx).find(apiKeys, ctx.input.params.id, "API key"));
+    },
+  });
+
+  defineRoute(api, {
+    method: "delete",
+    path: "/api-keys/:id",
+    summary: "Revoke an API key: it stops working at once",
+    tags: ["api-keys"],
+    access: access.levels("ADMIN"),
+    params: idParams,
+    errors: [409],
+    responses: { 200: { description: "Revoked", schema: apiKey } },
+    handler: async (ctx) => {
+      const scope = scopeOf(ctx);
+      const existing = await scope.find(apiKeys, ctx.input.params.id, "API key");
+      if (existing.revokedAt) throw conflict("This key is already revoked.");
+      ctx.body = present(await scope.update(apiKeys, existing.id, { revokedAt: new Date() }, "API key"));
+    },
+  });
+}
