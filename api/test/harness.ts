@@ -14,6 +14,9 @@ import { connectChains, type Chains } from "../src/chain/chains.ts";
 import { readConfig, type Config } from "../src/config.ts";
 import type { OpenDatabaseParameters } from "../src/db/client.ts";
 import { startApi, type StartApiReturnType } from "../src/server.ts";
+import { startSession } from "../src/auth/sessions.ts";
+import { tenantScope } from "../src/db/scope.ts";
+import { createUser, type NewUser } from "../src/resources/users/accounts.ts";
 
 export type TestDatabase = {
   name: string;
@@ -186,3 +189,22 @@ export const isProblem = (response: TestResponse) =>
   typeof response.body?.type === "string" &&
   typeof response.body?.title === "string" &&
   response.body?.status === response.status;
+
+/**
+ * An access token for any identity, signed by the API's own key store. For fixtures only: the
+ * sign-in grants themselves are tested in resources/auth.
+ */
+export async function tokenFor(
+  api: TestApi,
+  subject: { tenantId: string; level: "USER" | "BUSINESS" | "ADMIN" | "SYSTEM"; subject: string; businessId?: string },
+): Promise<string> {
+  const session = await startSession(api.services, subject);
+  return session.accessToken;
+}
+
+/** A user row in a tenant (custodial wallet unless one is given), and a USER token for them. */
+export async function insertUser(api: TestApi, tenantId: string, user: NewUser = {}) {
+  const row = await createUser(tenantScope(api.services.db, tenantId), api.config.MASTER_KEY, user);
+  const token = await tokenFor(api, { tenantId, level: "USER", subject: `user:${row.id}` });
+  return { user: row, token };
+}
