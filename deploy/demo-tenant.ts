@@ -22,23 +22,33 @@ export type DemoTenant = {
   claimTransaction: Hex;
 };
 
-export async function createDemoTenant(viem: HardhatViemHelpers, deployment: Deployment): Promise<DemoTenant> {
+/**
+ * Creates the demo tenant on chain, or, given `existing` (a suite the API deployed with account 1
+ * as its admin), sets up its campaign, offer and claim only.
+ */
+export async function createDemoTenant(
+  viem: HardhatViemHelpers,
+  deployment: Deployment,
+  existing?: { tenantId: Hex; suite: TenantSuite },
+): Promise<DemoTenant> {
   const publicClient = await viem.getPublicClient();
   const [platform, tenantAdmin, customer] = await viem.getWalletClients();
   if (!platform || !tenantAdmin || !customer) throw new Error("demo: the network needs three accounts");
   const wait = (hash: `0x${string}`) => publicClient.waitForTransactionReceipt({ hash });
 
-  const { tenantId, suite } = await createTenant({
-    publicClient,
-    walletClient: platform,
-    factory: deployment.contracts.tenantFactory,
-    externalId: stringToHex("demo", { size: 32 }),
-    admin: tenantAdmin.account.address,
-    operators: [platform.account.address],
-    points: { name: "Demo Points", symbol: "DEMO", decimals: 18 },
-    rewardUri: "https://example.com/demo/rewards/{id}.json",
-    statusUri: "https://example.com/demo/status/{id}.json",
-  });
+  const { tenantId, suite } =
+    existing ??
+    (await createTenant({
+      publicClient,
+      walletClient: platform,
+      factory: deployment.contracts.tenantFactory,
+      externalId: stringToHex("demo", { size: 32 }),
+      admin: tenantAdmin.account.address,
+      operators: [platform.account.address],
+      points: { name: "Demo Points", symbol: "DEMO", decimals: 18 },
+      rewardUri: "https://example.com/demo/rewards/{id}.json",
+      statusUri: "https://example.com/demo/status/{id}.json",
+    }));
 
   const reward = await viem.getContractAt("RewardToken", suite.rewardToken);
   const campaigns = await viem.getContractAt("CampaignRegistry", suite.campaignRegistry);

@@ -1,19 +1,27 @@
 // `npm start`: a local chain on 127.0.0.1:8545 (chain id 31337), the protocol deployed on it
-// (deployments/31337.json), a demo tenant with a campaign and a redemption offer, and the indexer
-// on embedded PGlite serving GraphQL on 127.0.0.1:42069. Runs until Ctrl-C.
+// (deployments/31337.json), the API on embedded PGlite (127.0.0.1:3000), a demo tenant created
+// through it with a campaign and a redemption offer, and the indexer on embedded PGlite serving
+// GraphQL on 127.0.0.1:42069. Runs until Ctrl-C.
+import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { readConfig } from "../api/src/config.ts";
+import { startApi } from "../api/src/server.ts";
 import { network } from "hardhat";
 import { rpcUrlVariableFor, writeDeployment } from "../deploy/deployment-file.ts";
 import { createDemoTenant, describeDemo } from "../deploy/demo-tenant.ts";
 import { deployProtocol } from "../deploy/protocol.ts";
 import { waitForIndexedTransaction } from "../indexer/status.ts";
+import { createDemoTenantThroughApi } from "./demo-api.ts";
 import { startIndexer } from "./indexer-process.ts";
 
 const host = "127.0.0.1";
 const port = Number(process.env.CHAIN_PORT ?? 8545);
 const indexerPort = Number(process.env.INDEXER_PORT ?? 42069);
-// The chain starts empty every time, so the indexer's embedded database must too.
+const apiPort = Number(process.env.API_PORT ?? 3000);
+// The chain starts empty every time, so the indexer's and the API's embedded databases must too.
 const pgliteDir = process.env.PONDER_PGLITE_DIR ?? ".ponder/start";
+const apiDataDir = process.env.API_DATA_DIR ?? join(".data", "start");
 
 const log = (line: string) => console.log(`start: ${line}`);
 
@@ -35,8 +43,29 @@ const { viem } = await network.create({ network: "localhost", override: { url: r
 const deployed = await deployProtocol(viem, { log });
 const deployment = { ...deployed, network: "localhost", rpcUrlVariable: rpcUrlVariableFor(deployed.chainId) };
 log(`deployment written to ${writeDeployment(deployment)}`);
-log("creating the demo tenant");
-const demo = await createDemoTenant(viem, deployment);
+log(`starting the API (embedded PGlite in ${apiDataDir})`);
+rmSync(apiDataDir, { recursive: true, force: true });
+process.env[deployment.rpcUrlVariable] = rpcUrl;
+// Fresh secrets at every start: the databases they protect are fresh too. Never for production.
+const platformKey = `pers_platform_${randomBytes(24).toString("base64url")}`;
+const api = await startApi({
+  config: readConfig({
+    ...process.env,
+    API_PORT: String(apiPort),
+    API_DATA_DIR: apiDataDir,
+    MASTER_KEY: process.env.MASTER_KEY ?? randomBytes(32).toString("hex"),
+    PLATFORM_API_KEY: platformKey,
+    LOG_LEVEL: process.env.API_LOG_LEVEL ?? "warn",
+  }),
+}).catch((error: Error) => {
+  console.error(`start: the API did not start: ${error.message}. Set API_PORT to move it.`);
+  process.exit(1);
+});
+
+log("creating the demo tenant through the API");
+const demoLogin = { email: "admin@demo.test", password: randomBytes(12).toString("base64url") };
+const demoApi = await createDemoTenantThroughApi(api.url, platformKey, deployment, demoLogin);
+const demo = await createDemoTenant(viem, deployment, demoApi.onchain);
 console.log(`\n${describeDemo(deployment, demo)}\n`);
 log(`starting the indexer (embedded PGlite in ${pgliteDir})`);
 rmSync(pgliteDir, { recursive: true, force: true });
@@ -53,11 +82,17 @@ await waitForIndexedTransaction(indexer.url, demo.claimTransaction);
 log(
   `indexer: GraphQL ${indexer.url}/graphql, SQL ${indexer.url}/sql, REST ${indexer.url}/accounts/<address>/portfolio`,
 );
+log(`API: ${api.url} (OpenAPI ${api.url}/openapi.json)`);
+log(`  platform key (X-API-Key)       ${platformKey}`);
+log(`  demo project key (X-Project-Key) ${demoApi.projectKey}`);
+log(`  demo admin login               ${demoLogin.email} / ${demoLogin.password}`);
+log(`  demo API key (X-API-Key)       ${demoApi.apiKey}`);
 log(`ready: RPC ${rpcUrl} (${deployment.rpcUrlVariable}). Ctrl-C stops.`);
 
 const stop = async () => {
   log("stopping");
   await indexer.stop();
+  await api.close();
   await server.close();
   process.exit(0);
 };

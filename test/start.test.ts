@@ -14,6 +14,7 @@ describe("scripts/start.ts", () => {
   it("serves a chain with the protocol, a demo tenant whose customer holds 100 DEMO, and the indexer showing it; stops on SIGTERM", async () => {
     const port = await freePort();
     const indexerPort = await freePort();
+    const apiPort = await freePort();
     const deployments = mkdtempSync(join(tmpdir(), "pers-start-"));
     // Hardhat's own CLI on this Node, so that SIGTERM reaches the script itself.
     const hardhat = join(import.meta.dirname, "..", "node_modules", "hardhat", "dist", "src", "cli.js");
@@ -22,6 +23,8 @@ describe("scripts/start.ts", () => {
         ...process.env,
         CHAIN_PORT: String(port),
         INDEXER_PORT: String(indexerPort),
+        API_PORT: String(apiPort),
+        API_DATA_DIR: join(deployments, "api"),
         PONDER_PGLITE_DIR: join(deployments, "pglite"),
         PERS_DEPLOYMENTS_DIR: deployments,
       },
@@ -63,6 +66,26 @@ describe("scripts/start.ts", () => {
         [{ token: pointsToken.toLowerCase(), amount: String(parseUnits("100", 18)), symbol: "DEMO" }],
         `portfolio ${JSON.stringify(portfolio)}\n${output}`,
       );
+
+      // The API serves the demo tenant: its admin signs in, its API key reads the tenant.
+      const apiUrl = `http://127.0.0.1:${apiPort}`;
+      assert.ok(output.includes(`API: ${apiUrl}`), output);
+      const projectKey = /demo project key \(X-Project-Key\)\s+(\S+)/.exec(output)?.[1];
+      const login = /demo admin login\s+(\S+) \/ (\S+)/.exec(output);
+      const apiKey = /demo API key \(X-API-Key\)\s+(\S+)/.exec(output)?.[1];
+      assert.ok(projectKey && login && apiKey, output);
+      const session = await fetch(`${apiUrl}/auth/token`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-project-key": projectKey },
+        body: JSON.stringify({ type: "password", email: login[1], password: login[2] }),
+      });
+      assert.equal(session.status, 200);
+      const { tenantId } = (await session.json()) as { tenantId: string };
+      const tenant = (await (
+        await fetch(`${apiUrl}/tenants/${tenantId}`, { headers: { "x-api-key": apiKey } })
+      ).json()) as { contracts: { pointsToken: string }; name: string };
+      assert.equal(tenant.contracts.pointsToken, pointsToken);
+      assert.equal(tenant.name, "Demo");
     } finally {
       child.kill("SIGTERM");
     }
