@@ -2,15 +2,24 @@
 // limit, then the resources' routes. The OpenAPI document is built from the same route specs.
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
 import Router from "@koa/router";
-import Koa from "koa";
-import { methodNotAllowed, notFound, Problem } from "./errors.ts";
+import Koa, { type Middleware } from "koa";
+import { methodNotAllowed, notFound } from "./errors.ts";
 import { jsonBody } from "./http/body.ts";
 import type { Services } from "./http/context.ts";
 import { requestLogging } from "./http/logging.ts";
 import { problemJson } from "./http/problems.ts";
 import { createRateLimits } from "./http/rateLimits.ts";
-import type { Api } from "./http/route.ts";
+import { defineRoute, type Api } from "./http/route.ts";
+import { access } from "./auth/principal.ts";
+import { z } from "zod";
 import { resources } from "./resources.ts";
+
+/** What the router did not serve: 405 with Allow for a known path, 404 for an unknown one. */
+const unmatchedRoutes: Middleware = async (ctx, next) => {
+  await next();
+  if (ctx.status === 405 || ctx.status === 501) throw methodNotAllowed(ctx.response.get("allow").split(/,\s*/));
+  if (ctx.status === 404 && ctx.body === undefined) throw notFound(`route ${ctx.method} ${ctx.path}`);
+};
 
 export function createApp(services: Services) {
   const { config } = services;
@@ -48,23 +57,23 @@ export function createApp(services: Services) {
       },
       servers: [{ url: "/" }],
     }));
-  router.get("/openapi.json", (ctx) => {
-    ctx.body = openApiDocument();
+  defineRoute(api, {
+    method: "get",
+    path: "/openapi.json",
+    summary: "This document: OpenAPI 3.1, generated from the schemas that validate the requests",
+    tags: ["meta"],
+    access: access.none,
+    responses: { 200: { description: "The OpenAPI document", schema: z.record(z.string(), z.unknown()) } },
+    handler: (ctx) => {
+      ctx.body = openApiDocument();
+    },
   });
 
   app.use(requestLogging);
   app.use(problemJson);
+  app.use(unmatchedRoutes);
   app.use(jsonBody(config.BODY_LIMIT_BYTES));
   app.use(router.routes());
-  app.use(
-    router.allowedMethods({
-      throw: true,
-      methodNotAllowed: () => methodNotAllowed(["see /openapi.json"]),
-      notImplemented: () => new Problem("method-not-allowed", 501, "Not implemented"),
-    }),
-  );
-  app.use((ctx) => {
-    throw notFound(`route ${ctx.method} ${ctx.path}`);
-  });
-  return { app, openApiDocument };
+  app.use(router.allowedMethods());
+  return { app, router, openApiDocument };
 }

@@ -80,9 +80,7 @@ export const methodNotAllowed = (allowed: string[]) =>
     "Method not allowed",
     `Allowed: ${allowed.join(", ")}.`,
     {},
-    {
-      allow: allowed.join(", "),
-    },
+    { allow: allowed.join(", ") },
   );
 export const conflict = (detail: string) => new Problem("conflict", 409, "Conflict", detail);
 export const businessChoiceRequired = (businesses: { id: string; name: string }[]) =>

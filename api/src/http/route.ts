@@ -90,6 +90,12 @@ function validate(spec: { params?: Schema; query?: Schema; body?: Schema; bodyTy
       query: parse(spec.query, ctx.query, "query"),
       body: spec.bodyType === "multipart" ? undefined : parse(spec.body, ctx.request.body ?? {}, "body"),
     };
+    // Postgres text cannot hold NUL; refuse it here rather than fail in the database.
+    for (const [where, value] of Object.entries({ params: ctx.params, query: ctx.query, body: ctx.request.body })) {
+      if (value !== undefined && JSON.stringify(value).includes("\\u0000")) {
+        errors.push({ path: where, message: "must not contain NUL characters" });
+      }
+    }
     if (errors.length) throw validationFailed(errors);
     ctx.input = input;
     await next();

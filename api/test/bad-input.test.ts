@@ -1,0 +1,89 @@
+// Bad input answered as problems: malformed JSON, wrong types, unknown fields, huge bodies, wrong
+// content types, injection strings stored as plain text, unknown routes and methods.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import {
+  createTestTenant,
+  isProblem,
+  startTestApi,
+  startTestChain,
+  type TestApi,
+  type TestChain,
+  type TestTenant,
+} from "./harness.ts";
+
+describe("bad input", () => {
+  let chain: TestChain;
+  let api: TestApi;
+  let tenant: TestTenant;
+  before(async () => {
+    chain = await startTestChain();
+    api = await startTestApi({ database: { kind: "memory" }, chain, environment: { BODY_LIMIT_BYTES: "4096" } });
+    tenant = await createTestTenant(api);
+  });
+  after(async () => {
+    await api.close();
+    await chain.close();
+  });
+
+  const post = (rawBody: string | Buffer, contentType = "application/json") =>
+    api.request("POST", "/business-types", {
+      token: tenant.adminToken,
+      rawBody,
+      headers: { "content-type": contentType },
+    });
+
+  it("answers malformed JSON with 400 malformed-json", async () => {
+    for (const body of ['{"name": ', "{'name': 'x'}", "[1,2", "nul", '"just a string"', "1"]) {
+      const response = await post(body);
+      assert.equal(response.status, 400, body);
+      assert.ok(isProblem(response));
+      assert.equal(response.body.type, "/problems/malformed-json", body);
+    }
+  });
+
+  it("answers wrong types and unknown fields with 400 naming each field", async () => {
+    const response = await post(JSON.stringify({ name: 42, description: ["x"], admin: true }));
+    assert.equal(response.status, 400);
+    assert.equal(response.body.type, "/problems/validation-failed");
+    const paths = response.body.errors.map((error: { path: string }) => error.path).sort();
+    assert.deepEqual(paths, ["body", "body.description", "body.name"]);
+    assert.match(response.body.errors.find((error: { path: string }) => error.path === "body").message, /admin/);
+  });
+
+  it("answers a body over the limit with 413 and a non-JSON body with 415", async () => {
+    const huge = await post(JSON.stringify({ name: "x".repeat(10_000) }));
+    assert.equal(huge.status, 413);
+    assert.ok(isProblem(huge));
+    const text = await post("name=x", "application/x-www-form-urlencoded");
+    assert.equal(text.status, 415);
+    assert.ok(isProblem(text));
+  });
+
+  it("stores injection strings as plain text and finds them back literally", async () => {
+    const names = ["'; DROP TABLE business_types; --", "%_\\", "<script>alert(1)</script>"];
+    for (const name of names) assert.equal((await post(JSON.stringify({ name }))).status, 201, name);
+    const all = await api.request("GET", "/business-types?limit=100", { token: tenant.adminToken });
+    assert.deepEqual(all.body.data.map((row: { name: string }) => row.name).sort(), [...names].sort());
+    // LIKE wildcards in a filter match literally: "%_" finds only the row that contains them.
+    const filtered = await api.request("GET", `/business-types?name=${encodeURIComponent("%_")}`, {
+      token: tenant.adminToken,
+    });
+    assert.deepEqual(
+      filtered.body.data.map((row: { name: string }) => row.name),
+      ["%_\\"],
+    );
+  });
+
+  it("answers NUL characters with 400, unknown routes with 404 and wrong methods with 405", async () => {
+    const nul = await post(JSON.stringify({ name: "a\u0000b" }));
+    assert.equal(nul.status, 400);
+    const unknown = await api.request("GET", "/no-such-thing");
+    assert.equal(unknown.status, 404);
+    assert.ok(isProblem(unknown));
+    const method = await api.request("PUT", "/health");
+    assert.equal(method.status, 405);
+    assert.match(method.headers.get("allow") ?? "", /\bGET\b/);
+    assert.ok(isProblem(method));
+  });
+});
