@@ -11,6 +11,8 @@ try {
   process.exit(1);
 }
 const api = await startApi({ config });
+// Always printed, whatever LOG_LEVEL says: scripts wait for this line.
+console.log(`api: listening on ${api.url}`);
 const stop = async () => {
   await api.close();
   process.exit(0);

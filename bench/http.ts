@@ -1,0 +1,162 @@
+// `npm run bench:http`: requests per second of an authenticated `GET /campaigns` (ES256 JWT
+// verification and a database read on embedded PGlite, the default) against a bare Koa
+// hello-world, both in their own process, loaded by autocannon from this one with the same
+// connections and duration. Writes bench/results/http.{md,json}.
+//
+//   npm run bench:http   (BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_CAMPAIGNS=50 BENCH_PATH=/campaigns)
+// Hardhat runs this script (it serves the chain), so options come from the environment.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import { network } from "hardhat";
+import { rpcUrlVariableFor, writeDeployment } from "../deploy/deployment-file.ts";
+import { deployProtocol } from "../deploy/protocol.ts";
+
+const values = {
+  seconds: process.env.BENCH_SECONDS ?? "10",
+  connections: process.env.BENCH_CONNECTIONS ?? "50",
+  campaigns: process.env.BENCH_CAMPAIGNS ?? "50",
+  path: process.env.BENCH_PATH ?? "/campaigns",
+};
+const seconds = Number(values.seconds);
+const connections = Number(values.connections);
+const log = (line: string) => console.log(`bench:http: ${line}`);
+
+/** Starts a TypeScript entry in its own Node process and resolves once it prints `ready`. */
+function serve(entry: string, env: Record<string, string>, ready: RegExp) {
+  const child = spawn(process.execPath, [entry], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  return new Promise<{ child: ChildProcess; match: RegExpExecArray }>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      const match = ready.exec(output);
+      if (!match) return;
+      // From here on the child's output is drained and dropped, not kept.
+      child.stdout!.off("data", onData).resume();
+      child.stderr!.off("data", onData).resume();
+      resolve({ child, match });
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.on("exit", (code) => reject(new Error(`${entry} exited with ${code}:\n${output}`)));
+  });
+}
+
+async function load(url: string, headers: Record<string, string>) {
+  const result = await autocannon({ url, connections, duration: seconds, headers });
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`${url}: ${result.non2xx} non-2xx answers and ${result.errors} errors under load`);
+  }
+  return { rps: result.requests.average, p99Ms: result.latency.p99, requests: result.requests.total };
+}
+
+async function call(url: string, init: { method: string; headers?: Record<string, string>; body?: unknown }) {
+  const response = await fetch(url, {
+    method: init.method,
+    headers: { "content-type": "application/json", ...init.headers },
+    ...(init.body !== undefined && { body: JSON.stringify(init.body) }),
+  });
+  const body = (await response.json()) as any;
+  if (!response.ok) throw new Error(`${init.method} ${url}: ${response.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+log("starting a local chain and deploying the protocol");
+const chain = await network.createServer("default", "127.0.0.1", 0);
+const { port: chainPort } = await chain.listen();
+const rpcUrl = `http://127.0.0.1:${chainPort}`;
+const { viem } = await network.create({ network: "localhost", override: { url: rpcUrl } });
+const deployed = await deployProtocol(viem);
+const workDir = mkdtempSync(join(tmpdir(), "pers-bench-http-"));
+writeDeployment({ ...deployed, network: "localhost", rpcUrlVariable: rpcUrlVariableFor(deployed.chainId) }, workDir);
+
+const platformKey = randomBytes(32).toString("hex");
+log("starting the API (PGlite) and the bare Koa server");
+const api = await serve(
+  "api/src/main.ts",
+  {
+    API_PORT: "0",
+    API_DATA_DIR: join(workDir, "api"),
+    MASTER_KEY: randomBytes(32).toString("hex"),
+    PLATFORM_API_KEY: platformKey,
+    PERS_DEPLOYMENTS_DIR: workDir,
+    [rpcUrlVariableFor(deployed.chainId)]: rpcUrl,
+    RATE_LIMIT_PER_IP: "100000000",
+    RATE_LIMIT_PER_KEY: "100000000",
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info",
+    DATABASE_URL: process.env.BENCH_DATABASE_URL ?? "",
+    // e.g. BENCH_API_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the API under load
+    NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS ?? "",
+  },
+  /api: listening on (http:\/\/\S+)/,
+);
+const apiUrl = api.match[1]!;
+const bare = await serve("bench/bare-koa.ts", {}, /listening (\d+)/);
+const bareUrl = `http://127.0.0.1:${bare.match[1]}`;
+
+try {
+  const login = { email: "bench@example.test", name: "Bench", password: randomBytes(12).toString("hex") };
+  const { tenant } = await call(`${apiUrl}/tenants`, {
+    method: "POST",
+    headers: { "x-api-key": platformKey },
+    body: { name: "Bench", externalId: "bench", points: { name: "Bench Points", symbol: "BNCH" }, admin: login },
+  });
+  const session = await call(`${apiUrl}/auth/token`, {
+    method: "POST",
+    headers: { "x-project-key": tenant.projectKey },
+    body: { type: "password", email: login.email, password: login.password },
+  });
+  const authorization = { authorization: `Bearer ${session.accessToken}` };
+  for (let index = 0; index < Number(values.campaigns); index++) {
+    await call(`${apiUrl}/campaigns`, {
+      method: "POST",
+      headers: authorization,
+      body: { title: `Campaign ${index}`, description: "A campaign of the benchmark" },
+    });
+  }
+  log(`loading ${bareUrl}/ and ${apiUrl}${values.path} for ${seconds} s each with ${connections} connections`);
+  const bareResult = await load(`${bareUrl}/`, {});
+  const apiResult = await load(`${apiUrl}${values.path}`, authorization);
+  const result = {
+    bareKoaRps: Math.round(bareResult.rps),
+    apiRps: Math.round(apiResult.rps),
+    ratio: Number((apiResult.rps / bareResult.rps).toFixed(3)),
+    p99Ms: apiResult.p99Ms,
+    bareP99Ms: bareResult.p99Ms,
+    path: values.path,
+    campaigns: Number(values.campaigns),
+    connections,
+    seconds,
+    database: "PGlite (embedded)",
+    node: process.version,
+  };
+  const markdown = [
+    "# HTTP benchmark",
+    "",
+    `Authenticated \`GET ${values.path}\` (ES256 JWT verified, a page of ${result.campaigns} campaigns read from PGlite)`,
+    `against a bare Koa hello-world, ${connections} connections for ${seconds} s each, autocannon in a separate process.`,
+    "",
+    "| server | requests/s | p99 (ms) |",
+    "| --- | ---: | ---: |",
+    `| bare Koa | ${result.bareKoaRps} | ${result.bareP99Ms} |`,
+    `| API \`GET ${values.path}\` | ${result.apiRps} | ${result.p99Ms} |`,
+    "",
+    `ratio (API / bare): **${result.ratio}** (target ≥ 0.5)`,
+    "",
+  ].join("\n");
+  mkdirSync("bench/results", { recursive: true });
+  writeFileSync("bench/results/http.json", JSON.stringify(result, null, 2) + "\n");
+  writeFileSync("bench/results/http.md", markdown);
+  console.log(markdown);
+  log("wrote bench/results/http.json and http.md");
+} finally {
+  api.child.kill("SIGTERM");
+  bare.child.kill("SIGTERM");
+  await chain.close();
+}
