@@ -5,6 +5,7 @@ import { registerAuth } from "./resources/auth/routes.ts";
 import { registerBusinessTypes } from "./resources/business-types/routes.ts";
 import { registerHealth } from "./resources/health/routes.ts";
 import { registerTenants } from "./resources/tenants/routes.ts";
+import { registerTokens } from "./resources/tokens/routes.ts";
 
 export const resources: ((api: Api) => void)[] = [
   registerHealth,
@@ -12,4 +13,5 @@ export const resources: ((api: Api) => void)[] = [
   registerTenants,
   registerApiKeys,
   registerBusinessTypes,
+  registerTokens,
 ];
