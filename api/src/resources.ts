@@ -5,6 +5,7 @@ import { registerAuth } from "./resources/auth/routes.ts";
 import { registerBusinessTypes } from "./resources/business-types/routes.ts";
 import { registerChains } from "./resources/chains/routes.ts";
 import { registerContracts } from "./resources/contracts/routes.ts";
+import { registerFiles } from "./resources/files/routes.ts";
 import { registerHealth } from "./resources/health/routes.ts";
 import { registerTenants } from "./resources/tenants/routes.ts";
 import { registerTokens } from "./resources/tokens/routes.ts";
@@ -18,4 +19,5 @@ export const resources: ((api: Api) => void)[] = [
   registerTokens,
   registerChains,
   registerContracts,
+  registerFiles,
 ];
