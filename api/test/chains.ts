@@ -1,6 +1,7 @@
 // Chains that fail on demand, for the routes that read the chain: a chain whose RPC URL is a closed
 // port refuses every call, as a chain that is down would.
 import { mkdtempSync } from "node:fs";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -12,8 +13,8 @@ import type { TestChain } from "./harness.ts";
 
 const CLOSED_PORT_URL = "http://127.0.0.1:1";
 
-/** Clients for `chainId` (deployed like `like`) whose every call fails to connect. */
-function unreachableClients(base: TestChain, chainId: number, like: number): ChainClients {
+/** Clients for `chainId` (deployed like `like`) whose every call fails to connect (or goes to `rpcUrl`). */
+function unreachableClients(base: TestChain, chainId: number, like: number, rpcUrl = CLOSED_PORT_URL): ChainClients {
   const dir = mkdtempSync(join(tmpdir(), "pers-api-down-"));
   writeDeployment(
     { ...readDeployment(like, base.deploymentsDir), chainId, rpcUrlVariable: rpcUrlVariableFor(chainId) },
@@ -21,7 +22,7 @@ function unreachableClients(base: TestChain, chainId: number, like: number): Cha
   );
   const chains = connectChains({
     deploymentsDir: dir,
-    environment: { [rpcUrlVariableFor(chainId)]: CLOSED_PORT_URL },
+    environment: { [rpcUrlVariableFor(chainId)]: rpcUrl },
     privateKey: generatePrivateKey(),
     logger: pino({ level: "silent" }),
   });
@@ -32,8 +33,8 @@ export type FaultyChain = TestChain & {
   /** Every later call to `chainId` fails until `restore`. */
   breakChain: (chainId: number) => void;
   restore: (chainId: number) => void;
-  /** One more chain the API believes it writes to, which never answers. */
-  addUnreachableChain: (chainId: number) => void;
+  /** One more chain the API believes it writes to, which refuses connections (or is served at `rpcUrl`). */
+  addUnreachableChain: (chainId: number, rpcUrl?: string) => void;
 };
 
 export function faultyChain(base: TestChain): FaultyChain {
@@ -50,9 +51,27 @@ export function faultyChain(base: TestChain): FaultyChain {
     chains,
     breakChain: (chainId) => broken.set(chainId, unreachableClients(base, chainId, like)),
     restore: (chainId) => broken.delete(chainId),
-    addUnreachableChain: (chainId) => {
-      broken.set(chainId, unreachableClients(base, chainId, like));
+    addUnreachableChain: (chainId, rpcUrl) => {
+      broken.set(chainId, unreachableClients(base, chainId, like, rpcUrl));
       extra.push(chainId);
+    },
+  };
+}
+
+/** An RPC endpoint that accepts connections and never answers: a chain that hangs. */
+export async function silentRpc(): Promise<{ url: string; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
     },
   };
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { callersOf, type Callers } from "../../../test/callers.ts";
-import { faultyChain, type FaultyChain } from "../../../test/chains.ts";
+import { faultyChain, silentRpc, type FaultyChain } from "../../../test/chains.ts";
 import {
   createTestTenant,
   isProblem,
@@ -137,6 +137,33 @@ for (const database of testDatabases()) {
         () => readConfig({ MASTER_KEY: "11".repeat(32), SIGNER_LOW_BALANCE_WEI: "0.5 ether" }),
         (error: unknown) => error instanceof ConfigError && /SIGNER_LOW_BALANCE_WEI/.test(error.message),
       );
+    });
+    it("reports a chain that hangs as unavailable within CHAIN_READ_TIMEOUT_MS", async () => {
+      const rpc = await silentRpc();
+      const hanging = faultyChain(base);
+      hanging.addUnreachableChain(998, rpc.url);
+      const patient = await startTestApi({
+        database: { kind: "memory" },
+        chain: hanging,
+        environment: { CHAIN_READ_TIMEOUT_MS: "300" },
+      });
+      try {
+        const started = Date.now();
+        const answer = await patient.request("GET", "/chains", { apiKey: PLATFORM_KEY });
+        const elapsed = Date.now() - started;
+        assert.equal(answer.status, 200);
+        assert.deepEqual(
+          answer.body.data.map((entry: { chainId: number; status: string }) => [entry.chainId, entry.status]),
+          [
+            [CHAIN_ID, "ok"],
+            [998, "unavailable"],
+          ],
+        );
+        assert.ok(elapsed < 3000, `answered after ${elapsed} ms`);
+      } finally {
+        await patient.close();
+        await rpc.close();
+      }
     });
   });
 }
