@@ -48,6 +48,14 @@ const environmentSchema = z.object({
     .string()
     .regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte private key")
     .optional(),
+  /** A signer whose balance is below this (in wei) is reported `low` by /chains. */
+  SIGNER_LOW_BALANCE_WEI: z
+    .string()
+    .regex(/^\d{1,78}$/, "must be a non-negative integer in wei")
+    .default("50000000000000000")
+    .transform((value) => BigInt(value)),
+  /** How long a read from a chain may take before the API answers that the chain is unavailable. */
+  CHAIN_READ_TIMEOUT_MS: positiveInt.default(5000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Trust X-Forwarded-For (behind a proxy) when rate limiting by IP. */
   TRUST_PROXY: z.stringbool().default(false),

@@ -3,8 +3,12 @@ import type { Api } from "./http/route.ts";
 import { registerApiKeys } from "./resources/api-keys/routes.ts";
 import { registerAuth } from "./resources/auth/routes.ts";
 import { registerBusinessTypes } from "./resources/business-types/routes.ts";
+import { registerChains } from "./resources/chains/routes.ts";
+import { registerContracts } from "./resources/contracts/routes.ts";
+import { registerFiles } from "./resources/files/routes.ts";
 import { registerHealth } from "./resources/health/routes.ts";
 import { registerTenants } from "./resources/tenants/routes.ts";
+import { registerTokens } from "./resources/tokens/routes.ts";
 
 export const resources: ((api: Api) => void)[] = [
   registerHealth,
@@ -12,4 +16,8 @@ export const resources: ((api: Api) => void)[] = [
   registerTenants,
   registerApiKeys,
   registerBusinessTypes,
+  registerTokens,
+  registerChains,
+  registerContracts,
+  registerFiles,
 ];

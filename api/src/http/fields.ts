@@ -15,6 +15,7 @@ export const timestamp = z.iso.datetime({ offset: true });
 /** Token amounts in the token's smallest unit, as decimal strings (they exceed JavaScript numbers). */
 export const uint256 = z
   .string()
-  .regex(/^\d{1,78}$/, "must be a non-negative integer in decimal")
+  // abort: the refinement below must not see a value that is not digits (BigInt would throw).
+  .regex(/^\d{1,78}$/, { message: "must be a non-negative integer in decimal", abort: true })
   .refine((value) => BigInt(value) < 2n ** 256n, "must fit in 256 bits");
 export const date = (value: Date | null) => value?.toISOString() ?? null;
