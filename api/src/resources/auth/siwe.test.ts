@@ -246,3 +246,50 @@ for (const database of testDatabases()) {
     });
   });
 }
+
+for (const database of testDatabases()) {
+  describe(`Sign-In with Ethereum behind a configured domain on ${database.name}`, () => {
+    let api: TestApi;
+    let drop: () => Promise<void>;
+    let tenant: TestTenant;
+
+    before(async () => {
+      const opened = await database.open();
+      drop = opened.drop;
+      api = await startTestApi({
+        database: opened.parameters,
+        chain,
+        environment: { SIWE_DOMAINS: "app.example.test, www.example.test" },
+      });
+      tenant = await createTestTenant(api);
+    });
+    after(async () => {
+      await api.close();
+      await drop();
+    });
+
+    it("accepts the configured domains and no longer the API's own host", async () => {
+      const wallet = newWallet();
+      const attempt = async (domain: string) => {
+        const nonce = (await api.request("POST", "/auth/nonce", { projectKey: tenant.projectKey })).body.nonce;
+        const text = createSiweMessage({
+          domain,
+          address: wallet.address,
+          uri: `https://${domain}/login`,
+          version: "1",
+          chainId: 31337,
+          nonce,
+        });
+        return api.request("POST", "/auth/token", {
+          projectKey: tenant.projectKey,
+          body: { type: "siwe", message: text, signature: await wallet.signMessage({ message: text }) },
+        });
+      };
+      assert.equal((await attempt("app.example.test")).status, 200);
+      assert.equal((await attempt("www.example.test")).status, 200);
+      const ownHost = await attempt(new URL(api.url).host);
+      assert.equal(ownHost.status, 401);
+      assert.match(ownHost.body.detail, /app\.example\.test or www\.example\.test/);
+    });
+  });
+}
