@@ -26,6 +26,16 @@ const environmentSchema = z.object({
   REFRESH_TOKEN_TTL_SECONDS: positiveInt.default(30 * 24 * 3600),
   SIGNING_KEY_ROTATION_SECONDS: positiveInt.default(24 * 3600),
   SIWE_NONCE_TTL_SECONDS: positiveInt.default(300),
+  /** The domains (host[:port]) a Sign-In-with-Ethereum message may name; the request's Host when unset. */
+  SIWE_DOMAINS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(",")
+        .map((domain) => domain.trim())
+        .filter(Boolean),
+    )
+    .optional(),
   RATE_LIMIT_PER_IP: positiveInt.default(600),
   RATE_LIMIT_PER_KEY: positiveInt.default(1200),
   /** Sign-in and refresh attempts per IP: the brake on password guessing. */

@@ -21,6 +21,8 @@ import { open, seal } from "../crypto/secretBox.ts";
 
 export const ACCESS_TOKEN_TYPE = "at+jwt";
 const ALGORITHM = "ES256";
+/** An unknown kid reloads the keys from the database at most this often, so random kids cannot flood it. */
+const FORCED_RELOAD_INTERVAL_MS = 1_000;
 type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
 
 export type KeyStoreOptions = {
@@ -46,6 +48,7 @@ export function createKeyStore({
 }: KeyStoreOptions) {
   let signer: { kid: string; key: PrivateKey; createdAt: number } | undefined;
   let published: { jwks: JSONWebKeySet; verify: ReturnType<typeof createLocalJWKSet>; loadedAt: number } | undefined;
+  let lastForcedReload = Number.NEGATIVE_INFINITY;
 
   async function rotate() {
     const { privateKey, publicKey } = await generateKeyPair(ALGORITHM, { extractable: true });
@@ -121,8 +124,10 @@ export function createKeyStore({
     try {
       return await jwtVerify(token, published!.verify, options);
     } catch (error) {
-      // A key made by another API process since we last looked: reload once.
+      // A key made by another API process since we last looked: reload once, at most once a second.
       if ((error as { code?: string }).code !== "ERR_JWKS_NO_MATCHING_KEY") throw error;
+      if (now() - lastForcedReload < FORCED_RELOAD_INTERVAL_MS) throw error;
+      lastForcedReload = now();
       published = undefined;
       await jwks();
       return jwtVerify(token, published!.verify, options);

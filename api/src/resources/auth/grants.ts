@@ -1,4 +1,4 @@
-// Each way to prove an identity, turned into a session subject.
+// The grants that prove a tenant's admin or key (password, api_key), and what every grant shares.
 import { and, eq, sql } from "drizzle-orm";
 import type { Context } from "koa";
 import { principalForApiKey } from "../../auth/authenticate.ts";
@@ -8,8 +8,8 @@ import { admins } from "../../db/schema.ts";
 import { badRequest, unauthorized } from "../../errors.ts";
 import type { TokenRequest } from "./schema.ts";
 
-type Subject = Pick<TenantPrincipal, "tenantId" | "level" | "subject" | "businessId">;
-type Grant<T extends TokenRequest["type"]> = (
+export type Subject = Pick<TenantPrincipal, "tenantId" | "level" | "subject" | "businessId">;
+export type Grant<T extends TokenRequest["type"]> = (
   ctx: Context,
   request: Extract<TokenRequest, { type: T }>,
 ) => Promise<Subject>;

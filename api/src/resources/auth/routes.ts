@@ -1,26 +1,54 @@
-// Tokens: exchanging proof of identity for a session, refreshing it, and the public keys that
-// verify access tokens.
+// Tokens: exchanging proof of identity for a session, refreshing it, the nonce a Sign-In-with-
+// Ethereum message carries, and the public keys that verify access tokens.
+import type { Context } from "koa";
 import { access } from "../../auth/principal.ts";
 import { refreshSession, sessionSchema, startSession } from "../../auth/sessions.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
-import { apiKeyGrant, passwordGrant } from "./grants.ts";
-import { jwks, refreshRequest, tokenRequest } from "./schema.ts";
+import { apiKeyGrant, passwordGrant, type Subject } from "./grants.ts";
+import { idpGrant } from "./idp.ts";
+import { jwks, refreshRequest, siweNonce, tokenRequest, type TokenRequest } from "./schema.ts";
+import { issueNonce, siweGrant } from "./siwe.ts";
+
+function prove(ctx: Context, request: TokenRequest): Promise<Subject> {
+  switch (request.type) {
+    case "password":
+      return passwordGrant(ctx, request);
+    case "api_key":
+      return apiKeyGrant(ctx, request);
+    case "siwe":
+      return siweGrant(ctx, request);
+    case "idp":
+      return idpGrant(ctx, request);
+  }
+}
 
 export function registerAuth(api: Api) {
   defineRoute(api, {
     method: "post",
     path: "/auth/token",
-    summary: "Exchange proof of identity for an access token and a refresh token",
+    summary: "Exchange proof of identity (password, API key, Sign-In with Ethereum, the tenant's IdP) for tokens",
     tags: ["auth"],
     access: access.none,
     before: [api.rateLimits.signIn],
     body: tokenRequest,
-    errors: [409],
+    errors: [401, 403, 409, 503],
     responses: { 200: { description: "A new session", schema: sessionSchema } },
     handler: async (ctx) => {
-      const request = ctx.input.body;
-      const subject = request.type === "password" ? await passwordGrant(ctx, request) : await apiKeyGrant(ctx, request);
-      ctx.body = await startSession(ctx.services, subject);
+      ctx.body = await startSession(ctx.services, await prove(ctx, ctx.input.body));
+    },
+  });
+
+  defineRoute(api, {
+    method: "post",
+    path: "/auth/nonce",
+    summary: "A nonce for a Sign-In-with-Ethereum message (EIP-4361); it works once, for a few minutes",
+    tags: ["auth"],
+    access: access.public,
+    before: [api.rateLimits.signIn],
+    responses: { 200: { description: "The nonce", schema: siweNonce } },
+    handler: async (ctx) => {
+      ctx.set("cache-control", "no-store");
+      ctx.body = await issueNonce(ctx);
     },
   });
 
@@ -32,6 +60,7 @@ export function registerAuth(api: Api) {
     access: access.none,
     before: [api.rateLimits.signIn],
     body: refreshRequest,
+    errors: [401],
     responses: { 200: { description: "The rotated session", schema: sessionSchema } },
     handler: async (ctx) => {
       ctx.body = await refreshSession(ctx.services, ctx.input.body.refreshToken);
