@@ -6,9 +6,11 @@ import type { Context } from "koa";
 import { forbidden, notFound, unauthorized } from "../errors.ts";
 import type { Database } from "./client.ts";
 
-type TenantTable = PgTable & { tenantId: AnyPgColumn; id: AnyPgColumn; $inferSelect: Record<string, unknown> };
-type Row<T extends TenantTable> = T["$inferSelect"];
-type NewRow<T extends TenantTable> = Omit<T["$inferInsert"], "tenantId" | "id" | "createdAt" | "updatedAt">;
+/** A table of a tenant's rows; link tables (business members, campaign tags) have no id of their own. */
+type ScopedTable = PgTable & { tenantId: AnyPgColumn; $inferSelect: Record<string, unknown> };
+type TenantTable = ScopedTable & { id: AnyPgColumn };
+type Row<T extends ScopedTable> = T["$inferSelect"];
+type NewRow<T extends ScopedTable> = Omit<T["$inferInsert"], "tenantId" | "id" | "createdAt" | "updatedAt">;
 
 export type Page = { page: number; limit: number };
 export type ListParameters = Page & { where?: (SQL | undefined)[]; orderBy?: AnyPgColumn; order?: "asc" | "desc" };
@@ -17,7 +19,7 @@ export type ListReturnType<R> = { data: R[]; pagination: Page & { total: number 
 export type TenantScope = ReturnType<typeof tenantScope>;
 
 export function tenantScope(db: Database, tenantId: string) {
-  const mine = (table: TenantTable, ...conditions: (SQL | undefined)[]) =>
+  const mine = (table: ScopedTable, ...conditions: (SQL | undefined)[]) =>
     and(eq(table.tenantId, tenantId), ...conditions) as SQL;
 
   return {
@@ -58,7 +60,7 @@ export function tenantScope(db: Database, tenantId: string) {
       };
     },
 
-    async insert<T extends TenantTable>(table: T, values: NewRow<T> & { id?: string }): Promise<Row<T>> {
+    async insert<T extends ScopedTable>(table: T, values: NewRow<T> & { id?: string }): Promise<Row<T>> {
       const [row] = await db
         .insert(table as PgTable)
         .values({ ...values, tenantId } as never)
