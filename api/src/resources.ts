@@ -1,5 +1,6 @@
 // Every resource the API serves; each registers its routes (and their OpenAPI description).
 import type { Api } from "./http/route.ts";
+import { registerAdmins } from "./resources/admins/routes.ts";
 import { registerApiKeys } from "./resources/api-keys/routes.ts";
 import { registerAuth } from "./resources/auth/routes.ts";
 import { registerBusinessTypes } from "./resources/business-types/routes.ts";
@@ -9,6 +10,8 @@ import { registerFiles } from "./resources/files/routes.ts";
 import { registerHealth } from "./resources/health/routes.ts";
 import { registerTenants } from "./resources/tenants/routes.ts";
 import { registerTokens } from "./resources/tokens/routes.ts";
+import { registerBusinesses } from "./resources/businesses/routes.ts";
+import { registerUsers } from "./resources/users/routes.ts";
 
 export const resources: ((api: Api) => void)[] = [
   registerHealth,
@@ -20,4 +23,7 @@ export const resources: ((api: Api) => void)[] = [
   registerChains,
   registerContracts,
   registerFiles,
+  registerAdmins,
+  registerUsers,
+  registerBusinesses,
 ];

@@ -1,52 +1,86 @@
-// Callers of every level in one tenant, for access and isolation tests: a USER, a BUSINESS member
-// acting for a business, the tenant's ADMIN and a SYSTEM integration (an API key made through the API).
-import { randomUUID } from "node:crypto";
-import { createCustodialWallet } from "../src/crypto/wallets.ts";
-import { businesses, businessMembers } from "../src/db/schema.ts";
-import { tenantScope } from "../src/db/scope.ts";
-import type { Level } from "../src/auth/principal.ts";
-import { insertUser, tokenFor, type RequestOptions, type TestApi, type TestTenant } from "./harness.ts";
+// Callers of every level inside one test tenant, and the assertion that a caller was refused
+// without seeing data it must not see. For the isolation tests of every resource.
+import assert from "node:assert/strict";
+import {
+  insertUser,
+  isProblem,
+  tokenFor,
+  type RequestOptions,
+  type TestApi,
+  type TestResponse,
+  type TestTenant,
+} from "./harness.ts";
 
-export type Caller = {
-  level: Level;
-  /** Spread into a request's options. */
-  credential: Pick<RequestOptions, "token" | "apiKey">;
-  /** Who the API records as the actor, e.g. `user:<id>` or `business:<id>`. */
-  actor: string;
+export type Credential = Pick<RequestOptions, "token" | "apiKey" | "projectKey">;
+export type CallerLevel = "PUBLIC" | "USER" | "BUSINESS" | "ADMIN" | "SYSTEM";
+
+export type TenantCallers = {
+  callers: Record<CallerLevel, Credential>;
+  /** The USER caller's row. */
+  user: Awaited<ReturnType<typeof insertUser>>["user"];
+  /** The business the BUSINESS caller acts for (created through POST /businesses) and its member. */
+  business: { id: string; name: string; walletAddress: string };
+  member: Awaited<ReturnType<typeof insertUser>>["user"];
+  systemKey: string;
 };
 
-export type Callers = Record<Level, Caller>;
-
-export async function callersOf(api: TestApi, tenant: TestTenant): Promise<Callers> {
-  const scope = tenantScope(api.services.db, tenant.id);
-  const user = await insertUser(api, tenant.id);
-  const member = await insertUser(api, tenant.id);
-  const businessId = randomUUID();
-  const wallet = createCustodialWallet(api.config.MASTER_KEY, `business:${businessId}`);
-  await scope.insert(businesses, {
-    id: businessId,
-    name: "Corner shop",
-    walletAddress: wallet.address,
-    keyCiphertext: wallet.keyCiphertext,
+/** A USER, a member acting for a new business (BUSINESS), the admin, a SYSTEM API key and the project key. */
+export async function callersOf(api: TestApi, tenant: TestTenant, label = "caller"): Promise<TenantCallers> {
+  const { user, token: userToken } = await insertUser(api, tenant.id, { email: `${label}-user@${tenant.id}.test` });
+  const { user: member } = await insertUser(api, tenant.id, { email: `${label}-member@${tenant.id}.test` });
+  const created = await api.request("POST", "/businesses", {
+    token: tenant.adminToken,
+    body: { name: `${label} business ${tenant.id.slice(0, 8)}` },
   });
-  await api.services.db.insert(businessMembers).values({ tenantId: tenant.id, businessId, userId: member.user.id });
+  if (created.status !== 201) throw new Error(`callersOf: business ${created.status} ${created.text}`);
+  const business = created.body;
+  const joined = await api.request("POST", `/businesses/${business.id}/members`, {
+    token: tenant.adminToken,
+    body: { userId: member.id },
+  });
+  if (joined.status !== 201) throw new Error(`callersOf: member ${joined.status} ${joined.text}`);
+  const key = await api.request("POST", "/api-keys", {
+    token: tenant.adminToken,
+    body: { name: `${label} system`, level: "SYSTEM" },
+  });
+  if (key.status !== 201) throw new Error(`callersOf: API key ${key.status} ${key.text}`);
   const businessToken = await tokenFor(api, {
     tenantId: tenant.id,
     level: "BUSINESS",
-    subject: `user:${member.user.id}`,
-    businessId,
+    subject: `user:${member.id}`,
+    businessId: business.id,
   });
-  const key = await api.request("POST", "/api-keys", {
-    token: tenant.adminToken,
-    body: { name: "integration", level: "SYSTEM" },
-  });
-  if (key.status !== 201) throw new Error(`callersOf: API key ${key.status} ${key.text}`);
   return {
-    USER: { level: "USER", credential: { token: user.token }, actor: `user:${user.user.id}` },
-    BUSINESS: { level: "BUSINESS", credential: { token: businessToken }, actor: `business:${businessId}` },
-    ADMIN: { level: "ADMIN", credential: { token: tenant.adminToken }, actor: `admin:${tenant.admin.id}` },
-    SYSTEM: { level: "SYSTEM", credential: { apiKey: key.body.key }, actor: `key:${key.body.id}` },
+    callers: {
+      PUBLIC: { projectKey: tenant.projectKey },
+      USER: { token: userToken },
+      BUSINESS: { token: businessToken },
+      ADMIN: { token: tenant.adminToken },
+      SYSTEM: { apiKey: key.body.key },
+    },
+    user,
+    business,
+    member,
+    systemKey: key.body.key,
   };
 }
 
-export const everyLevel = (callers: Callers): Caller[] => Object.values(callers);
+/** A 403 or 404 problem whose text shows none of the hidden values. */
+export function assertRefused(response: TestResponse, hidden: string[], what: string) {
+  assert.ok(
+    [403, 404].includes(response.status),
+    `${what}: expected 403 or 404, got ${response.status} ${response.text}`,
+  );
+  assert.ok(isProblem(response), `${what}: not a problem document`);
+  for (const value of hidden) {
+    assert.ok(!response.text.toLowerCase().includes(value.toLowerCase()), `${what}: the response shows ${value}`);
+  }
+}
+
+/** Asserts a 400 validation problem naming each of these fields (e.g. "body.email"). */
+export function assertInvalid(response: TestResponse, fields: string[]) {
+  assert.equal(response.status, 400, response.text);
+  assert.equal(response.body.type, "/problems/validation-failed");
+  const paths = response.body.errors.map((error: { path: string }) => error.path);
+  for (const field of fields) assert.ok(paths.includes(field), `${field} missing from ${paths.join(", ")}`);
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { callersOf, type Callers } from "../../../test/callers.ts";
+import { callersOf, type Callers } from "../../../test/levelCallers.ts";
 import { faultyChain, silentRpc, type FaultyChain } from "../../../test/chains.ts";
 import {
   createTestTenant,

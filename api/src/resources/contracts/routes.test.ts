@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import type { Hex } from "viem";
 import { tenantFactoryAbi } from "../../../../abi/tenantFactory.ts";
 import { implementationOf } from "../../../../test/helpers/erc1967.ts";
-import { callersOf, everyLevel, type Callers } from "../../../test/callers.ts";
+import { callersOf, everyLevel, type Callers } from "../../../test/levelCallers.ts";
 import { faultyChain, hardhatWallet, type FaultyChain } from "../../../test/chains.ts";
 import {
   createTestTenant,

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { callersOf, everyLevel, type Caller, type Callers } from "../../../test/callers.ts";
+import { callersOf, everyLevel, type Caller, type Callers } from "../../../test/levelCallers.ts";
 import {
   createTestTenant,
   insertUser,

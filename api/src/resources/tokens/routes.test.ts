@@ -6,7 +6,7 @@ import { pointsTokenAbi } from "../../../../abi/pointsToken.ts";
 import { rewardTokenAbi } from "../../../../abi/rewardToken.ts";
 import { statusTokenAbi } from "../../../../abi/statusToken.ts";
 import { tenantFactoryAbi } from "../../../../abi/tenantFactory.ts";
-import { callersOf, everyLevel, type Callers } from "../../../test/callers.ts";
+import { callersOf, everyLevel, type Callers } from "../../../test/levelCallers.ts";
 import { faultyChain, hardhatWallet, type FaultyChain } from "../../../test/chains.ts";
 import {
   createTestTenant,

@@ -1,0 +1,153 @@
+// Admins: the people who run a tenant. Only admins manage them; an admin cannot lock themself out.
+import { eq, ilike } from "drizzle-orm";
+import type { Context } from "koa";
+import { access } from "../../auth/principal.ts";
+import { hashPassword } from "../../crypto/hashing.ts";
+import { isUniqueViolation } from "../../db/errors.ts";
+import { admins } from "../../db/schema.ts";
+import { scopeOf, type TenantScope } from "../../db/scope.ts";
+import { conflict } from "../../errors.ts";
+import { date } from "../../http/fields.ts";
+import { idParams } from "../../http/pagination.ts";
+import { defineRoute, type Api } from "../../http/route.ts";
+import { likeLiteral } from "../business-types/routes.ts";
+import { admin, adminCreate, adminList, adminListQuery, adminUpdate } from "./schema.ts";
+
+const present = (row: typeof admins.$inferSelect) => ({
+  id: row.id,
+  email: row.email,
+  name: row.name,
+  active: row.active,
+  lastLoginAt: date(row.lastLoginAt),
+  createdAt: date(row.createdAt)!,
+  updatedAt: date(row.updatedAt)!,
+});
+
+const emailTaken = (email: string) => conflict(`An admin with email ${email} exists.`);
+
+async function assertEmailFree(scope: TenantScope, email: string) {
+  const [taken] = await scope.db
+    .select({ id: admins.id })
+    .from(admins)
+    .where(scope.where(admins, eq(admins.email, email)));
+  if (taken) throw emailTaken(email);
+}
+
+/** Deactivating oneself would leave the caller locked out mid-request: refused. */
+function assertNotSelf(ctx: Context, id: string) {
+  const principal = ctx.state.principal;
+  if (principal?.kind === "tenant" && principal.adminId === id) throw conflict("An admin cannot deactivate themself.");
+}
+
+export function registerAdmins(api: Api) {
+  defineRoute(api, {
+    method: "post",
+    path: "/admins",
+    summary: "Create an admin (the password is stored as a scrypt hash)",
+    tags: ["admins"],
+    access: access.levels("ADMIN"),
+    body: adminCreate,
+    errors: [409],
+    responses: { 201: { description: "Created", schema: admin } },
+    handler: async (ctx) => {
+      const scope = scopeOf(ctx);
+      const email = ctx.input.body.email.toLowerCase();
+      await assertEmailFree(scope, email);
+      const passwordHash = await hashPassword(ctx.input.body.password);
+      try {
+        ctx.body = present(await scope.insert(admins, { email, name: ctx.input.body.name, passwordHash }));
+      } catch (error) {
+        // Two creations racing past the check above.
+        throw isUniqueViolation(error) ? emailTaken(email) : error;
+      }
+      ctx.status = 201;
+    },
+  });
+
+  defineRoute(api, {
+    method: "get",
+    path: "/admins",
+    summary: "List the tenant's admins",
+    tags: ["admins"],
+    access: access.levels("ADMIN"),
+    query: adminListQuery,
+    responses: { 200: { description: "A page of admins", schema: adminList } },
+    handler: async (ctx) => {
+      const { page, limit, sort, order, active, email } = ctx.input.query;
+      const result = await scopeOf(ctx).list(admins, {
+        page,
+        limit,
+        order,
+        orderBy: { createdAt: admins.createdAt, email: admins.email, name: admins.name }[sort],
+        where: [
+          active === undefined ? undefined : eq(admins.active, active),
+          email ? ilike(admins.email, likeLiteral(email)) : undefined,
+        ],
+      });
+      ctx.body = { data: result.data.map(present), pagination: result.pagination };
+    },
+  });
+
+  defineRoute(api, {
+    method: "get",
+    path: "/admins/:id",
+    summary: "Read an admin",
+    tags: ["admins"],
+    access: access.levels("ADMIN"),
+    params: idParams,
+    responses: { 200: { description: "The admin", schema: admin } },
+    handler: async (ctx) => {
+      ctx.body = present(await scopeOf(ctx).find(admins, ctx.input.params.id, "admin"));
+    },
+  });
+
+  defineRoute(api, {
+    method: "patch",
+    path: "/admins/:id",
+    summary: "Update an admin's name or password, or (re)activate them",
+    tags: ["admins"],
+    access: access.levels("ADMIN"),
+    params: idParams,
+    body: adminUpdate,
+    errors: [409],
+    responses: { 200: { description: "The updated admin", schema: admin } },
+    handler: async (ctx) => {
+      const { id } = ctx.input.params;
+      const { name, password, active } = ctx.input.body;
+      if (active === false) assertNotSelf(ctx, id);
+      const scope = scopeOf(ctx);
+      await scope.find(admins, id, "admin");
+      ctx.body = present(
+        await scope.update(
+          admins,
+          id,
+          {
+            ...(name !== undefined && { name }),
+            ...(password !== undefined && { passwordHash: await hashPassword(password) }),
+            ...(active !== undefined && { active }),
+          },
+          "admin",
+        ),
+      );
+    },
+  });
+
+  defineRoute(api, {
+    method: "delete",
+    path: "/admins/:id",
+    summary: "Deactivate an admin: they can no longer sign in or refresh (not oneself)",
+    tags: ["admins"],
+    access: access.levels("ADMIN"),
+    params: idParams,
+    errors: [409],
+    responses: { 204: { description: "Deactivated" } },
+    handler: async (ctx) => {
+      const { id } = ctx.input.params;
+      const scope = scopeOf(ctx);
+      await scope.find(admins, id, "admin");
+      assertNotSelf(ctx, id);
+      await scope.update(admins, id, { active: false }, "admin");
+      ctx.status = 204;
+    },
+  });
+}
