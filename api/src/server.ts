@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Server } from "node:http";
 import { pino, type Logger } from "pino";
 import { createApp } from "./app.ts";
+import { problemTypeUri } from "./errors.ts";
 import { connectChains, type Chains } from "./chain/chains.ts";
 import type { Config } from "./config.ts";
 import { openDatabase, type OpenDatabaseParameters } from "./db/client.ts";
@@ -62,6 +63,23 @@ export async function startApi({
   }).catch(async (error) => {
     await database.close();
     throw error;
+  });
+  // Requests Node refuses before Koa sees them (headers too large, malformed HTTP) still get a
+  // problem document.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
+    const status = tooLarge ? 431 : 400;
+    const body = JSON.stringify({
+      type: problemTypeUri("bad-request"),
+      title: tooLarge ? "Request header fields too large" : "Bad request",
+      status,
+      detail: tooLarge ? "The URL or headers are too large." : "The request is not valid HTTP.",
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${tooLarge ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
+        `content-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   });
   // Slow clients may not hold sockets open forever.
   server.requestTimeout = 30_000;

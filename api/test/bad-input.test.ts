@@ -81,6 +81,11 @@ describe("bad input", () => {
     const unknown = await api.request("GET", "/no-such-thing");
     assert.equal(unknown.status, 404);
     assert.ok(isProblem(unknown));
+    const longUrl = await api.request("GET", `/business-types?name=${"x".repeat(20_000)}`, {
+      token: tenant.adminToken,
+    });
+    assert.equal(longUrl.status, 431);
+    assert.ok(isProblem(longUrl), longUrl.text);
     const method = await api.request("PUT", "/health");
     assert.equal(method.status, 405);
     assert.match(method.headers.get("allow") ?? "", /\bGET\b/);
