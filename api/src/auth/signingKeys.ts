@@ -23,6 +23,7 @@ export const ACCESS_TOKEN_TYPE = "at+jwt";
 const ALGORITHM = "ES256";
 /** An unknown kid reloads the keys from the database at most this often, so random kids cannot flood it. */
 const FORCED_RELOAD_INTERVAL_MS = 1_000;
+const VERIFIED_CACHE_SIZE = 10_000;
 type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
 
 export type KeyStoreOptions = {
@@ -111,7 +112,19 @@ export function createKeyStore({
   }
 
   /** Verifies an access token: ES256 only, one of the published keys, issuer, audience, type, time. */
+  // Tokens already verified, until they expire: an ES256 verification costs more than the rest of
+  // a typical request. Only successes are kept, and each hit is checked against the clock again.
+  const verified = new Map<string, JWTVerifyResult>();
+  const remember = (token: string, result: JWTVerifyResult) => {
+    if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+    verified.set(token, result);
+    return result;
+  };
+
   async function verify(token: string): Promise<JWTVerifyResult> {
+    const known = verified.get(token);
+    if (known && (known.payload.exp ?? 0) * 1000 > now()) return known;
+    if (known) verified.delete(token);
     await jwks();
     const options = {
       issuer,
@@ -122,7 +135,7 @@ export function createKeyStore({
       requiredClaims: ["sub", "exp", "iat", "nbf"],
     };
     try {
-      return await jwtVerify(token, published!.verify, options);
+      return remember(token, await jwtVerify(token, published!.verify, options));
     } catch (error) {
       // A key made by another API process since we last looked: reload once, at most once a second.
       if ((error as { code?: string }).code !== "ERR_JWKS_NO_MATCHING_KEY") throw error;
@@ -130,7 +143,7 @@ export function createKeyStore({
       lastForcedReload = now();
       published = undefined;
       await jwks();
-      return jwtVerify(token, published!.verify, options);
+      return remember(token, await jwtVerify(token, published!.verify, options));
     }
   }
 

@@ -1,6 +1,6 @@
 // Tenant scoping in one place: every query of a tenant's rows goes through a scope, which adds
 // `tenant_id = <the caller's tenant>` to it. Another tenant's id therefore finds nothing: 404.
-import { and, asc, count, desc, eq, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, sql, type SQL } from "drizzle-orm";
 import type { AnyPgColumn, PgTable } from "drizzle-orm/pg-core";
 import type { Context } from "koa";
 import { forbidden, notFound, unauthorized } from "../errors.ts";
@@ -11,6 +11,8 @@ type TenantOwnedTable = PgTable & { tenantId: AnyPgColumn; $inferSelect: Record<
 type TenantTable = TenantOwnedTable & { id: AnyPgColumn };
 type Row<T extends TenantOwnedTable> = T["$inferSelect"];
 type NewRow<T extends TenantOwnedTable> = Omit<T["$inferInsert"], "tenantId" | "id" | "createdAt" | "updatedAt">;
+
+const TOTAL = "__total";
 
 export type Page = { page: number; limit: number };
 export type ListParameters = Page & { where?: (SQL | undefined)[]; orderBy?: AnyPgColumn; order?: "asc" | "desc" };
@@ -41,22 +43,26 @@ export function tenantScope(db: Database, tenantId: string) {
     async list<T extends TenantTable>(table: T, parameters: ListParameters): Promise<ListReturnType<Row<T>>> {
       const where = mine(table, ...(parameters.where ?? []));
       const orderBy = parameters.orderBy ?? (table as unknown as { createdAt: AnyPgColumn }).createdAt;
-      const [data, [total]] = await Promise.all([
-        db
-          .select()
-          .from(table as PgTable)
-          .where(where)
-          .orderBy(parameters.order === "asc" ? asc(orderBy) : desc(orderBy), asc(table.id))
-          .limit(parameters.limit)
-          .offset((parameters.page - 1) * parameters.limit),
-        db
+      // One round trip: the page and, beside each row, the count of all matching rows.
+      const rows = await db
+        .select({ ...getTableColumns(table as PgTable), [TOTAL]: sql<number>`count(*) over()`.mapWith(Number) })
+        .from(table as PgTable)
+        .where(where)
+        .orderBy(parameters.order === "asc" ? asc(orderBy) : desc(orderBy), asc(table.id))
+        .limit(parameters.limit)
+        .offset((parameters.page - 1) * parameters.limit);
+      let total = (rows[0]?.[TOTAL] as number | undefined) ?? 0;
+      if (rows.length === 0 && parameters.page > 1) {
+        const [counted] = await db
           .select({ total: count() })
           .from(table as PgTable)
-          .where(where),
-      ]);
+          .where(where);
+        total = Number(counted?.total ?? 0);
+      }
+      const data = rows.map(({ [TOTAL]: _total, ...row }) => row);
       return {
         data: data as Row<T>[],
-        pagination: { page: parameters.page, limit: parameters.limit, total: Number(total?.total ?? 0) },
+        pagination: { page: parameters.page, limit: parameters.limit, total },
       };
     },
 
