@@ -29,7 +29,7 @@ const MIGRATION_LOCK = 7_202_611;
 
 export async function openDatabase(parameters: OpenDatabaseParameters): Promise<OpenDatabaseReturnType> {
   if (parameters.kind === "postgres") {
-    const pool = new pg.Pool({ connectionString: parameters.url, max: 10 });
+    const pool = new pg.Pool({ connectionString: parameters.url, max: 20 });
     // An idle connection the server ends (a restart, a terminated backend, the pool's own end racing
     // a drop) is removed by the pool and replaced on the next query; without a listener its error
     // would crash the process.
