@@ -67,6 +67,8 @@ const environmentSchema = z.object({
   /** How long a read from a chain may take before the API answers that the chain is unavailable. */
   CHAIN_READ_TIMEOUT_MS: positiveInt.default(5000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Let tenants register an http:// JWKS URL (local development and tests only: https otherwise). */
+  IDP_ALLOW_HTTP: z.stringbool().default(false),
   /** Trust X-Forwarded-For (behind a proxy) when rate limiting by IP. */
   TRUST_PROXY: z.stringbool().default(false),
 });

@@ -90,7 +90,7 @@ for (const database of testDatabases()) {
     before(async () => {
       const opened = await database.open();
       drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApi({ database: opened.parameters, chain, environment: { IDP_ALLOW_HTTP: "true" } });
       a = await createTestTenant(api, { idp: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: idp.jwksUrl } });
       b = await createTestTenant(api);
       bKey = await generateKeyPair("ES256", { extractable: true });

@@ -112,6 +112,12 @@ for (const database of testDatabases()) {
       assert.equal(renamed.body.name, "Renamed");
       const refused = await api.request("PATCH", `/tenants/${a.id}`, { token: a.adminToken, body: { active: false } });
       assert.equal(refused.status, 400);
+      const plainHttp = await api.request("PATCH", `/tenants/${a.id}`, {
+        token: a.adminToken,
+        body: { idp: { issuer: "https://idp.test", audience: "pers", jwksUrl: "http://idp.test/jwks.json" } },
+      });
+      assert.equal(plainHttp.status, 400);
+      assert.match(plainHttp.body.detail, /https/);
       const foreign = await api.request("PATCH", `/tenants/${b.id}`, { token: a.adminToken, body: { name: "x" } });
       assert.equal(foreign.status, 404);
 

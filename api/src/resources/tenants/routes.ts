@@ -52,13 +52,20 @@ async function visibleTenant(ctx: Context, id: string): Promise<TenantRow> {
 }
 
 const idpColumns = (
+  ctx: Context,
   idp: { issuer: string; audience: string; jwksUrl?: string; publicJwk?: Record<string, unknown> } | null,
-) => ({
-  idpIssuer: idp?.issuer ?? null,
-  idpAudience: idp?.audience ?? null,
-  idpJwksUrl: idp?.jwksUrl ?? null,
-  idpPublicJwk: idp?.publicJwk ?? null,
-});
+) => {
+  // The API fetches this URL itself: plain http would let anyone on the path forge the keys.
+  if (idp?.jwksUrl?.startsWith("http:") && !ctx.services.config.IDP_ALLOW_HTTP) {
+    throw badRequest("The identity provider's jwksUrl must use https.");
+  }
+  return {
+    idpIssuer: idp?.issuer ?? null,
+    idpAudience: idp?.audience ?? null,
+    idpJwksUrl: idp?.jwksUrl ?? null,
+    idpPublicJwk: idp?.publicJwk ?? null,
+  };
+};
 
 export function registerTenants(api: Api) {
   defineRoute(api, {
@@ -117,7 +124,7 @@ export function registerTenants(api: Api) {
               tenantFactory: chain.deployment.contracts.tenantFactory,
             },
             creationTransaction: deployed.transactionHash,
-            ...idpColumns(input.idp ?? null),
+            ...idpColumns(ctx, input.idp ?? null),
           })
           .returning();
         const [admin] = await tx
@@ -193,7 +200,7 @@ export function registerTenants(api: Api) {
         .update(tenants)
         .set({
           ...(name !== undefined && { name }),
-          ...(idp !== undefined && idpColumns(idp)),
+          ...(idp !== undefined && idpColumns(ctx, idp)),
           ...(active !== undefined && { active }),
           updatedAt: new Date(),
         })
