@@ -5,6 +5,7 @@ import { registerApiKeys } from "./resources/api-keys/routes.ts";
 import { registerAuth } from "./resources/auth/routes.ts";
 import { registerBusinessTypes } from "./resources/business-types/routes.ts";
 import { registerCampaignTriggers } from "./resources/campaign-triggers/routes.ts";
+import { registerCampaigns } from "./resources/campaigns/routes.ts";
 import { registerChains } from "./resources/chains/routes.ts";
 import { registerContracts } from "./resources/contracts/routes.ts";
 import { registerFiles } from "./resources/files/routes.ts";
@@ -30,4 +31,5 @@ export const resources: ((api: Api) => void)[] = [
   registerBusinesses,
   registerCampaignTriggers,
   registerTriggerSources,
+  registerCampaigns,
 ];
