@@ -4,12 +4,15 @@ import { registerAdmins } from "./resources/admins/routes.ts";
 import { registerApiKeys } from "./resources/api-keys/routes.ts";
 import { registerAuth } from "./resources/auth/routes.ts";
 import { registerBusinessTypes } from "./resources/business-types/routes.ts";
+import { registerCampaignTriggers } from "./resources/campaign-triggers/routes.ts";
+import { registerCampaigns } from "./resources/campaigns/routes.ts";
 import { registerChains } from "./resources/chains/routes.ts";
 import { registerContracts } from "./resources/contracts/routes.ts";
 import { registerFiles } from "./resources/files/routes.ts";
 import { registerHealth } from "./resources/health/routes.ts";
 import { registerTenants } from "./resources/tenants/routes.ts";
 import { registerTokens } from "./resources/tokens/routes.ts";
+import { registerTriggerSources } from "./resources/trigger-sources/routes.ts";
 import { registerBusinesses } from "./resources/businesses/routes.ts";
 import { registerUsers } from "./resources/users/routes.ts";
 
@@ -26,4 +29,7 @@ export const resources: ((api: Api) => void)[] = [
   registerAdmins,
   registerUsers,
   registerBusinesses,
+  registerCampaignTriggers,
+  registerTriggerSources,
+  registerCampaigns,
 ];
