@@ -8,7 +8,10 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { migrate as migratePostgres } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
-import * as schema from "./schema.ts";
+import * as relaySchema from "./relaySchema.ts";
+import * as tables from "./schema.ts";
+
+const schema = { ...tables, ...relaySchema };
 
 export type Database = NodePgDatabase<typeof schema>;
 
