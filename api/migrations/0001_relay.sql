@@ -34,6 +34,15 @@ CREATE TABLE "idempotency_keys" (
 	CONSTRAINT "idempotency_keys_owner_key_pk" PRIMARY KEY("owner","key")
 );
 --> statement-breakpoint
+CREATE TABLE "platform_events" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"tenant_id" uuid,
+	"type" text NOT NULL,
+	"data" jsonb NOT NULL,
+	"dispatched_at" timestamp with time zone,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "relay_jobs" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"tenant_id" uuid NOT NULL,
@@ -85,11 +94,13 @@ ALTER TABLE "claims" ADD CONSTRAINT "claims_user_id_users_id_fk" FOREIGN KEY ("u
 ALTER TABLE "claims" ADD CONSTRAINT "claims_business_id_businesses_id_fk" FOREIGN KEY ("business_id") REFERENCES "public"."businesses"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "claims" ADD CONSTRAINT "claims_trigger_source_id_trigger_sources_id_fk" FOREIGN KEY ("trigger_source_id") REFERENCES "public"."trigger_sources"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "claims" ADD CONSTRAINT "claims_job_id_relay_jobs_id_fk" FOREIGN KEY ("job_id") REFERENCES "public"."relay_jobs"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "platform_events" ADD CONSTRAINT "platform_events_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "relay_jobs" ADD CONSTRAINT "relay_jobs_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "relay_jobs" ADD CONSTRAINT "relay_jobs_transaction_id_relay_transactions_id_fk" FOREIGN KEY ("transaction_id") REFERENCES "public"."relay_transactions"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "claims_campaign_user" ON "claims" USING btree ("campaign_id","user_id","created_at");--> statement-breakpoint
 CREATE INDEX "claims_tenant_created" ON "claims" USING btree ("tenant_id","created_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "idempotency_keys_created" ON "idempotency_keys" USING btree ("created_at","owner","key");--> statement-breakpoint
+CREATE INDEX "platform_events_undispatched" ON "platform_events" USING btree ("dispatched_at","created_at");--> statement-breakpoint
 CREATE INDEX "relay_jobs_pending" ON "relay_jobs" USING btree ("status","available_at");--> statement-breakpoint
 CREATE INDEX "relay_jobs_transaction" ON "relay_jobs" USING btree ("transaction_id");--> statement-breakpoint
 CREATE INDEX "relay_transactions_open" ON "relay_transactions" USING btree ("chain_id","status");--> statement-breakpoint

@@ -157,3 +157,22 @@ export const idempotencyKeys = pgTable(
     uniqueIndex("idempotency_keys_created").on(table.createdAt, table.owner, table.key),
   ],
 );
+
+/**
+ * Platform events (claim confirmed, signer balance low...) written in the same transaction as the
+ * change they report; the webhook dispatcher delivers them to the endpoints that subscribed.
+ */
+export const platformEvents = pgTable(
+  "platform_events",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** Null for platform-wide events (a signer's balance). */
+    tenantId: uuid("tenant_id").references(() => tenants.id, { onDelete: "cascade" }),
+    type: text("type").notNull(),
+    data: jsonb("data").$type<Record<string, unknown>>().notNull(),
+    /** Set once the dispatcher has made a delivery for every subscribed endpoint. */
+    dispatchedAt: timestamp("dispatched_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (table) => [index("platform_events_undispatched").on(table.dispatchedAt, table.createdAt)],
+);

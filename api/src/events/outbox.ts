@@ -1,0 +1,27 @@
+// Recording a platform event: pass the database transaction of the change it reports, so that the
+// event exists exactly when the change does. Webhook delivery reads them from there.
+import type { Database } from "../db/client.ts";
+import { platformEvents } from "../db/relaySchema.ts";
+
+export const EVENT_TYPES = [
+  "claim.confirmed",
+  "claim.failed",
+  "redemption.completed",
+  "redemption.failed",
+  "transaction.confirmed",
+  "purchase.completed",
+  "campaign.budget_exhausted",
+  "signer.balance_low",
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export async function recordEvent(
+  db: Pick<Database, "insert">,
+  event: { tenantId: string | null; type: EventType; data: Record<string, unknown> },
+): Promise<string> {
+  const [row] = await db
+    .insert(platformEvents)
+    .values({ tenantId: event.tenantId, type: event.type, data: event.data })
+    .returning({ id: platformEvents.id });
+  return row!.id;
+}
