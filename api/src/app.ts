@@ -1,6 +1,7 @@
 // The Koa application: request id and logs, problem+json for every error, JSON bodies with a size
 // limit, then the resources' routes. The OpenAPI document is built from the same route specs.
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
+import cors from "@koa/cors";
 import Router from "@koa/router";
 import Koa, { type Middleware } from "koa";
 import { methodNotAllowed, notFound } from "./errors.ts";
@@ -71,6 +72,18 @@ export function createApp(services: Services) {
 
   app.use(requestLogging);
   app.use(problemJson);
+  app.use(
+    cors({
+      // Credentials travel in headers, never cookies, so no origin gets ambient authority.
+      origin: (ctx) => {
+        const origin = ctx.get("origin");
+        return config.CORS_ORIGINS.includes("*") ? "*" : config.CORS_ORIGINS.includes(origin) ? origin : "";
+      },
+      allowHeaders: ["authorization", "content-type", "x-api-key", "x-project-key", "x-request-id", "idempotency-key"],
+      exposeHeaders: ["x-request-id", "retry-after", "location"],
+      maxAge: 600,
+    }),
+  );
   app.use(unmatchedRoutes);
   app.use(jsonBody(config.BODY_LIMIT_BYTES));
   app.use(router.routes());

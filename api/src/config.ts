@@ -69,6 +69,11 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Let tenants register an http:// JWKS URL (local development and tests only: https otherwise). */
   IDP_ALLOW_HTTP: z.stringbool().default(false),
+  /** Browser origins allowed to call the API (dApps): `*` or origins separated by commas. */
+  CORS_ORIGINS: z
+    .string()
+    .default("*")
+    .transform((value) => value.split(",").map((origin) => origin.trim())),
   /** Trust X-Forwarded-For (behind a proxy) when rate limiting by IP. */
   TRUST_PROXY: z.stringbool().default(false),
 });

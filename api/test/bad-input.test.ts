@@ -75,6 +75,20 @@ describe("bad input", () => {
     );
   });
 
+  it("answers a browser's preflight with the allowed headers (CORS)", async () => {
+    const preflight = await api.request("OPTIONS", "/business-types", {
+      headers: {
+        origin: "https://dapp.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization,content-type",
+      },
+    });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get("access-control-allow-origin"), "*");
+    assert.match(preflight.headers.get("access-control-allow-headers") ?? "", /authorization/);
+    assert.equal(preflight.headers.get("access-control-allow-credentials"), null);
+  });
+
   it("answers NUL characters with 400, unknown routes with 404 and wrong methods with 405", async () => {
     const nul = await post(JSON.stringify({ name: "a\u0000b" }));
     assert.equal(nul.status, 400);
