@@ -4,6 +4,11 @@ import { defineConfig } from "drizzle-kit";
 
 export default defineConfig({
   dialect: "postgresql",
-  schema: ["./api/src/db/schema.ts", "./api/src/db/relaySchema.ts"],
+  schema: [
+    "./api/src/db/schema.ts",
+    "./api/src/db/relaySchema.ts",
+    "./api/src/db/webhooksSchema.ts",
+    "./api/src/db/purchasesSchema.ts",
+  ],
   out: "./api/migrations",
 });

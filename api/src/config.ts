@@ -74,6 +74,21 @@ const environmentSchema = z.object({
     .string()
     .default("*")
     .transform((value) => value.split(",").map((origin) => origin.trim())),
+  /** Let tenants register http:// webhook endpoints (local development and tests only: https otherwise). */
+  WEBHOOKS_ALLOW_HTTP: z.stringbool().default(false),
+  /** Run the webhook dispatcher in this process (several processes may: they share the deliveries). */
+  WEBHOOK_DISPATCHER: z.stringbool().default(true),
+  WEBHOOK_POLL_INTERVAL_MS: positiveInt.default(1000),
+  /** How long a receiver may take to answer one delivery. */
+  WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
+  /** Seconds to wait before each retry of a failed delivery; after the last one it has failed for good. */
+  WEBHOOK_RETRY_SCHEDULE_SECONDS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, "must be seconds separated by commas")
+    .default("5,30,120,600,3600,10800,21600,43200")
+    .transform((value) => value.split(",").map(Number)),
+  /** How far a payment provider's webhook timestamp may be from now. */
+  PURCHASE_WEBHOOK_TOLERANCE_SECONDS: positiveInt.default(300),
   /** Trust X-Forwarded-For (behind a proxy) when rate limiting by IP. */
   TRUST_PROXY: z.stringbool().default(false),
 });

@@ -15,6 +15,8 @@ import { registerTokens } from "./resources/tokens/routes.ts";
 import { registerTriggerSources } from "./resources/trigger-sources/routes.ts";
 import { registerBusinesses } from "./resources/businesses/routes.ts";
 import { registerUsers } from "./resources/users/routes.ts";
+import { registerWebhooks } from "./resources/webhooks/routes.ts";
+import { registerPurchases } from "./resources/purchases/routes.ts";
 
 export const resources: ((api: Api) => void)[] = [
   registerHealth,
@@ -32,4 +34,6 @@ export const resources: ((api: Api) => void)[] = [
   registerCampaignTriggers,
   registerTriggerSources,
   registerCampaigns,
+  registerWebhooks,
+  registerPurchases,
 ];

@@ -9,6 +9,7 @@ import type { Config } from "./config.ts";
 import { openDatabase, type OpenDatabaseParameters } from "./db/client.ts";
 import { createKeyStore } from "./auth/signingKeys.ts";
 import type { Services } from "./http/context.ts";
+import { startWebhookDispatcher, type WebhookDispatcher } from "./webhooks/dispatcher.ts";
 
 export type StartApiParameters = {
   config: Config;
@@ -89,6 +90,9 @@ export async function startApi({
   const { port } = server.address() as { port: number };
   const url = `http://${config.API_HOST}:${port}`;
   log.info({ url, database: database.kind }, "api listening");
+  const webhooks: WebhookDispatcher | undefined = config.WEBHOOK_DISPATCHER
+    ? startWebhookDispatcher({ services })
+    : undefined;
   return {
     url,
     server,
@@ -97,6 +101,7 @@ export async function startApi({
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
+      await webhooks?.stop();
       await database.close();
       destination?.flushSync();
     },

@@ -111,6 +111,8 @@ export async function startTestApi(options: {
     AUTH_RATE_LIMIT_PER_IP: "100000",
     RATE_LIMIT_PER_IP: "1000000",
     RATE_LIMIT_PER_KEY: "1000000",
+    // Tests that need webhooks start the dispatcher themselves (api/src/webhooks/dispatcher.ts).
+    WEBHOOK_DISPATCHER: "false",
     ...options.environment,
   });
   const api = await startApi({

@@ -8,10 +8,12 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { migrate as migratePostgres } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
+import * as purchasesSchema from "./purchasesSchema.ts";
 import * as relaySchema from "./relaySchema.ts";
 import * as tables from "./schema.ts";
+import * as webhooksSchema from "./webhooksSchema.ts";
 
-const schema = { ...tables, ...relaySchema };
+const schema = { ...tables, ...relaySchema, ...webhooksSchema, ...purchasesSchema };
 
 export type Database = NodePgDatabase<typeof schema>;
 

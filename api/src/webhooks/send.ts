@@ -1,0 +1,96 @@
+// One attempt to deliver a webhook: a POST signed with the Standard Webhooks scheme (webhook-id,
+// webhook-timestamp, webhook-signature), within a timeout, never following a redirect. Whatever
+// happens is an outcome to log, never a thrown error.
+import { Webhook } from "standardwebhooks";
+
+export type SendParameters = {
+  url: string;
+  secret: string;
+  /** The same on every attempt of a delivery, so receivers can drop repeats. */
+  messageId: string;
+  body: string;
+  timeoutMs: number;
+};
+
+export type SendReturnType = {
+  ok: boolean;
+  statusCode: number | null;
+  durationMs: number;
+  error: string | null;
+  responseExcerpt: string | null;
+};
+
+const EXCERPT_CHARS = 500;
+const EXCERPT_BYTES = 4 * EXCERPT_CHARS;
+
+/** The start of a response's body, without reading more than a few kilobytes of it. */
+async function excerptOf(response: Response): Promise<string | null> {
+  if (!response.body) return null;
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < EXCERPT_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  const text = Buffer.concat(chunks).toString("utf8").slice(0, EXCERPT_CHARS);
+  return text || null;
+}
+
+function describe(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
+    return `no answer within ${timeoutMs} ms`;
+  }
+  const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
+  const detail = cause?.code ?? cause?.message;
+  const message = error instanceof Error ? error.message : String(error);
+  return detail ? `${message}: ${detail}` : message;
+}
+
+export async function sendWebhook(parameters: SendParameters): Promise<SendReturnType> {
+  const { url, secret, messageId, body, timeoutMs } = parameters;
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  try {
+    // The timestamp is the wall clock's: the receiver checks it against its own.
+    const sentAt = new Date();
+    const signature = new Webhook(secret).sign(messageId, sentAt, body);
+    const response = await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "PERS-Webhooks/1",
+        "webhook-id": messageId,
+        "webhook-timestamp": String(Math.floor(sentAt.getTime() / 1000)),
+        "webhook-signature": signature,
+      },
+      body,
+      // A redirect could point anywhere (another host, an internal address): it is an answer, not a hop.
+      redirect: "manual",
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const responseExcerpt = await excerptOf(response).catch(() => null);
+    const ok = response.status >= 200 && response.status < 300;
+    let error: string | null = null;
+    if (response.status >= 300 && response.status < 400) {
+      error = `redirect to ${response.headers.get("location") ?? "(no location)"} not followed`;
+    } else if (!ok) {
+      error = `answered ${response.status}`;
+    }
+    return { ok, statusCode: response.status, durationMs: elapsed(), error, responseExcerpt };
+  } catch (error) {
+    return {
+      ok: false,
+      statusCode: null,
+      durationMs: elapsed(),
+      error: describe(error, timeoutMs),
+      responseExcerpt: null,
+    };
+  }
+}
