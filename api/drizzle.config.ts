@@ -4,6 +4,6 @@ import { defineConfig } from "drizzle-kit";
 
 export default defineConfig({
   dialect: "postgresql",
-  schema: ["./api/src/db/schema.ts", "./api/src/db/relaySchema.ts"],
+  schema: ["./api/src/db/schema.ts", "./api/src/db/relaySchema.ts", "./api/src/db/redemptionsSchema.ts"],
   out: "./api/migrations",
 });

@@ -8,10 +8,11 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { migrate as migratePostgres } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
+import * as redemptionsSchema from "./redemptionsSchema.ts";
 import * as relaySchema from "./relaySchema.ts";
 import * as tables from "./schema.ts";
 
-const schema = { ...tables, ...relaySchema };
+const schema = { ...tables, ...relaySchema, ...redemptionsSchema };
 
 export type Database = NodePgDatabase<typeof schema>;
 
