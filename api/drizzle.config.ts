@@ -9,6 +9,7 @@ export default defineConfig({
     "./api/src/db/relaySchema.ts",
     "./api/src/db/webhooksSchema.ts",
     "./api/src/db/purchasesSchema.ts",
+    "./api/src/db/redemptionsSchema.ts",
   ],
   out: "./api/migrations",
 });

@@ -66,6 +66,10 @@ const environmentSchema = z.object({
     .transform((value) => BigInt(value)),
   /** How long a read from a chain may take before the API answers that the chain is unavailable. */
   CHAIN_READ_TIMEOUT_MS: positiveInt.default(5000),
+  /** The Ponder indexer (indexer/): balances and transactions are read from its GraphQL. */
+  INDEXER_URL: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:42069"),
+  /** How long a read from the indexer may take before the API answers that it is unavailable. */
+  INDEXER_TIMEOUT_MS: positiveInt.default(5000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Let tenants register an http:// JWKS URL (local development and tests only: https otherwise). */
   IDP_ALLOW_HTTP: z.stringbool().default(false),

@@ -9,6 +9,9 @@ import { registerCampaigns } from "./resources/campaigns/routes.ts";
 import { registerChains } from "./resources/chains/routes.ts";
 import { registerContracts } from "./resources/contracts/routes.ts";
 import { registerFiles } from "./resources/files/routes.ts";
+import { registerRedemptions } from "./resources/redemptions/routes.ts";
+import { registerTransactions } from "./resources/transactions/routes.ts";
+import { registerBalances } from "./resources/balances/routes.ts";
 import { registerHealth } from "./resources/health/routes.ts";
 import { registerTenants } from "./resources/tenants/routes.ts";
 import { registerTokens } from "./resources/tokens/routes.ts";
@@ -36,4 +39,7 @@ export const resources: ((api: Api) => void)[] = [
   registerCampaigns,
   registerWebhooks,
   registerPurchases,
+  registerRedemptions,
+  registerTransactions,
+  registerBalances,
 ];

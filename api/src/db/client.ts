@@ -9,11 +9,12 @@ import { drizzle as drizzlePostgres, type NodePgDatabase } from "drizzle-orm/nod
 import { migrate as migratePostgres } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
 import * as purchasesSchema from "./purchasesSchema.ts";
+import * as redemptionsSchema from "./redemptionsSchema.ts";
 import * as relaySchema from "./relaySchema.ts";
 import * as tables from "./schema.ts";
 import * as webhooksSchema from "./webhooksSchema.ts";
 
-const schema = { ...tables, ...relaySchema, ...webhooksSchema, ...purchasesSchema };
+const schema = { ...tables, ...relaySchema, ...webhooksSchema, ...purchasesSchema, ...redemptionsSchema };
 
 export type Database = NodePgDatabase<typeof schema>;
 

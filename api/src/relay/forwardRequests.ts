@@ -1,0 +1,257 @@
+// ERC-2771 forward requests made by the API: the typed data a holder signs, the nonce each request
+// takes (reserved in forward_nonces so that two queued requests of one signer never share one), and
+// the check of a holder's signature.
+import { and, eq, gte, lt, max } from "drizzle-orm";
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeErrorResult,
+  ExecutionRevertedError,
+  verifyTypedData,
+  type Address,
+  type Hex,
+} from "viem";
+import type { LocalAccount } from "viem/accounts";
+import { erc2771ForwarderAbi } from "../../../abi/erc2771Forwarder.ts";
+import { pointsTokenAbi } from "../../../abi/pointsToken.ts";
+import { redemptionRegistryAbi } from "../../../abi/redemptionRegistry.ts";
+import { rewardTokenAbi } from "../../../abi/rewardToken.ts";
+import { statusTokenAbi } from "../../../abi/statusToken.ts";
+import { FORWARDER_NAME } from "../../../deploy/protocol.ts";
+import { forwardRequestTypes } from "../../../deploy/signatures.ts";
+import type { ChainClients } from "../chain/chains.ts";
+import type { Database } from "../db/client.ts";
+import { forwardNonces } from "../db/redemptionsSchema.ts";
+import { conflict } from "../errors.ts";
+
+export type ForwardRequest = {
+  from: Address;
+  to: Address;
+  value: bigint;
+  gas: bigint;
+  nonce: bigint;
+  deadline: number;
+  data: Hex;
+};
+
+/** How long a request the API makes stays valid on chain. */
+export const FORWARD_REQUEST_TTL_SECONDS = 3600;
+
+export const forwardDomain = (chainId: number, forwarder: Address) => ({
+  name: FORWARDER_NAME,
+  version: "1",
+  chainId,
+  verifyingContract: forwarder,
+});
+
+export function forwardTypedData(chainId: number, forwarder: Address, request: ForwardRequest) {
+  return {
+    domain: forwardDomain(chainId, forwarder),
+    types: forwardRequestTypes,
+    primaryType: "ForwardRequest" as const,
+    message: request,
+  };
+}
+
+/**
+ * The typed data as JSON for a wallet's eth_signTypedData_v4 (EIP712Domain included, numbers as
+ * decimal strings); viem's signTypedData takes it as well.
+ */
+export function typedDataJson(chainId: number, forwarder: Address, request: ForwardRequest) {
+  return {
+    domain: forwardDomain(chainId, forwarder),
+    types: {
+      EIP712Domain: [
+        { name: "name", type: "string" },
+        { name: "version", type: "string" },
+        { name: "chainId", type: "uint256" },
+        { name: "verifyingContract", type: "address" },
+      ],
+      ...forwardRequestTypes,
+    },
+    primaryType: "ForwardRequest" as const,
+    message: {
+      from: request.from,
+      to: request.to,
+      value: request.value.toString(),
+      gas: request.gas.toString(),
+      nonce: request.nonce.toString(),
+      deadline: request.deadline,
+      data: request.data,
+    },
+  };
+}
+
+export const forwarderOf = (chain: ChainClients) => chain.deployment.contracts.forwarder;
+
+/** The signer's next nonce as the forwarder counts it. */
+export function forwarderNonce(chain: ChainClients, signer: Address): Promise<bigint> {
+  return chain.publicClient.readContract({
+    address: forwarderOf(chain),
+    abi: erc2771ForwarderAbi,
+    functionName: "nonces",
+    args: [signer],
+  });
+}
+
+const key = (chainId: number, forwarder: Address, signer: Address) =>
+  and(
+    eq(forwardNonces.chainId, chainId),
+    eq(forwardNonces.forwarder, forwarder.toLowerCase()),
+    eq(forwardNonces.signer, signer.toLowerCase()),
+  );
+
+/** The nonce a new request of `signer` should carry: after the chain's and after every one reserved. */
+export async function nextNonce(
+  db: Pick<Database, "select">,
+  chainId: number,
+  forwarder: Address,
+  signer: Address,
+  chainNonce: bigint,
+): Promise<bigint> {
+  const [row] = await db
+    .select({ highest: max(forwardNonces.nonce) })
+    .from(forwardNonces)
+    .where(key(chainId, forwarder, signer));
+  const reserved = row?.highest === null || row?.highest === undefined ? -1n : BigInt(row.highest);
+  return reserved + 1n > chainNonce ? reserved + 1n : chainNonce;
+}
+
+/** Reserves `nonce` for a request of `signer`; false when another request holds it. */
+export async function reserveNonce(
+  db: Pick<Database, "insert">,
+  chainId: number,
+  forwarder: Address,
+  signer: Address,
+  nonce: bigint,
+): Promise<boolean> {
+  const inserted = await db
+    .insert(forwardNonces)
+    .values({ chainId, forwarder: forwarder.toLowerCase(), signer: signer.toLowerCase(), nonce: Number(nonce) })
+    .onConflictDoNothing()
+    .returning({ nonce: forwardNonces.nonce });
+  return inserted.length === 1;
+}
+
+/** Reserves the next free nonce of `signer` (inside the caller's transaction). */
+export async function reserveNextNonce(
+  db: Pick<Database, "select" | "insert">,
+  chainId: number,
+  forwarder: Address,
+  signer: Address,
+  chainNonce: bigint,
+): Promise<bigint> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const nonce = await nextNonce(db, chainId, forwarder, signer, chainNonce);
+    if (await reserveNonce(db, chainId, forwarder, signer, nonce)) return nonce;
+  }
+  throw conflict("Too many requests of this wallet at once; try again.");
+}
+
+/** Frees a nonce the forwarder did not use (its request was refused), for the signer's next request. */
+export async function releaseNonce(
+  db: Pick<Database, "delete">,
+  chainId: number,
+  forwarder: Address,
+  signer: Address,
+  nonce: bigint,
+): Promise<void> {
+  await db.delete(forwardNonces).where(and(key(chainId, forwarder, signer), eq(forwardNonces.nonce, Number(nonce))));
+}
+
+/** Whether a nonce in [from, below) is reserved: an earlier request of the signer still queued. */
+export async function earlierNonceQueued(
+  db: Pick<Database, "select">,
+  chainId: number,
+  forwarder: Address,
+  signer: Address,
+  from: bigint,
+  below: bigint,
+): Promise<boolean> {
+  const [row] = await db
+    .select({ nonce: forwardNonces.nonce })
+    .from(forwardNonces)
+    .where(
+      and(
+        key(chainId, forwarder, signer),
+        gte(forwardNonces.nonce, Number(from)),
+        lt(forwardNonces.nonce, Number(below)),
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
+}
+
+/** A custodial holder's signature, made with their key opened for this one request. */
+export function signForCustodian(account: LocalAccount, chainId: number, forwarder: Address, request: ForwardRequest) {
+  return account.signTypedData(forwardTypedData(chainId, forwarder, request));
+}
+
+/** Whether `signature` recovers to `request.from` over exactly this request, as the forwarder checks it. */
+export async function verifyForwardSignature(
+  chain: ChainClients,
+  request: ForwardRequest,
+  signature: Hex,
+): Promise<boolean> {
+  const typedData = forwardTypedData(chain.chainId, forwarderOf(chain), request);
+  try {
+    return await verifyTypedData({ address: request.from, signature, ...typedData });
+  } catch {
+    // A signature that is not 65 bytes of r, s, v (or otherwise malformed).
+    return false;
+  }
+}
+
+/** Every custom error a forwarded call to a tenant contract may revert with. */
+const tenantErrors = [...redemptionRegistryAbi, ...pointsTokenAbi, ...rewardTokenAbi, ...statusTokenAbi].filter(
+  (item) => item.type === "error",
+);
+
+/** `Name(arg, arg)` for a revert's data; undefined when the error is not a revert (the RPC failed). */
+export function revertReasonOf(error: unknown): string | undefined {
+  if (!(error instanceof BaseError)) return undefined;
+  const raw = error.walk((cause) => typeof (cause as { data?: unknown }).data === "string");
+  const data = (raw as { data?: Hex } | null)?.data;
+  if (data && data.length >= 10) {
+    try {
+      const decoded = decodeErrorResult({ abi: tenantErrors, data });
+      return `${decoded.errorName}(${(decoded.args ?? []).map(String).join(", ")})`;
+    } catch {
+      return `reverted with ${data.slice(0, 10)}`;
+    }
+  }
+  if (
+    error.walk((cause) => cause instanceof ExecutionRevertedError || cause instanceof ContractFunctionRevertedError)
+  ) {
+    return "reverted";
+  }
+  return undefined;
+}
+
+export type Simulation = { ok: true; gas: bigint } | { ok: false; reason: string };
+
+/**
+ * Runs the call the forwarder would make, from its signer (the target sees the same sender either
+ * way), and estimates its gas. A revert is an answer (`ok: false` and why), a failed RPC is thrown.
+ */
+export async function simulateForwarded(
+  chain: ChainClients,
+  call: { from: Address; to: Address; data: Hex },
+): Promise<Simulation> {
+  try {
+    return {
+      ok: true,
+      gas: await chain.publicClient.estimateGas({ account: call.from, to: call.to, data: call.data }),
+    };
+  } catch (error) {
+    const reason = revertReasonOf(error);
+    if (reason === undefined) throw error;
+    return { ok: false, reason };
+  }
+}
+
+/** The gas a request gives its call: the estimate with a margin, within what a batch can carry. */
+export const forwardGasFor = (estimate: bigint, ceiling: bigint) => {
+  const padded = estimate + estimate / 2n + 20_000n;
+  return padded > ceiling ? ceiling : padded;
+};

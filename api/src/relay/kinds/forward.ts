@@ -1,0 +1,280 @@
+// The `forward` job kind: holders' signed ERC-2771 requests (redemptions, transfers, burns) carried
+// through the chain's OpenZeppelin ERC2771Forwarder. Several requests share one `executeBatch` with
+// a refund receiver, which makes the batch non-atomic: a request whose call reverts is reported
+// `success = false` (its nonce spent) and one the forwarder refuses (nonce, deadline, signature) is
+// skipped, without taking the others down. `ExecutedForwardRequest(signer, nonce, success)` says
+// which happened to each, and settles its record.
+import { and, eq, inArray } from "drizzle-orm";
+import { encodeFunctionData, parseEventLogs, type Address, type Hex, type TransactionReceipt } from "viem";
+import { erc2771ForwarderAbi } from "../../../../abi/erc2771Forwarder.ts";
+import { redemptionRegistryAbi } from "../../../../abi/redemptionRegistry.ts";
+import type { Database } from "../../db/client.ts";
+import { redemptions, transactionRequests } from "../../db/redemptionsSchema.ts";
+import { recordEvent } from "../../events/outbox.ts";
+import { earlierNonceQueued, forwarderNonce, releaseNonce } from "../forwardRequests.ts";
+import { enqueue, type Job, type JobContext, type JobKind } from "../jobs.ts";
+
+export type ForwardPayload = {
+  /** The API record the request serves. */
+  record: { kind: "redemption" | "transaction"; id: string };
+  forwarder: Address;
+  request: {
+    from: Address;
+    to: Address;
+    value: string;
+    gas: string;
+    nonce: string;
+    deadline: number;
+    data: Hex;
+    signature: Hex;
+  };
+};
+
+export const FORWARD_KIND = "forward";
+
+/**
+ * Requests per transaction. A redemption's forwarded call is given at most MAX_FORWARD_GAS; twenty of
+ * them stay far below the 2^24 gas a transaction may use.
+ */
+export const FORWARD_MAX_BATCH = 20;
+export const MAX_FORWARD_GAS = 600_000n;
+
+/** Queues a signed request (in the caller's transaction, with its record). */
+export function enqueueForward(
+  db: Pick<Database, "insert">,
+  job: { tenantId: string; chainId: number; payload: ForwardPayload },
+): Promise<string> {
+  return enqueue(db, {
+    tenantId: job.tenantId,
+    chainId: job.chainId,
+    kind: FORWARD_KIND,
+    payload: job.payload,
+    batchKey: `forward:${job.payload.forwarder.toLowerCase()}`,
+  });
+}
+
+const tableOf = (kind: ForwardPayload["record"]["kind"]) => (kind === "redemption" ? redemptions : transactionRequests);
+const signerKey = (signer: string, nonce: bigint | string) => `${signer.toLowerCase()}:${nonce}`;
+
+/** Same signer in nonce order, as the forwarder needs them. */
+const inNonceOrder = (jobs: readonly Job<ForwardPayload>[]) =>
+  [...jobs].sort((a, b) => {
+    const [x, y] = [a.payload.request, b.payload.request];
+    if (x.from.toLowerCase() !== y.from.toLowerCase()) return x.from.toLowerCase() < y.from.toLowerCase() ? -1 : 1;
+    return Number(BigInt(x.nonce) - BigInt(y.nonce));
+  });
+
+type Outcome = { success: boolean; redemptionId?: bigint };
+
+/** Per signer and nonce: whether the forwarder executed the request, and what the registry redeemed in it. */
+function outcomesOf(receipt: TransactionReceipt, forwarder: Address): Map<string, Outcome> {
+  const logs = parseEventLogs({ abi: [...erc2771ForwarderAbi, ...redemptionRegistryAbi], logs: receipt.logs });
+  const outcomes = new Map<string, Outcome>();
+  // A request's own events come before the forwarder reports it.
+  let redeemed: bigint | undefined;
+  for (const log of logs) {
+    if (log.eventName === "Redeemed") redeemed = log.args.redemptionId;
+    if (log.eventName === "ExecutedForwardRequest" && log.address.toLowerCase() === forwarder.toLowerCase()) {
+      outcomes.set(signerKey(log.args.signer, log.args.nonce), {
+        success: log.args.success,
+        ...(log.args.success && redeemed !== undefined && { redemptionId: redeemed }),
+      });
+      redeemed = undefined;
+    }
+  }
+  return outcomes;
+}
+
+type Settlement =
+  | { status: "COMPLETED"; transactionHash: Hex; redemptionId?: bigint }
+  | { status: "FAILED"; transactionHash: Hex | null; error: string };
+
+/** Writes a record's end and its platform event together, and frees a nonce the forwarder did not use. */
+async function finish(
+  db: Database,
+  job: Job<ForwardPayload>,
+  context: JobContext,
+  settlement: Settlement,
+  releaseUnusedNonce: boolean,
+) {
+  const { record, forwarder, request } = job.payload;
+  const table = tableOf(record.kind);
+  await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(table)
+      .set({
+        status: settlement.status,
+        transactionHash: settlement.transactionHash,
+        error: settlement.status === "FAILED" ? settlement.error : null,
+        ...(record.kind === "redemption" &&
+          settlement.status === "COMPLETED" &&
+          settlement.redemptionId !== undefined && { onchainRedemptionId: settlement.redemptionId.toString() }),
+        updatedAt: new Date(),
+      })
+      .where(
+        and(
+          eq(table.id, record.id),
+          eq(table.tenantId, job.tenantId),
+          inArray(table.status, ["PENDING", "PROCESSING"]),
+        ),
+      )
+      .returning();
+    if (releaseUnusedNonce) {
+      await releaseNonce(tx as unknown as Database, job.chainId, forwarder, request.from, BigInt(request.nonce));
+    }
+    if (!row) return; // settled already (a repeat of this call)
+    if (record.kind === "redemption") {
+      const redemption = row as typeof redemptions.$inferSelect;
+      await recordEvent(tx as unknown as Database, {
+        tenantId: context.tenant.id,
+        type: settlement.status === "COMPLETED" ? "redemption.completed" : "redemption.failed",
+        data: {
+          redemptionId: redemption.id,
+          userId: redemption.userId,
+          holder: redemption.holder,
+          offerId: redemption.offerId,
+          quantity: redemption.quantity,
+          onchainRedemptionId: redemption.onchainRedemptionId,
+          transactionHash: settlement.transactionHash,
+          ...(settlement.status === "FAILED" && { error: settlement.error }),
+        },
+      });
+    } else if (settlement.status === "COMPLETED") {
+      const transaction = row as typeof transactionRequests.$inferSelect;
+      await recordEvent(tx as unknown as Database, {
+        tenantId: context.tenant.id,
+        type: "transaction.confirmed",
+        data: {
+          transactionId: transaction.id,
+          type: transaction.type,
+          token: transaction.token,
+          tokenId: transaction.tokenId,
+          from: transaction.from,
+          to: transaction.to,
+          amount: transaction.amount,
+          transactionHash: settlement.transactionHash,
+        },
+      });
+    }
+  });
+}
+
+export const forwardKind: JobKind<ForwardPayload> = {
+  name: FORWARD_KIND,
+  maxBatch: FORWARD_MAX_BATCH,
+
+  async encode(jobs, { db, chain }) {
+    const requests = inNonceOrder(jobs).map(({ payload: { request } }) => ({
+      from: request.from,
+      to: request.to,
+      value: BigInt(request.value),
+      gas: BigInt(request.gas),
+      deadline: request.deadline,
+      data: request.data,
+      signature: request.signature,
+    }));
+    const forwarder = jobs[0]!.payload.forwarder;
+    // Their records are on their way: PENDING → PROCESSING.
+    for (const kind of ["redemption", "transaction"] as const) {
+      const ids = jobs.filter((job) => job.payload.record.kind === kind).map((job) => job.payload.record.id);
+      if (ids.length === 0) continue;
+      const table = tableOf(kind);
+      await db
+        .update(table)
+        .set({ status: "PROCESSING", updatedAt: new Date() })
+        .where(and(inArray(table.id, ids), eq(table.status, "PENDING")));
+    }
+    // Requests carry no value, so there is nothing to refund; but a refund receiver is what makes the
+    // batch skip a refused request instead of reverting.
+    const refundReceiver = chain.walletClient.account.address;
+    return {
+      to: forwarder,
+      data: encodeFunctionData({
+        abi: erc2771ForwarderAbi,
+        functionName: "executeBatch",
+        args: [requests, refundReceiver],
+      }),
+    };
+  },
+
+  async settle(jobs, receipt, context) {
+    const forwarder = jobs[0]!.payload.forwarder;
+    const outcomes = outcomesOf(receipt, forwarder);
+    const latest = await context.chain.publicClient.getBlock();
+    for (const job of jobs) {
+      const { request } = job.payload;
+      const outcome = outcomes.get(signerKey(request.from, request.nonce));
+      if (outcome?.success) {
+        await finish(
+          context.db,
+          job,
+          context,
+          {
+            status: "COMPLETED",
+            transactionHash: receipt.transactionHash,
+            ...(outcome.redemptionId !== undefined && { redemptionId: outcome.redemptionId }),
+          },
+          false,
+        );
+      } else if (outcome) {
+        await finish(
+          context.db,
+          job,
+          context,
+          {
+            status: "FAILED",
+            transactionHash: receipt.transactionHash,
+            error: "The forwarded call reverted on chain.",
+          },
+          false,
+        );
+      } else {
+        // Refused by the forwarder: its nonce is not the signer's next one, or its deadline passed.
+        // When an earlier request of the same signer is still queued (it went in another
+        // transaction), this one waits for it; otherwise it fails and its nonce is freed.
+        const nonce = BigInt(request.nonce);
+        const chainNonce = await forwarderNonce(context.chain, request.from);
+        const waiting =
+          request.deadline > Number(latest.timestamp) &&
+          nonce > chainNonce &&
+          (await earlierNonceQueued(context.db, job.chainId, forwarder, request.from, chainNonce, nonce));
+        if (waiting) {
+          await context.db.transaction(async (tx) => {
+            const jobId = await enqueueForward(tx as unknown as Database, {
+              tenantId: job.tenantId,
+              chainId: job.chainId,
+              payload: job.payload,
+            });
+            const table = tableOf(job.payload.record.kind);
+            await tx
+              .update(table)
+              .set({ jobId, status: "PENDING", updatedAt: new Date() })
+              .where(eq(table.id, job.payload.record.id));
+          });
+          continue;
+        }
+        await finish(
+          context.db,
+          job,
+          context,
+          {
+            status: "FAILED",
+            transactionHash: receipt.transactionHash,
+            error:
+              request.deadline <= Number(latest.timestamp)
+                ? "The request's deadline passed before it was relayed."
+                : "The forwarder refused the request (its nonce was used or skipped).",
+          },
+          true,
+        );
+      }
+    }
+  },
+
+  async fail(jobs, reason, context) {
+    // The whole transaction failed: no request of it was executed, so their nonces are free again.
+    for (const job of jobs) {
+      await finish(context.db, job, context, { status: "FAILED", transactionHash: null, error: reason }, true);
+    }
+  },
+};
