@@ -10,6 +10,7 @@ export type ProblemType =
   | "method-not-allowed"
   | "conflict"
   | "business-choice-required"
+  | "claim-refused"
   | "payload-too-large"
   | "unsupported-media-type"
   | "unprocessable"
@@ -91,6 +92,13 @@ export const businessChoiceRequired = (businesses: { id: string; name: string }[
     "This user belongs to several businesses: repeat the request with one of them as businessId.",
     { businesses },
   );
+/** A claim that breaks one of its campaign's or trigger's rules; `rule` names it (stable, e.g. "cooldown"). */
+export const claimRefused = (
+  status: 409 | 422,
+  rule: string,
+  detail: string,
+  extensions: Record<string, unknown> = {},
+) => new Problem("claim-refused", status, "Claim refused", detail, { rule, ...extensions });
 export const payloadTooLarge = (limit: number) =>
   new Problem("payload-too-large", 413, "Payload too large", `The body is larger than ${limit} bytes.`);
 export const unsupportedMediaType = (detail: string) =>

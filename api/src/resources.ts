@@ -6,6 +6,7 @@ import { registerAuth } from "./resources/auth/routes.ts";
 import { registerBusinessTypes } from "./resources/business-types/routes.ts";
 import { registerCampaignTriggers } from "./resources/campaign-triggers/routes.ts";
 import { registerCampaigns } from "./resources/campaigns/routes.ts";
+import { registerClaims } from "./resources/claims/routes.ts";
 import { registerChains } from "./resources/chains/routes.ts";
 import { registerContracts } from "./resources/contracts/routes.ts";
 import { registerFiles } from "./resources/files/routes.ts";
@@ -36,6 +37,8 @@ export const resources: ((api: Api) => void)[] = [
   registerBusinesses,
   registerCampaignTriggers,
   registerTriggerSources,
+  // Before /campaigns/:id, which would read "claims" as an id.
+  registerClaims,
   registerCampaigns,
   registerWebhooks,
   registerPurchases,

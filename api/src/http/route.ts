@@ -8,6 +8,7 @@ import { z } from "zod";
 import { authenticate, authorize } from "../auth/authenticate.ts";
 import type { Access } from "../auth/principal.ts";
 import { unsupportedMediaType, validationFailed } from "../errors.ts";
+import { idempotency, idempotencyHeaders } from "./idempotency.ts";
 import type { RateLimits } from "./rateLimits.ts";
 
 export type Api = { router: Router; registry: OpenAPIRegistry; rateLimits: RateLimits };
@@ -35,6 +36,8 @@ export type RouteSpec<P extends Schema | undefined, Q extends Schema | undefined
   /** multipart bodies are parsed by the handler's own middleware (see files). */
   bodyType?: "json" | "multipart";
   before?: Middleware[];
+  /** Takes an Idempotency-Key (./idempotency.ts): a repeat with the same key and body gets the first answer. */
+  idempotent?: boolean;
   responses: Record<number, Response>;
   /** Problem statuses beyond the ones every route of its kind may answer. */
   errors?: number[];
@@ -119,6 +122,7 @@ export function defineRoute<
     authenticate,
     authorize(spec.access),
     api.rateLimits.perCredential,
+    ...(spec.idempotent ? [idempotency] : []),
     ...(spec.before ?? []),
     validate(spec),
     spec.handler as unknown as Middleware,
@@ -129,6 +133,7 @@ export function defineRoute<
   if (spec.access.kind !== "none") [401, 403].forEach((status) => statuses.add(status));
   if (spec.params) statuses.add(404);
   if (spec.body) [413, 415].forEach((status) => statuses.add(status));
+  if (spec.idempotent) [409, 422].forEach((status) => statuses.add(status));
   const responses: RouteConfig["responses"] = {};
   for (const [status, response] of Object.entries(spec.responses)) {
     responses[status] = {
@@ -153,6 +158,7 @@ export function defineRoute<
     request: {
       ...(spec.params && { params: spec.params as never }),
       ...(spec.query && { query: spec.query as never }),
+      ...(spec.idempotent && { headers: idempotencyHeaders }),
       ...(spec.body && {
         body: {
           required: true,

@@ -38,6 +38,8 @@ export type EnqueueParameters<Payload> = {
   payload: Payload;
   /** Jobs with the same key may share a transaction, e.g. `claims:<registry>`. */
   batchKey?: string;
+  /** When the relayer may take it (default now); a far date holds it until someone releases it. */
+  availableAt?: Date;
 };
 
 /** Records a job; pass the caller's database transaction so that the job and its record commit together. */
@@ -53,6 +55,7 @@ export async function enqueue<Payload extends Record<string, unknown>>(
       kind: job.kind,
       payload: job.payload,
       batchKey: job.batchKey ?? null,
+      ...(job.availableAt && { availableAt: job.availableAt }),
     })
     .returning({ id: relayJobs.id });
   return row!.id;

@@ -11,7 +11,10 @@ const longitude = z.number().min(-180).max(180);
 
 const limits = {
   maxPerUser: count.nullable().optional().meta({ description: "Claims one user may make through this trigger" }),
-  maxPerDay: count.nullable().optional().meta({ description: "Claims through this trigger per UTC day" }),
+  maxPerDay: count
+    .nullable()
+    .optional()
+    .meta({ description: "Claims one user may make through this trigger per UTC day" }),
   cooldownSeconds: count.nullable().optional().meta({ description: "Seconds a user waits between two claims" }),
   maxGeoDistanceMeters: distance
     .nullable()

@@ -4,12 +4,14 @@ import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { access } from "../../auth/principal.ts";
 import { businesses, campaignEngagements } from "../../db/schema.ts";
-import { scopeOf } from "../../db/scope.ts";
+import type { Database } from "../../db/client.ts";
+import { scopeOf, tenantScope } from "../../db/scope.ts";
 import { conflict, notFound } from "../../errors.ts";
 import { date } from "../../http/fields.ts";
 import { idParams, listQuery, paginated } from "../../http/pagination.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
 import { assertOwned, openCampaign } from "./owned.ts";
+import { engagementChanged } from "./publishing.ts";
 import { count } from "./schema.ts";
 import { visibleCampaign } from "./visibility.ts";
 
@@ -99,8 +101,16 @@ export function registerCampaignEngagements(api: Api) {
           ),
         );
       if (taken) throw conflict("This business already takes part in the campaign.");
-      const row = await scope
-        .insert(campaignEngagements, { campaignId: campaign.id, businessId, maxClaims: maxClaims ?? null })
+      const row = await scope.db
+        .transaction(async (tx) => {
+          const engaged = await tenantScope(tx as unknown as Database, scope.tenantId).insert(campaignEngagements, {
+            campaignId: campaign.id,
+            businessId,
+            maxClaims: maxClaims ?? null,
+          });
+          await engagementChanged(tx as unknown as Database, campaign, businessId);
+          return engaged;
+        })
         .catch((error: unknown) => {
           // Two requests engaging the same business at once: the unique index decides.
           const code = (error as { code?: string; cause?: { code?: string } }).cause?.code;
@@ -130,8 +140,21 @@ export function registerCampaignEngagements(api: Api) {
       if (existing.campaignId !== campaign.id) throw notFound("engagement");
       const { maxClaims, active } = ctx.input.body;
       const changed = maxClaims !== undefined || active !== undefined;
+      if (!changed) {
+        ctx.body = present(existing);
+        return;
+      }
       ctx.body = present(
-        changed ? await scope.update(campaignEngagements, existing.id, { maxClaims, active }, "engagement") : existing,
+        await scope.db.transaction(async (tx) => {
+          const updated = await tenantScope(tx as unknown as Database, scope.tenantId).update(
+            campaignEngagements,
+            existing.id,
+            { maxClaims, active },
+            "engagement",
+          );
+          await engagementChanged(tx as unknown as Database, campaign, existing.businessId);
+          return updated;
+        }),
       );
     },
   });
@@ -150,7 +173,14 @@ export function registerCampaignEngagements(api: Api) {
       const campaign = await openCampaign(scope, ctx.input.params.id);
       const existing = await scope.find(campaignEngagements, ctx.input.params.engagementId, "engagement");
       if (existing.campaignId !== campaign.id) throw notFound("engagement");
-      await scope.remove(campaignEngagements, existing.id, "engagement");
+      await scope.db.transaction(async (tx) => {
+        await tenantScope(tx as unknown as Database, scope.tenantId).remove(
+          campaignEngagements,
+          existing.id,
+          "engagement",
+        );
+        await engagementChanged(tx as unknown as Database, campaign, existing.businessId);
+      });
       ctx.status = 204;
     },
   });

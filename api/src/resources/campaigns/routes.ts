@@ -7,7 +7,8 @@ import type { Context } from "koa";
 import type { z } from "zod";
 import { access } from "../../auth/principal.ts";
 import { businesses, campaignTags, campaignTriggers, campaigns, users } from "../../db/schema.ts";
-import { scopeOf, type TenantScope } from "../../db/scope.ts";
+import type { Database } from "../../db/client.ts";
+import { scopeOf, tenantScope, type TenantScope } from "../../db/scope.ts";
 import { conflict, validationFailed } from "../../errors.ts";
 import { date } from "../../http/fields.ts";
 import { idParams } from "../../http/pagination.ts";
@@ -15,6 +16,7 @@ import { defineRoute, type Api } from "../../http/route.ts";
 import { likeLiteral } from "../business-types/routes.ts";
 import { registerCampaignEngagements } from "./engagements.ts";
 import { assertOwned } from "./owned.ts";
+import { campaignChanged } from "./publishing.ts";
 import {
   campaign,
   campaignCreate,
@@ -266,8 +268,18 @@ export function registerCampaigns(api: Api) {
       const issues = campaignIssues(merged);
       if (issues.length) throw validationFailed(issues);
       await assertReferences(scope, body);
-      // drizzle leaves the fields that are undefined (not sent) as they are.
-      const row = await scope.update(campaigns, existing.id, changes, "campaign");
+      // drizzle leaves the fields that are undefined (not sent) as they are. The change and the
+      // on-chain writes it calls for (publishing.ts) commit together.
+      const row = await scope.db.transaction(async (tx) => {
+        const updated = await tenantScope(tx as unknown as Database, scope.tenantId).update(
+          campaigns,
+          existing.id,
+          changes,
+          "campaign",
+        );
+        await campaignChanged(tx as unknown as Database, existing, updated);
+        return updated;
+      });
       ctx.body = await presentOne(ctx, scope, row);
     },
   });
@@ -293,7 +305,16 @@ export function registerCampaigns(api: Api) {
         ctx.status = 204;
         return;
       }
-      const row = await scope.update(campaigns, existing.id, { status: "CLOSED" }, "campaign");
+      const row = await scope.db.transaction(async (tx) => {
+        const closed = await tenantScope(tx as unknown as Database, scope.tenantId).update(
+          campaigns,
+          existing.id,
+          { status: "CLOSED" },
+          "campaign",
+        );
+        await campaignChanged(tx as unknown as Database, existing, closed);
+        return closed;
+      });
       ctx.body = await presentOne(ctx, scope, row);
     },
   });

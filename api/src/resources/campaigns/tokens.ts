@@ -5,12 +5,14 @@ import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { access } from "../../auth/principal.ts";
 import { campaignTokens, tenants, type TenantContracts } from "../../db/schema.ts";
-import { scopeOf, type TenantScope } from "../../db/scope.ts";
+import type { Database } from "../../db/client.ts";
+import { scopeOf, tenantScope, type TenantScope } from "../../db/scope.ts";
 import { conflict, notFound, validationFailed } from "../../errors.ts";
 import { address, date, uint256 } from "../../http/fields.ts";
 import { idParams } from "../../http/pagination.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
 import { openCampaign } from "./owned.ts";
+import { isPublished, payoutsChanged } from "./publishing.ts";
 import { visibleCampaign } from "./visibility.ts";
 
 /** CampaignRegistry.MAX_PAYOUTS */
@@ -121,11 +123,15 @@ export function registerCampaignTokens(api: Api) {
         throw conflict("The campaign already pays this token: remove that payout first.");
       }
       if (existing.length >= MAX_PAYOUTS) throw conflict(`A campaign pays at most ${MAX_PAYOUTS} tokens.`);
-      const row = await scope.insert(campaignTokens, {
-        campaignId: campaign.id,
-        tokenAddress,
-        tokenId: BigInt(tokenId).toString(),
-        amount: BigInt(amount).toString(),
+      const row = await scope.db.transaction(async (tx) => {
+        const added = await tenantScope(tx as unknown as Database, scope.tenantId).insert(campaignTokens, {
+          campaignId: campaign.id,
+          tokenAddress,
+          tokenId: BigInt(tokenId).toString(),
+          amount: BigInt(amount).toString(),
+        });
+        await payoutsChanged(tx as unknown as Database, campaign);
+        return added;
       });
       ctx.status = 201;
       ctx.body = present(contracts)(row);
@@ -146,7 +152,14 @@ export function registerCampaignTokens(api: Api) {
       const campaign = await openCampaign(scope, ctx.input.params.id);
       const row = await scope.find(campaignTokens, ctx.input.params.campaignTokenId, "campaign token");
       if (row.campaignId !== campaign.id) throw notFound("campaign token");
-      await scope.remove(campaignTokens, row.id, "campaign token");
+      const payouts = await tokensOf(scope, campaign.id);
+      if (payouts.length === 1 && (await isPublished(scope.db, campaign.id))) {
+        throw conflict("A campaign on chain pays at least one token: add another payout before removing this one.");
+      }
+      await scope.db.transaction(async (tx) => {
+        await tenantScope(tx as unknown as Database, scope.tenantId).remove(campaignTokens, row.id, "campaign token");
+        await payoutsChanged(tx as unknown as Database, campaign);
+      });
       ctx.status = 204;
     },
   });

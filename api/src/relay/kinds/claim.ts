@@ -1,0 +1,221 @@
+// The `claim` job kind: accepted claims of one registry travel together in CampaignRegistry.claimBatch,
+// up to CLAIM_BATCH_MAX per transaction. Each claim carries its own claim id, which the registry pays
+// at most once: a batch sent again after a crash skips the ids already paid (CampaignClaimIdUsed),
+// and those claims count as confirmed, never paid twice.
+import { and, eq, notInArray, sql } from "drizzle-orm";
+import {
+  encodeFunctionData,
+  keccak256,
+  parseEventLogs,
+  slice,
+  toBytes,
+  zeroAddress,
+  type Address,
+  type Hash,
+  type Hex,
+  type TransactionReceipt,
+} from "viem";
+import { campaignRegistryAbi } from "../../../../abi/campaignRegistry.ts";
+import { ClaimSource } from "../../../../abi/enums.ts";
+import type { Level } from "../../auth/principal.ts";
+import { claims, platformEvents } from "../../db/relaySchema.ts";
+import { campaigns } from "../../db/schema.ts";
+import { recordEvent } from "../../events/outbox.ts";
+import type { Job, JobContext, JobKind } from "../jobs.ts";
+
+export const CLAIM_KIND = "claim";
+/** Claims per claimBatch: about 60k gas each with one points payout, well within 2^24 gas. */
+export const CLAIM_BATCH_MAX = 200;
+
+export type ClaimJobPayload = {
+  /** The claims row. */
+  claimId: string;
+  /** Decimal strings: uint256 on chain. */
+  onchainClaimId: string;
+  onchainCampaignId: string;
+  recipient: Address;
+  source: Level;
+  /** The business bringing the claim, or the zero address. */
+  business: Address;
+};
+
+export const claimBatchKey = (registry: string) => `claims:${registry.toLowerCase()}`;
+
+/** The registry's custom errors by selector, to name the reason of a ClaimSkipped. */
+const ERROR_NAMES = new Map<string, string>(
+  campaignRegistryAbi
+    .filter((item) => item.type === "error")
+    .map((item) => {
+      const signature = `${item.name}(${item.inputs.map((input) => input.type).join(",")})`;
+      return [slice(keccak256(toBytes(signature)), 0, 4), item.name];
+    }),
+);
+const CLAIM_ID_USED = [...ERROR_NAMES].find(([, name]) => name === "CampaignClaimIdUsed")![0];
+
+const registryOf = (context: JobContext) => context.tenant.contracts.campaignRegistry as Address;
+
+type Outcome = { status: "CONFIRMED"; transactionHash: Hash | null } | { status: "FAILED"; error: string };
+
+/** Records each job's outcome on its claim (once: a settle repeated after a crash changes nothing) and its event. */
+async function record(context: JobContext, outcomes: Map<Job<ClaimJobPayload>, Outcome>) {
+  for (const [job, outcome] of outcomes) {
+    const [row] = await context.db
+      .update(claims)
+      .set({
+        status: outcome.status,
+        transactionHash: outcome.status === "CONFIRMED" ? outcome.transactionHash : null,
+        error: outcome.status === "FAILED" ? outcome.error : null,
+        updatedAt: new Date(),
+      })
+      .where(
+        and(
+          eq(claims.tenantId, context.tenant.id),
+          eq(claims.id, job.payload.claimId),
+          notInArray(claims.status, ["CONFIRMED", "FAILED"]),
+        ),
+      )
+      .returning();
+    if (!row) continue;
+    const data = {
+      id: row.id,
+      claimId: String(row.onchainClaimId),
+      campaignId: row.campaignId,
+      userId: row.userId,
+      recipient: row.recipient,
+      source: row.source,
+      businessId: row.businessId,
+      ...(outcome.status === "CONFIRMED" ? { transactionHash: outcome.transactionHash } : { error: outcome.error }),
+    };
+    await recordEvent(context.db, {
+      tenantId: context.tenant.id,
+      type: outcome.status === "CONFIRMED" ? "claim.confirmed" : "claim.failed",
+      data,
+    });
+  }
+}
+
+/** The transaction that paid a claim id, found by its Claimed event (null if the node cannot say). */
+async function paidIn(context: JobContext, claimId: bigint): Promise<Hash | null> {
+  try {
+    const logs = await context.chain.publicClient.getContractEvents({
+      address: registryOf(context),
+      abi: campaignRegistryAbi,
+      eventName: "Claimed",
+      args: { claimId },
+      fromBlock: 0n,
+    });
+    return logs[0]?.transactionHash ?? null;
+  } catch {
+    return null;
+  }
+}
+
+async function budgetsSpent(context: JobContext, receipt: TransactionReceipt) {
+  const spent = parseEventLogs({
+    abi: campaignRegistryAbi,
+    eventName: "CampaignBudgetSpent",
+    logs: receipt.logs.filter((log) => log.address.toLowerCase() === registryOf(context).toLowerCase()),
+  });
+  for (const log of spent) {
+    const [campaign] = await context.db
+      .select({ id: campaigns.id })
+      .from(campaigns)
+      .where(
+        and(eq(campaigns.tenantId, context.tenant.id), eq(campaigns.onchainCampaignId, log.args.campaignId.toString())),
+      );
+    if (!campaign) continue;
+    const [already] = await context.db
+      .select({ id: platformEvents.id })
+      .from(platformEvents)
+      .where(
+        and(
+          eq(platformEvents.tenantId, context.tenant.id),
+          eq(platformEvents.type, "campaign.budget_exhausted"),
+          sql`${platformEvents.data}->>'campaignId' = ${campaign.id}`,
+        ),
+      );
+    if (already) continue;
+    await recordEvent(context.db, {
+      tenantId: context.tenant.id,
+      type: "campaign.budget_exhausted",
+      data: {
+        campaignId: campaign.id,
+        onchainCampaignId: log.args.campaignId.toString(),
+        budget: log.args.budget.toString(),
+        transactionHash: receipt.transactionHash,
+      },
+    });
+  }
+}
+
+export const claimKind: JobKind<ClaimJobPayload> = {
+  name: CLAIM_KIND,
+  maxBatch: CLAIM_BATCH_MAX,
+  async encode(jobs, context): Promise<{ to: Address; data: Hex }> {
+    const requests = jobs.map(({ payload }) => ({
+      campaignId: BigInt(payload.onchainCampaignId),
+      claimId: BigInt(payload.onchainClaimId),
+      recipient: payload.recipient,
+      source: ClaimSource[payload.source],
+      business: payload.business ?? zeroAddress,
+    }));
+    return {
+      to: registryOf(context),
+      data: encodeFunctionData({ abi: campaignRegistryAbi, functionName: "claimBatch", args: [requests] }),
+    };
+  },
+
+  async settle(jobs, receipt, context) {
+    if (receipt.status !== "success") return claimKind.fail(jobs, "the transaction reverted", context);
+    const logs = receipt.logs.filter((log) => log.address.toLowerCase() === registryOf(context).toLowerCase());
+    const claimed = new Set(
+      parseEventLogs({ abi: campaignRegistryAbi, eventName: "Claimed", logs }).map((log) => log.args.claimId),
+    );
+    const skipped = new Map(
+      parseEventLogs({ abi: campaignRegistryAbi, eventName: "ClaimSkipped", logs }).map((log) => [
+        log.args.claimId,
+        log.args.reason,
+      ]),
+    );
+    const outcomes = new Map<Job<ClaimJobPayload>, Outcome>();
+    for (const job of jobs) {
+      const claimId = BigInt(job.payload.onchainClaimId);
+      const reason = skipped.get(claimId);
+      if (claimed.has(claimId)) {
+        outcomes.set(job, { status: "CONFIRMED", transactionHash: receipt.transactionHash });
+      } else if (reason === CLAIM_ID_USED) {
+        // Paid by an earlier transaction (this one repeats it after a crash): paid once, confirmed.
+        outcomes.set(job, { status: "CONFIRMED", transactionHash: await paidIn(context, claimId) });
+      } else if (reason !== undefined) {
+        outcomes.set(job, { status: "FAILED", error: ERROR_NAMES.get(reason) ?? `skipped (${reason})` });
+      } else {
+        outcomes.set(job, { status: "FAILED", error: "the transaction has no outcome for this claim" });
+      }
+    }
+    await record(context, outcomes);
+    await budgetsSpent(context, receipt);
+  },
+
+  async fail(jobs, reason, context) {
+    // A claim id the registry already holds was paid, whatever failed now: it counts as confirmed.
+    const outcomes = new Map<Job<ClaimJobPayload>, Outcome>();
+    for (const job of jobs) {
+      const claimId = BigInt(job.payload.onchainClaimId);
+      const used = await context.chain.publicClient
+        .readContract({
+          address: registryOf(context),
+          abi: campaignRegistryAbi,
+          functionName: "isClaimIdUsed",
+          args: [claimId],
+        })
+        .catch(() => false);
+      outcomes.set(
+        job,
+        used
+          ? { status: "CONFIRMED", transactionHash: await paidIn(context, claimId) }
+          : { status: "FAILED", error: reason },
+      );
+    }
+    await record(context, outcomes);
+  },
+};

@@ -1,0 +1,356 @@
+// Claims: a user asks (or a business, an integration, a trigger source or an admin asks for them) to
+// be paid a campaign's payouts. Eligibility is decided here, at once; an accepted claim is recorded
+// with its relay job in one transaction and answered 202, and the relayer pays it on chain in a
+// claimBatch (api/src/relay/kinds/claim.ts). GET shows its progress.
+//
+// Who claims for whom:
+// - USER: for themselves.
+// - BUSINESS: for a user, as its business (which must take part in the campaign).
+// - SYSTEM: an API key; or, with only X-Project-Key, a trigger source's signed QR payload or webhook.
+// - ADMIN: a manual claim for any user of the tenant.
+// Every claim meets every rule of its campaign (status, on chain, window, targeting, budget, per-user
+// cap, business engagement and cap) and of its campaign's trigger (per user, per day, cool-down,
+// distance, conditions). A USER's claim of a campaign whose trigger has active sources must carry
+// the payload of one of them: it is how a user shows they were there.
+import { and, eq, gte, inArray, isNull, lt, notInArray, or, type SQL } from "drizzle-orm";
+import type { Context } from "koa";
+import type { Address } from "viem";
+import { zeroAddress } from "viem";
+import { access, type Level, type TenantPrincipal } from "../../auth/principal.ts";
+import type { Database } from "../../db/client.ts";
+import { claims, relayJobs, relayTransactions } from "../../db/relaySchema.ts";
+import {
+  businesses,
+  campaignEngagements,
+  campaignTriggers,
+  campaigns,
+  tenants,
+  triggerSources,
+  users,
+} from "../../db/schema.ts";
+import { scopeOf, type TenantScope } from "../../db/scope.ts";
+import { claimRefused, forbidden, notFound, unauthorized, validationFailed } from "../../errors.ts";
+import { date } from "../../http/fields.ts";
+import { idParams } from "../../http/pagination.ts";
+import { defineRoute, type Api } from "../../http/route.ts";
+import { enqueue } from "../../relay/jobs.ts";
+import { CLAIM_KIND, claimBatchKey, type ClaimJobPayload } from "../../relay/kinds/claim.ts";
+import { checkCounts, checkRequest, lockUser } from "./eligibility.ts";
+import { claim, claimAccepted, claimCreate, claimList, claimListQuery } from "./schema.ts";
+import { verifyTriggerProof } from "./triggerProof.ts";
+
+type ClaimRow = typeof claims.$inferSelect;
+type CampaignRow = typeof campaigns.$inferSelect;
+type Progress = { jobStatus: string | null; hashes: string[] | null; minedHash: string | null };
+
+function present(row: ClaimRow, progress?: Progress) {
+  // Until the claim settles, its job tells how far it went and which transaction carries it.
+  const inFlight = row.status === "PENDING" && progress?.jobStatus === "SUBMITTED";
+  return {
+    id: row.id,
+    claimId: String(row.onchainClaimId),
+    campaignId: row.campaignId,
+    userId: row.userId,
+    recipient: row.recipient,
+    source: row.source,
+    businessId: row.businessId,
+    triggerSourceId: row.triggerSourceId,
+    location: row.latitude !== null && row.longitude !== null ? { lat: row.latitude, lng: row.longitude } : null,
+    status: inFlight ? ("SUBMITTED" as const) : row.status,
+    transactionHash:
+      row.transactionHash ?? (inFlight ? (progress?.minedHash ?? progress?.hashes?.at(-1) ?? null) : null),
+    error: row.error,
+    createdAt: date(row.createdAt)!,
+    updatedAt: date(row.updatedAt)!,
+  };
+}
+
+async function progressOf(db: Database, rows: ClaimRow[]): Promise<Map<string, Progress>> {
+  const jobIds = rows.flatMap((row) => (row.jobId && row.status === "PENDING" ? [row.jobId] : []));
+  if (!jobIds.length) return new Map();
+  const found = await db
+    .select({
+      id: relayJobs.id,
+      jobStatus: relayJobs.status,
+      hashes: relayTransactions.hashes,
+      minedHash: relayTransactions.minedHash,
+    })
+    .from(relayJobs)
+    .leftJoin(relayTransactions, eq(relayTransactions.id, relayJobs.transactionId))
+    .where(inArray(relayJobs.id, jobIds));
+  return new Map(found.map(({ id, ...progress }) => [id, progress]));
+}
+
+/** The rows a caller may see: a USER their own claims, a BUSINESS those it brought, ADMIN and SYSTEM all. */
+function visibleTo(ctx: Context): SQL | undefined {
+  const principal = ctx.state.principal as TenantPrincipal;
+  if (principal.level === "USER") return eq(claims.userId, principal.userId ?? "");
+  if (principal.level === "BUSINESS") return eq(claims.businessId, principal.businessId ?? "");
+  return undefined;
+}
+
+/** Whom the claim pays: the USER caller, or the user named by id or wallet. */
+async function recipientOf(
+  scope: TenantScope,
+  principal: TenantPrincipal | undefined,
+  body: { userId?: string; recipient?: Address },
+) {
+  if (principal?.level === "USER") {
+    const self = principal.userId;
+    const [user] = self
+      ? await scope.db
+          .select()
+          .from(users)
+          .where(scope.where(users, eq(users.id, self)))
+      : [];
+    if (!user) throw unauthorized("This user no longer exists.");
+    const named = body.userId ?? body.recipient;
+    if (named !== undefined && named !== user.id && named.toLowerCase() !== user.walletAddress.toLowerCase()) {
+      throw forbidden("A user claims for themselves only.");
+    }
+    return user;
+  }
+  if (body.userId !== undefined) return scope.find(users, body.userId, "user");
+  if (body.recipient !== undefined) {
+    const [user] = await scope.db
+      .select()
+      .from(users)
+      .where(scope.where(users, eq(users.walletAddress, body.recipient)));
+    if (!user) throw notFound("user with that wallet");
+    return user;
+  }
+  throw validationFailed([{ path: "body.userId", message: "name whom the claim pays: userId or recipient" }]);
+}
+
+const targets = (campaign: CampaignRow, user: typeof users.$inferSelect, businessId: string | undefined) =>
+  campaign.visibility === "PUBLIC" ||
+  campaign.targetUserIds.includes(user.id) ||
+  campaign.targetSegments.some((segment) => user.segments.includes(segment)) ||
+  (businessId !== undefined && campaign.targetBusinessIds.includes(businessId));
+
+function checkCampaign(campaign: CampaignRow, now: Date) {
+  if (campaign.status !== "ACTIVE") {
+    throw claimRefused(409, "campaign-not-active", `The campaign is ${campaign.status}.`);
+  }
+  if (!campaign.onchainCampaignId) {
+    throw claimRefused(409, "campaign-not-published", "The campaign is not on chain yet; try again shortly.");
+  }
+  if (campaign.startsAt && campaign.startsAt > now) {
+    throw claimRefused(409, "campaign-not-started", `The campaign starts at ${campaign.startsAt.toISOString()}.`);
+  }
+  if (campaign.endsAt && campaign.endsAt <= now) {
+    throw claimRefused(409, "campaign-ended", `The campaign ended at ${campaign.endsAt.toISOString()}.`);
+  }
+}
+
+export function registerClaims(api: Api) {
+  defineRoute(api, {
+    method: "post",
+    path: "/campaigns/claims",
+    summary: "Claim a campaign for a user: checked at once, paid on chain by the relayer",
+    tags: ["claims"],
+    // Any tenant caller; X-Project-Key alone only with a trigger source's proof (checked in the handler).
+    access: access.public,
+    body: claimCreate,
+    idempotent: true,
+    errors: [404, 409, 422],
+    responses: { 202: { description: "Accepted: the claim is queued for the chain", schema: claimAccepted } },
+    handler: async (ctx) => {
+      const scope = scopeOf(ctx);
+      const principal = ctx.state.principal?.kind === "tenant" ? ctx.state.principal : undefined;
+      const body = ctx.input.body;
+      const proof = await verifyTriggerProof(ctx, scope, body);
+      if (!principal && !proof) {
+        throw unauthorized("Claim with an access token or an API key, or with a trigger source's signed payload.");
+      }
+      const level: Level = principal?.level ?? "SYSTEM";
+      const now = new Date();
+
+      const campaign = await scope.find(campaigns, body.campaignId, "campaign");
+      const user = await recipientOf(scope, principal, body);
+      if (!user.active) throw claimRefused(409, "user-inactive", "This user is inactive.");
+      if (level === "BUSINESS" && body.businessId !== undefined && body.businessId !== principal?.businessId) {
+        throw forbidden("A business claims as itself only.");
+      }
+      const businessId = level === "BUSINESS" ? principal?.businessId : body.businessId;
+      if (level === "BUSINESS" && !businessId) throw forbidden("This access token acts for no business.");
+      const business = businessId ? await scope.find(businesses, businessId, "business") : undefined;
+
+      // Campaigns a caller may not see do not exist for them: drafts, and TARGETED ones not theirs.
+      const seesAll = level === "ADMIN" || (level === "SYSTEM" && principal !== undefined);
+      if (!seesAll && campaign.status === "DRAFT") throw notFound("campaign");
+      if (!targets(campaign, user, businessId)) {
+        if (level === "USER") throw notFound("campaign");
+        throw claimRefused(422, "not-targeted", "This TARGETED campaign is not for this user or business.");
+      }
+
+      if (proof) {
+        if (proof.campaignId !== undefined && proof.campaignId !== campaign.id) {
+          throw claimRefused(422, "trigger-payload-campaign", "The QR payload was made for another campaign.");
+        }
+        if (proof.source.triggerId !== campaign.triggerId) {
+          throw claimRefused(422, "trigger-source-campaign", "This trigger source does not serve this campaign.");
+        }
+      }
+      checkCampaign(campaign, now);
+      const trigger = campaign.triggerId
+        ? await scope.find(campaignTriggers, campaign.triggerId, "campaign trigger")
+        : undefined;
+      if (trigger && level === "USER" && !proof) {
+        const [source] = await scope.db
+          .select({ id: triggerSources.id })
+          .from(triggerSources)
+          .where(scope.where(triggerSources, eq(triggerSources.triggerId, trigger.id), eq(triggerSources.active, true)))
+          .limit(1);
+        if (source) {
+          throw claimRefused(
+            422,
+            "trigger-source-required",
+            "Claim this campaign with a payload of its trigger source.",
+          );
+        }
+      }
+      let engagement: typeof campaignEngagements.$inferSelect | undefined;
+      if (business) {
+        [engagement] = await scope.db
+          .select()
+          .from(campaignEngagements)
+          .where(
+            scope.where(
+              campaignEngagements,
+              eq(campaignEngagements.campaignId, campaign.id),
+              eq(campaignEngagements.businessId, business.id),
+            ),
+          );
+        if (!engagement?.active) {
+          throw claimRefused(409, "business-not-engaged", "This business does not take part in the campaign.");
+        }
+      }
+      if (trigger) await checkRequest(trigger, body);
+
+      const [tenant] = await scope.db.select().from(tenants).where(eq(tenants.id, scope.tenantId));
+      const registry = tenant!.contracts.campaignRegistry;
+      const accepted = await scope.db.transaction(async (transaction) => {
+        const tx = transaction as unknown as Database;
+        await lockUser(tx, user.id);
+        // Campaign-wide counts (budget, a business's cap) need every claim of the campaign in line.
+        const current = tx
+          .select()
+          .from(campaigns)
+          .where(scope.where(campaigns, eq(campaigns.id, campaign.id)));
+        const wide = campaign.budget !== null || (engagement !== undefined && engagement.maxClaims !== null);
+        const [locked] = wide ? await current.for("update") : await current;
+        if (!locked) throw notFound("campaign");
+        checkCampaign(locked, now);
+        await checkCounts(tx, {
+          campaign: locked,
+          userId: user.id,
+          ...(engagement && business && { business: { id: business.id, maxClaims: engagement.maxClaims } }),
+          ...(trigger && { trigger }),
+          now,
+        });
+        const [row] = await tx
+          .insert(claims)
+          .values({
+            tenantId: scope.tenantId,
+            campaignId: campaign.id,
+            userId: user.id,
+            recipient: user.walletAddress,
+            source: level,
+            businessId: business?.id ?? null,
+            triggerSourceId: proof?.source.id ?? null,
+            latitude: body.location?.lat ?? null,
+            longitude: body.location?.lng ?? null,
+          })
+          .returning();
+        const payload: ClaimJobPayload = {
+          claimId: row!.id,
+          onchainClaimId: String(row!.onchainClaimId),
+          onchainCampaignId: locked.onchainCampaignId!,
+          recipient: user.walletAddress as Address,
+          source: level,
+          business: (business?.walletAddress ?? zeroAddress) as Address,
+        };
+        const jobId = await enqueue(tx, {
+          tenantId: scope.tenantId,
+          chainId: tenant!.chainId,
+          kind: CLAIM_KIND,
+          batchKey: claimBatchKey(registry),
+          payload,
+        });
+        await tx.update(claims).set({ jobId }).where(eq(claims.id, row!.id));
+        return row!;
+      });
+      ctx.status = 202;
+      ctx.set("Location", `/campaigns/claims/${accepted.id}`);
+      ctx.body = { id: accepted.id, claimId: String(accepted.onchainClaimId), status: "PENDING" };
+    },
+  });
+
+  defineRoute(api, {
+    method: "get",
+    path: "/campaigns/claims",
+    summary: "List claims (a USER sees their own, a BUSINESS those it brought)",
+    tags: ["claims"],
+    access: access.levels("USER", "BUSINESS", "ADMIN", "SYSTEM"),
+    query: claimListQuery,
+    responses: { 200: { description: "A page of claims", schema: claimList } },
+    handler: async (ctx) => {
+      const scope = scopeOf(ctx);
+      const { page, limit, order, campaignId, userId, businessId, status, from, to } = ctx.input.query;
+      const submitted = scope.db
+        .select({ id: relayJobs.id })
+        .from(relayJobs)
+        .where(and(eq(relayJobs.tenantId, scope.tenantId), eq(relayJobs.status, "SUBMITTED")));
+      const statusFilter =
+        status === undefined
+          ? undefined
+          : status === "SUBMITTED"
+            ? and(eq(claims.status, "PENDING"), inArray(claims.jobId, submitted))
+            : status === "PENDING"
+              ? and(eq(claims.status, "PENDING"), or(isNull(claims.jobId), notInArray(claims.jobId, submitted)))
+              : eq(claims.status, status);
+      const result = await scope.list(claims, {
+        page,
+        limit,
+        order,
+        orderBy: claims.createdAt,
+        where: [
+          visibleTo(ctx),
+          campaignId === undefined ? undefined : eq(claims.campaignId, campaignId),
+          userId === undefined ? undefined : eq(claims.userId, userId),
+          businessId === undefined ? undefined : eq(claims.businessId, businessId),
+          statusFilter,
+          from === undefined ? undefined : gte(claims.createdAt, new Date(from)),
+          to === undefined ? undefined : lt(claims.createdAt, new Date(to)),
+        ],
+      });
+      const progress = await progressOf(scope.db, result.data);
+      ctx.body = {
+        data: result.data.map((row) => present(row, row.jobId ? progress.get(row.jobId) : undefined)),
+        pagination: result.pagination,
+      };
+    },
+  });
+
+  defineRoute(api, {
+    method: "get",
+    path: "/campaigns/claims/:id",
+    summary: "A claim's progress: status, transaction, error",
+    tags: ["claims"],
+    access: access.levels("USER", "BUSINESS", "ADMIN", "SYSTEM"),
+    params: idParams,
+    responses: { 200: { description: "The claim", schema: claim } },
+    handler: async (ctx) => {
+      const scope = scopeOf(ctx);
+      const [row] = await scope.db
+        .select()
+        .from(claims)
+        .where(scope.where(claims, eq(claims.id, ctx.input.params.id), visibleTo(ctx)))
+        .limit(1);
+      if (!row) throw notFound("claim");
+      const progress = await progressOf(scope.db, [row]);
+      ctx.body = present(row, row.jobId ? progress.get(row.jobId) : undefined);
+    },
+  });
+}
