@@ -9,6 +9,8 @@ import type { Config } from "./config.ts";
 import { openDatabase, type OpenDatabaseParameters } from "./db/client.ts";
 import { createKeyStore } from "./auth/signingKeys.ts";
 import type { Services } from "./http/context.ts";
+import { jobKinds } from "./relay/kinds.ts";
+import { startRelayer } from "./relay/worker.ts";
 
 export type StartApiParameters = {
   config: Config;
@@ -86,6 +88,8 @@ export async function startApi({
   // Slow clients may not hold sockets open forever.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
+  // The relayer carries queued jobs to the chains (RELAYER_ENABLED; tests start their own).
+  const relayer = config.RELAYER_ENABLED ? startRelayer({ services, kinds: jobKinds }) : undefined;
   const { port } = server.address() as { port: number };
   const url = `http://${config.API_HOST}:${port}`;
   log.info({ url, database: database.kind }, "api listening");
@@ -97,6 +101,7 @@ export async function startApi({
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
+      await relayer?.stop();
       await database.close();
       destination?.flushSync();
     },

@@ -111,6 +111,8 @@ export async function startTestApi(options: {
     AUTH_RATE_LIMIT_PER_IP: "100000",
     RATE_LIMIT_PER_IP: "1000000",
     RATE_LIMIT_PER_KEY: "1000000",
+    // Tests start the relayer themselves (api/src/relay/*.test.ts), or pass RELAYER_ENABLED=true.
+    RELAYER_ENABLED: "false",
     ...options.environment,
   });
   const api = await startApi({
