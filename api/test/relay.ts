@@ -1,6 +1,8 @@
 // Fixtures for relayer tests: a relayer on a test API's services, job and transaction rows, the
 // test chain's node methods, and waiting for a condition.
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { eq, inArray } from "drizzle-orm";
 import { pino } from "pino";
 import { createWalletClient, http, keccak256, stringToHex, type Address, type Hash, type Hex } from "viem";
@@ -112,3 +114,51 @@ export const issuedEvents = (chain: TestChain, tenant: TestTenant, reference: He
     args: { ref: reference },
     fromBlock: 0n,
   });
+
+export type RelayerProcess = {
+  /** SIGTERM: stops after the round in progress; resolves with how many transactions it signed. */
+  stop: () => Promise<number>;
+  /** SIGKILL, at once. */
+  kill: () => Promise<void>;
+};
+
+/** A relayer in its own process (api/test/relayer-process.ts) on a PostgreSQL database. */
+export async function spawnRelayer(
+  chain: TestChain,
+  databaseUrl: string,
+  settings: Record<string, string> = {},
+): Promise<RelayerProcess> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, "relayer-process.ts")], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      PERS_DEPLOYMENTS_DIR: chain.deploymentsDir,
+      RPC_URL_31337: chain.rpcUrl,
+      RELAYER_POLL_INTERVAL_MS: "25",
+      ...settings,
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("relayer: started")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`relayer process exited (${code}) before it started`)));
+  });
+  return {
+    stop: async () => {
+      child.kill("SIGTERM");
+      await exited;
+      const signed = /relayer: signed (\d+)/.exec(output);
+      if (!signed) throw new Error(`relayer process did not report: ${output}`);
+      return Number(signed[1]);
+    },
+    kill: async () => {
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
