@@ -306,3 +306,29 @@ for (const database of testDatabases()) {
     });
   });
 }
+
+describe("the API's own relayer", () => {
+  it("runs when RELAYER_ENABLED is on and stops with the API", async () => {
+    const api = await startTestApi({
+      database: { kind: "memory" },
+      chain,
+      environment: { RELAYER_ENABLED: "true", RELAYER_POLL_INTERVAL_MS: "25" },
+    });
+    try {
+      const tenant = await createTestTenant(api);
+      const to = newRecipient();
+      const id = await enqueueIssue(api.services.db, {
+        tenantId: tenant.id,
+        chainId: CHAIN_ID,
+        to,
+        amount: "9",
+        reason: "PURCHASE",
+        reference: newReference(),
+      });
+      assert.equal((await waitForJob(api.services.db, id, ["CONFIRMED", "FAILED"])).status, "CONFIRMED");
+      assert.equal(await pointsBalance(chain, tenant, to), 9n);
+    } finally {
+      await api.close();
+    }
+  });
+});
