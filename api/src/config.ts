@@ -58,12 +58,21 @@ const environmentSchema = z.object({
     .string()
     .regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte private key")
     .optional(),
-  /** A signer whose balance is below this (in wei) is reported `low` by /chains. */
+  /** A signer whose balance is below this (in wei) is reported `low` by /chains (and a `signer.balance_low` event). */
   SIGNER_LOW_BALANCE_WEI: z
     .string()
     .regex(/^\d{1,78}$/, "must be a non-negative integer in wei")
     .default("50000000000000000")
     .transform((value) => BigInt(value)),
+  /** Run the relayer (api/src/relay/worker.ts) in this process. */
+  RELAYER_ENABLED: z.stringbool().default(true),
+  RELAYER_POLL_INTERVAL_MS: positiveInt.default(250),
+  /** Blocks a relayed transaction's receipt must have (its own included) before its jobs are confirmed. */
+  RELAYER_CONFIRMATIONS: positiveInt.default(1),
+  /** A relayed transaction not mined after this long is replaced with the same nonce and higher fees. */
+  RELAYER_REPLACE_AFTER_MS: positiveInt.default(30_000),
+  /** Gas one tenant's relayed transactions may use per hour (0: no limit); over it, its jobs wait. */
+  RELAYER_TENANT_GAS_PER_HOUR: z.coerce.number().int().min(0).default(20_000_000_000),
   /** How long a read from a chain may take before the API answers that the chain is unavailable. */
   CHAIN_READ_TIMEOUT_MS: positiveInt.default(5000),
   /** The Ponder indexer (indexer/): balances and transactions are read from its GraphQL. */

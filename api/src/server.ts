@@ -10,6 +10,8 @@ import { openDatabase, type OpenDatabaseParameters } from "./db/client.ts";
 import { createKeyStore } from "./auth/signingKeys.ts";
 import type { Services } from "./http/context.ts";
 import { startWebhookDispatcher, type WebhookDispatcher } from "./webhooks/dispatcher.ts";
+import { jobKinds } from "./relay/kinds.ts";
+import { startRelayer } from "./relay/worker.ts";
 
 export type StartApiParameters = {
   config: Config;
@@ -87,6 +89,8 @@ export async function startApi({
   // Slow clients may not hold sockets open forever.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
+  // The relayer carries queued jobs to the chains (RELAYER_ENABLED; tests start their own).
+  const relayer = config.RELAYER_ENABLED ? startRelayer({ services, kinds: jobKinds }) : undefined;
   const { port } = server.address() as { port: number };
   const url = `http://${config.API_HOST}:${port}`;
   log.info({ url, database: database.kind }, "api listening");
@@ -102,6 +106,7 @@ export async function startApi({
       server.closeAllConnections();
       await closed;
       await webhooks?.stop();
+      await relayer?.stop();
       await database.close();
       destination?.flushSync();
     },

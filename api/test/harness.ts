@@ -113,6 +113,8 @@ export async function startTestApi(options: {
     RATE_LIMIT_PER_KEY: "1000000",
     // Tests that need webhooks start the dispatcher themselves (api/src/webhooks/dispatcher.ts).
     WEBHOOK_DISPATCHER: "false",
+    // Tests start the relayer themselves (api/src/relay/*.test.ts), or pass RELAYER_ENABLED=true.
+    RELAYER_ENABLED: "false",
     ...options.environment,
   });
   const api = await startApi({

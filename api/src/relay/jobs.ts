@@ -18,7 +18,14 @@ export type JobContext = {
   tenant: typeof tenants.$inferSelect;
 };
 
-/** One kind of job: how its jobs become a call, and how a confirmed or failed call settles them. */
+/**
+ * One kind of job: how its jobs become a call, and how a confirmed or failed call settles them.
+ * `settle` and `fail` run inside the database transaction that marks the jobs CONFIRMED or FAILED
+ * (`context.db` is that transaction), never twice for one job. A job may be carried twice (a dropped or
+ * reorged transaction): the contract refuses the repeat, and `fail` should recognise it (e.g. the
+ * claim id or reference is already used on chain) and set the job CONFIRMED itself, as
+ * kinds/issue.ts does.
+ */
 export type JobKind<Payload = Record<string, unknown>> = {
   name: string;
   /** How many jobs of one batch key one transaction may carry (1: never batched). */

@@ -1,0 +1,275 @@
+// The chain misbehaving under the relayer: a stuck transaction, a dropped or reorged one, a nonce
+// taken by another transaction, a lane out of step with the chain after a restart.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { and, eq } from "drizzle-orm";
+import type { Hash } from "viem";
+import { relayJobs, relayTransactions, signerLanes } from "../db/relaySchema.ts";
+import {
+  createTestTenant,
+  startTestApi,
+  startTestChain,
+  testDatabases,
+  type TestApi,
+  type TestChain,
+  type TestTenant,
+} from "../../test/harness.ts";
+import {
+  CHAIN_ID,
+  issuedEvents,
+  jobRow,
+  newRecipient,
+  newReference,
+  node,
+  platformWallet,
+  pointsBalance,
+  testRelayer,
+  transactionRow,
+  waitFor,
+  waitForJob,
+} from "../../test/relay.ts";
+import { jobContext } from "./context.ts";
+import { enqueueIssue, issueKind } from "./kinds/issue.ts";
+import { platformSigner } from "./signers.ts";
+import { currentFees, signFields } from "./transactions.ts";
+
+let chain: TestChain;
+before(async () => (chain = await startTestChain()));
+after(async () => chain.close());
+
+for (const database of testDatabases()) {
+  describe(`relayer faults on ${database.name}`, () => {
+    let api: TestApi;
+    let drop: () => Promise<void>;
+    let tenant: TestTenant;
+    const platform = () => chain.chains.get(CHAIN_ID)!.walletClient.account.address;
+    const { publicClient } = { publicClient: () => chain.chains.get(CHAIN_ID)!.publicClient };
+
+    before(async () => {
+      const opened = await database.open();
+      drop = opened.drop;
+      api = await startTestApi({ database: opened.parameters, chain });
+      tenant = await createTestTenant(api);
+    });
+    after(async () => {
+      await node(chain).setAutomine(true);
+      await api.close();
+      await drop();
+    });
+
+    const issue = (reference = newReference(), to = newRecipient()) =>
+      enqueueIssue(api.services.db, {
+        tenantId: tenant.id,
+        chainId: CHAIN_ID,
+        to,
+        amount: "77",
+        reason: "GRANT",
+        reference,
+      });
+
+    it("replaces a stuck transaction (mining paused, then its fee too low) with the same nonce and ≥10% higher fees", async () => {
+      const { db } = api.services;
+      const chainNode = node(chain);
+      const reference = newReference();
+      const to = newRecipient();
+      await chainNode.setAutomine(false);
+      const relayer = testRelayer(api, { replaceAfterMs: 400 });
+      try {
+        const id = await issue(reference, to);
+        const submitted = await waitForJob(db, id, ["SUBMITTED"]);
+        const first = await transactionRow(db, submitted.transactionId!);
+        // The next blocks cost far more than the fee it offered: it is not mined.
+        await chainNode.setNextBaseFee(100_000_000_000n);
+        await chainNode.mine();
+        assert.equal(await publicClient().getTransactionCount({ address: platform() }), first.nonce);
+        const replaced = await waitFor("a replacement", async () => {
+          const row = await transactionRow(db, first.id);
+          return row.hashes.length >= 2 ? row : undefined;
+        });
+        await chainNode.mine();
+        const confirmed = await waitForJob(db, id, ["CONFIRMED", "FAILED"]);
+        assert.equal(confirmed.status, "CONFIRMED");
+        const row = await transactionRow(db, first.id);
+        assert.equal(row.status, "CONFIRMED");
+        assert.equal(row.nonce, first.nonce);
+        assert.equal(row.hashes[0], first.hashes[0]);
+        assert.ok(row.hashes.includes(row.minedHash!));
+        assert.notEqual(row.minedHash, first.hashes[0]);
+        const mined = await publicClient().getTransaction({ hash: row.minedHash as Hash });
+        assert.equal(mined.nonce, first.nonce);
+        assert.ok(mined.maxFeePerGas! * 10n >= BigInt(first.maxFeePerGas) * 11n, "maxFeePerGas up ≥ 10%");
+        assert.ok(
+          mined.maxPriorityFeePerGas! * 10n >= BigInt(first.maxPriorityFeePerGas) * 11n,
+          "maxPriorityFeePerGas up ≥ 10%",
+        );
+        assert.ok(replaced.hashes.length >= 2);
+        assert.equal(await pointsBalance(chain, tenant, to), 77n);
+        assert.equal((await issuedEvents(chain, tenant, reference)).length, 1);
+      } finally {
+        await chainNode.setAutomine(true);
+        await relayer.stop();
+      }
+    });
+
+    it("sends a transaction again when a reorg removes its block, and its job confirms once", async () => {
+      const { db } = api.services;
+      const chainNode = node(chain);
+      const reference = newReference();
+      const to = newRecipient();
+      const relayer = testRelayer(api, { confirmations: 3, replaceAfterMs: 300 });
+      try {
+        const snapshot = await chainNode.snapshot();
+        const id = await issue(reference, to);
+        const mined = await waitFor("the transaction to be mined", async () => {
+          const job = await jobRow(db, id);
+          if (!job.transactionId) return undefined;
+          const row = await transactionRow(db, job.transactionId);
+          return row.status === "MINED" ? row : undefined;
+        });
+        assert.equal(await pointsBalance(chain, tenant, to), 77n);
+        // The block that held it is gone, and so is the transaction.
+        await chainNode.revert(snapshot);
+        assert.equal(await pointsBalance(chain, tenant, to), 0n);
+        const again = await waitFor("the transaction to be mined again", async () => {
+          const row = await transactionRow(db, mined.id);
+          return row.status === "MINED" && row.hashes.length > mined.hashes.length ? row : undefined;
+        });
+        assert.equal(again.nonce, mined.nonce);
+        await chainNode.mine(2);
+        const confirmed = await waitForJob(db, id, ["CONFIRMED", "FAILED"]);
+        assert.equal(confirmed.status, "CONFIRMED");
+        assert.equal(confirmed.transactionId, mined.id);
+        assert.equal(await pointsBalance(chain, tenant, to), 77n);
+        const events = await issuedEvents(chain, tenant, reference);
+        assert.equal(events.length, 1);
+        assert.equal(events[0]!.transactionHash, (await transactionRow(db, mined.id)).minedHash);
+      } finally {
+        await relayer.stop();
+      }
+    });
+
+    it("requeues the jobs of a transaction whose nonce another transaction used, and carries them once", async () => {
+      const { db } = api.services;
+      const chainNode = node(chain);
+      const reference = newReference();
+      const to = newRecipient();
+      await chainNode.setAutomine(false);
+      const relayer = testRelayer(api, { replaceAfterMs: 60_000 });
+      try {
+        const id = await issue(reference, to);
+        const submitted = await waitForJob(db, id, ["SUBMITTED"]);
+        const first = await transactionRow(db, submitted.transactionId!);
+        // The node forgets it, and another transaction of the same account takes its nonce.
+        await chainNode.drop(first.hashes[0] as Hash);
+        await platformWallet(chain).sendTransaction({ to: platform(), value: 0n, nonce: first.nonce });
+        await chainNode.setAutomine(true);
+        await chainNode.mine();
+        const confirmed = await waitForJob(db, id, ["CONFIRMED", "FAILED"]);
+        assert.equal(confirmed.status, "CONFIRMED");
+        assert.notEqual(confirmed.transactionId, first.id);
+        assert.equal(confirmed.attempts, 2);
+        assert.equal((await transactionRow(db, first.id)).status, "DROPPED");
+        assert.ok((await transactionRow(db, confirmed.transactionId!)).nonce > first.nonce);
+        assert.equal(await pointsBalance(chain, tenant, to), 77n);
+        assert.equal((await issuedEvents(chain, tenant, reference)).length, 1);
+      } finally {
+        await chainNode.setAutomine(true);
+        await relayer.stop();
+      }
+    });
+
+    it("heals a lane behind the chain (nonce too low) while running", async () => {
+      const { db } = api.services;
+      const relayer = testRelayer(api);
+      try {
+        // Warm up the lane, then use nonces behind its back.
+        assert.equal((await waitForJob(db, await issue(), ["CONFIRMED", "FAILED"])).status, "CONFIRMED");
+        for (let i = 0; i < 2; i += 1) await platformWallet(chain).sendTransaction({ to: platform(), value: 0n });
+        const reference = newReference();
+        const to = newRecipient();
+        const id = await issue(reference, to);
+        const confirmed = await waitForJob(db, id, ["CONFIRMED", "FAILED"]);
+        assert.equal(confirmed.status, "CONFIRMED");
+        // Its first transaction had a nonce the chain had used: dropped, and the job carried again.
+        assert.equal(confirmed.attempts, 2);
+        assert.equal(await pointsBalance(chain, tenant, to), 77n);
+        assert.equal((await issuedEvents(chain, tenant, reference)).length, 1);
+        const [lane] = await db.select().from(signerLanes).where(eq(signerLanes.signer, platform()));
+        assert.equal(lane!.nextNonce, await publicClient().getTransactionCount({ address: platform() }));
+      } finally {
+        await relayer.stop();
+      }
+    });
+
+    it("after a restart, moves a lane that ran ahead of the chain back, and fills a gap below an open transaction", async () => {
+      const { db } = api.services;
+      const where = and(eq(signerLanes.chainId, CHAIN_ID), eq(signerLanes.signer, platform()));
+      // Ahead, with nothing holding the nonces between: the lane comes back to the chain's count.
+      const count = await publicClient().getTransactionCount({ address: platform(), blockTag: "pending" });
+      await db
+        .insert(signerLanes)
+        .values({ chainId: CHAIN_ID, signer: platform(), nextNonce: count + 5 })
+        .onConflictDoUpdate({
+          target: [signerLanes.chainId, signerLanes.signer],
+          set: { nextNonce: count + 5 },
+        });
+      let relayer = testRelayer(api);
+      const reference = newReference();
+      const to = newRecipient();
+      try {
+        const id = await issue(reference, to);
+        const confirmed = await waitForJob(db, id, ["CONFIRMED", "FAILED"]);
+        assert.equal(confirmed.status, "CONFIRMED");
+        assert.equal((await transactionRow(db, confirmed.transactionId!)).nonce, count);
+      } finally {
+        await relayer.stop();
+      }
+      // A transaction recorded at nonce n+2 (a crash before it was broadcast), nothing at n and n+1.
+      const n = await publicClient().getTransactionCount({ address: platform(), blockTag: "pending" });
+      const holeReference = newReference();
+      const holeRecipient = newRecipient();
+      const jobId = await issue(holeReference, holeRecipient);
+      const lane = { chain: chain.chains.get(CHAIN_ID)!, signer: platformSigner(chain.chains.get(CHAIN_ID)!) };
+      const job = await jobRow(db, jobId);
+      const call = await issueKind.encode([job as any], await jobContext(db, lane.chain, tenant.id));
+      const fields = { nonce: n + 2, ...call, gasLimit: 300_000n, ...(await currentFees(lane.chain)) };
+      const { hash } = await signFields(lane.signer, CHAIN_ID, fields);
+      const [open] = await db
+        .insert(relayTransactions)
+        .values({
+          chainId: CHAIN_ID,
+          signer: platform(),
+          nonce: n + 2,
+          to: call.to,
+          data: call.data,
+          gasLimit: "300000",
+          maxFeePerGas: fields.maxFeePerGas.toString(),
+          maxPriorityFeePerGas: fields.maxPriorityFeePerGas.toString(),
+          hashes: [hash],
+          lastSentAt: new Date(Date.now() - 3600_000),
+        })
+        .returning();
+      await db.update(relayJobs).set({ status: "SUBMITTED", transactionId: open!.id }).where(eq(relayJobs.id, jobId));
+      await db
+        .update(signerLanes)
+        .set({ nextNonce: n + 3 })
+        .where(where);
+      relayer = testRelayer(api, { replaceAfterMs: 200 });
+      try {
+        const confirmed = await waitForJob(db, jobId, ["CONFIRMED", "FAILED"]);
+        assert.equal(confirmed.status, "CONFIRMED");
+        assert.equal(confirmed.transactionId, open!.id);
+        const fillers = await db
+          .select()
+          .from(relayTransactions)
+          .where(and(eq(relayTransactions.to, platform()), eq(relayTransactions.data, "0x")));
+        assert.deepEqual(fillers.map((row) => row.nonce).sort(), [n, n + 1]);
+        assert.ok(fillers.every((row) => row.status === "CONFIRMED"));
+        assert.equal(await publicClient().getTransactionCount({ address: platform() }), n + 3);
+        assert.equal(await pointsBalance(chain, tenant, holeRecipient), 77n);
+      } finally {
+        await relayer.stop();
+      }
+    });
+  });
+}

@@ -1,0 +1,120 @@
+// Two relayer processes on one PostgreSQL database share the queue: every job is carried by one
+// transaction, never two.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { eq, inArray } from "drizzle-orm";
+import { relayTransactions } from "../db/relaySchema.ts";
+import {
+  createTestTenant,
+  startTestApi,
+  startTestChain,
+  type TestApi,
+  type TestChain,
+  type TestTenant,
+} from "../../test/harness.ts";
+import {
+  CHAIN_ID,
+  issuedEvents,
+  jobRows,
+  newRecipient,
+  newReference,
+  pointsBalance,
+  spawnRelayer,
+  waitFor,
+} from "../../test/relay.ts";
+import { enqueueIssue } from "./kinds/issue.ts";
+import { testDatabases } from "../../test/harness.ts";
+
+const postgres = testDatabases().find((database) => database.name === "PostgreSQL");
+
+describe(
+  "two relayer processes on one PostgreSQL database",
+  { skip: postgres ? false : "PERS_TEST_DATABASE_URL is unset" },
+  () => {
+    let chain: TestChain;
+    let api: TestApi;
+    let drop: () => Promise<void>;
+    let url: string;
+    let tenant: TestTenant;
+
+    before(async () => {
+      chain = await startTestChain();
+      const opened = await postgres!.open();
+      drop = opened.drop;
+      if (opened.parameters.kind !== "postgres") throw new Error("expected PostgreSQL");
+      url = opened.parameters.url;
+      api = await startTestApi({ database: opened.parameters, chain });
+      tenant = await createTestTenant(api);
+    });
+    after(async () => {
+      await api?.close();
+      await drop?.();
+      await chain?.close();
+    });
+
+    it("carries every job exactly once, each process sending some", async () => {
+      const { db } = api.services;
+      const jobs: { id: string; to: `0x${string}`; reference: `0x${string}` }[] = [];
+      for (let i = 0; i < 60; i += 1) {
+        const to = newRecipient();
+        const reference = newReference();
+        const id = await enqueueIssue(db, {
+          tenantId: tenant.id,
+          chainId: CHAIN_ID,
+          to,
+          amount: String(i + 1),
+          reason: "GRANT",
+          reference,
+        });
+        jobs.push({ id, to, reference });
+      }
+      // Small claims, so that the two processes interleave.
+      const settings = { RELAYER_CLAIM_LIMIT: "3" };
+      const [one, two] = await Promise.all([spawnRelayer(chain, url, settings), spawnRelayer(chain, url, settings)]);
+      let signed: number[] = [];
+      try {
+        await waitFor(
+          "every job to be confirmed",
+          async () =>
+            (
+              await jobRows(
+                db,
+                jobs.map((job) => job.id),
+              )
+            ).every((job) => job.status === "CONFIRMED"),
+          120_000,
+        );
+      } finally {
+        signed = await Promise.all([one.stop(), two.stop()]);
+      }
+      const rows = await jobRows(
+        db,
+        jobs.map((job) => job.id),
+      );
+      assert.ok(rows.every((job) => job.attempts === 1 && job.transactionId !== null));
+      assert.equal(new Set(rows.map((job) => job.transactionId)).size, 60);
+      const transactions = await db
+        .select()
+        .from(relayTransactions)
+        .where(
+          inArray(
+            relayTransactions.id,
+            rows.map((job) => job.transactionId!),
+          ),
+        );
+      assert.ok(
+        transactions.every((transaction) => transaction.status === "CONFIRMED" && transaction.hashes.length === 1),
+      );
+      assert.equal(new Set(transactions.map((transaction) => transaction.nonce)).size, 60);
+      const dropped = await db.select().from(relayTransactions).where(eq(relayTransactions.status, "DROPPED"));
+      assert.equal(dropped.length, 0);
+      // Each process signed some of them, and together exactly one per job.
+      assert.ok(signed[0]! > 0 && signed[1]! > 0, `signed ${signed.join(" and ")}`);
+      assert.equal(signed[0]! + signed[1]!, 60);
+      for (const [index, job] of jobs.entries()) {
+        assert.equal((await issuedEvents(chain, tenant, job.reference)).length, 1);
+        assert.equal(await pointsBalance(chain, tenant, job.to), BigInt(index + 1));
+      }
+    });
+  },
+);

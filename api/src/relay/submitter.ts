@@ -1,0 +1,270 @@
+// Carrying pending jobs to the chain: claim them (FOR UPDATE SKIP LOCKED, then a lease so that the
+// network calls happen outside any database transaction), hold back tenants over their gas limit,
+// batch them by tenant, kind and batch key, simulate each batch (bisecting a reverting one down to
+// the jobs that revert alone), then take a nonce, sign, record and broadcast.
+import { and, asc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
+import type { Address, Hex } from "viem";
+import type { Database } from "../db/client.ts";
+import { relayJobs, relayTransactions } from "../db/relaySchema.ts";
+import { isRevert, revertReason, shortError } from "./chainErrors.ts";
+import { groupBy, jobContext, type AnyJob, type ChainLane, type RelayerContext } from "./context.ts";
+import type { JobContext, JobKind } from "./jobs.ts";
+import { takeNonce } from "./lanes.ts";
+import { overGasLimit } from "./limits.ts";
+import { broadcast, currentFees, signFields, TRANSACTION_GAS_CAP, type Fees } from "./transactions.ts";
+
+export type Batch = { jobs: AnyJob[]; to: Address; data: Hex; gasLimit: bigint };
+
+export type SubmitReturnType = {
+  claimed: number;
+  submitted: number;
+  /** A node said "nonce too low": the lane must resynchronise. */
+  laneStale: boolean;
+};
+
+export async function submitPending(context: RelayerContext, lane: ChainLane): Promise<SubmitReturnType> {
+  const { db, settings, kinds, logger } = context;
+  const { chain } = lane;
+  const claimed = await claimJobs(context, chain.chainId);
+  const result: SubmitReturnType = { claimed: claimed.length, submitted: 0, laneStale: false };
+  if (claimed.length === 0) return result;
+  const handled = new Set<string>();
+  try {
+    const fees = await currentFees(chain);
+    for (const tenantJobs of groupBy(claimed, (job) => job.tenantId)) {
+      const tenantId = tenantJobs[0]!.tenantId;
+      if (await overGasLimit(context, tenantId)) {
+        await db
+          .update(relayJobs)
+          .set({ availableAt: new Date(Date.now() + settings.tenantWaitMs), updatedAt: new Date() })
+          .where(and(inArray(relayJobs.id, ids(tenantJobs)), eq(relayJobs.status, "PENDING")));
+        for (const job of tenantJobs) handled.add(job.id);
+        logger.warn({ tenantId, chainId: chain.chainId }, "relayer: tenant over its gas limit per hour; jobs wait");
+        continue;
+      }
+      const jobContextOf = await jobContext(db, chain, tenantId);
+      for (const group of groupBy(tenantJobs, (job) => `${job.kind}\u0000${job.batchKey ?? job.id}`)) {
+        const kind = kinds.get(group[0]!.kind)!;
+        const size = group[0]!.batchKey === null ? 1 : Math.max(1, kind.maxBatch);
+        for (let start = 0; start < group.length; start += size) {
+          const chunk = group.slice(start, start + size);
+          const outcome = await simulate(kind, chunk, lane, jobContextOf);
+          for (const { job, reason } of outcome.reverted) {
+            await failJobs(context, kind, [job], reason, jobContextOf);
+            handled.add(job.id);
+          }
+          for (const batch of outcome.batches) {
+            const sent = await submitBatch(context, lane, batch, fees);
+            for (const job of batch.jobs) handled.add(job.id);
+            if (sent === "nonce-too-low") result.laneStale = true;
+            if (sent !== "skipped") result.submitted += batch.jobs.length;
+          }
+          // Jobs whose simulation could not reach the node are released below and retried.
+        }
+      }
+    }
+  } finally {
+    const released = claimed.filter((job) => !handled.has(job.id));
+    if (released.length > 0) {
+      await db
+        .update(relayJobs)
+        .set({ availableAt: new Date(Date.now() + settings.pollIntervalMs), updatedAt: new Date() })
+        .where(and(inArray(relayJobs.id, ids(released)), eq(relayJobs.status, "PENDING")))
+        .catch((error) => logger.error({ err: error }, "relayer: releasing claimed jobs failed"));
+    }
+  }
+  return result;
+}
+
+const ids = (jobs: readonly AnyJob[]) => jobs.map((job) => job.id);
+
+/** Claims pending jobs of known kinds: locked rows are another process's, and skipped. */
+async function claimJobs(context: RelayerContext, chainId: number): Promise<AnyJob[]> {
+  const { db, settings, kinds } = context;
+  const now = new Date();
+  return db.transaction(async (tx) => {
+    const rows = await tx
+      .select()
+      .from(relayJobs)
+      .where(
+        and(
+          eq(relayJobs.status, "PENDING"),
+          lte(relayJobs.availableAt, now),
+          eq(relayJobs.chainId, chainId),
+          inArray(relayJobs.kind, [...kinds.keys()]),
+        ),
+      )
+      .orderBy(asc(relayJobs.availableAt), asc(relayJobs.createdAt))
+      .limit(settings.claimLimit)
+      .for("update", { skipLocked: true });
+    if (rows.length > 0) {
+      await tx
+        .update(relayJobs)
+        .set({ availableAt: new Date(now.getTime() + settings.leaseMs) })
+        .where(inArray(relayJobs.id, ids(rows)));
+    }
+    return rows as AnyJob[];
+  });
+}
+
+export type SimulateReturnType = {
+  batches: Batch[];
+  /** Jobs whose call reverts on its own, with the reason. */
+  reverted: { job: AnyJob; reason: string }[];
+};
+
+/**
+ * Encodes and estimates a chunk of jobs. A reverting chunk is halved until the jobs that revert
+ * alone are found; a chunk over the per-transaction gas cap is halved too. Jobs whose estimate
+ * could not reach the node are in neither list (the caller releases them).
+ */
+export async function simulate(
+  kind: JobKind<any>,
+  jobs: AnyJob[],
+  lane: ChainLane,
+  context: JobContext,
+): Promise<SimulateReturnType> {
+  const outcome: SimulateReturnType = { batches: [], reverted: [] };
+  const visit = async (part: AnyJob[]): Promise<void> => {
+    const halves = () => [part.slice(0, Math.ceil(part.length / 2)), part.slice(Math.ceil(part.length / 2))];
+    let call: { to: Address; data: Hex };
+    try {
+      call = await kind.encode(part, context);
+    } catch (error) {
+      if (part.length === 1) outcome.reverted.push({ job: part[0]!, reason: `cannot encode: ${shortError(error)}` });
+      else for (const half of halves()) await visit(half);
+      return;
+    }
+    let gas: bigint;
+    try {
+      gas = await lane.chain.publicClient.estimateGas({ account: lane.signer.address, to: call.to, data: call.data });
+    } catch (error) {
+      // The node could not be reached: these jobs stay pending.
+      if (!isRevert(error)) return;
+      if (part.length === 1) outcome.reverted.push({ job: part[0]!, reason: revertReason(error) });
+      else for (const half of halves()) await visit(half);
+      return;
+    }
+    const gasLimit = withMargin(gas);
+    if (gasLimit > TRANSACTION_GAS_CAP) {
+      if (part.length > 1) for (const half of halves()) await visit(half);
+      else if (gas <= TRANSACTION_GAS_CAP) outcome.batches.push({ jobs: part, ...call, gasLimit: TRANSACTION_GAS_CAP });
+      else outcome.reverted.push({ job: part[0]!, reason: `needs ${gas} gas, above the ${TRANSACTION_GAS_CAP} cap` });
+      return;
+    }
+    outcome.batches.push({ jobs: part, ...call, gasLimit });
+  };
+  await visit(jobs);
+  // Once the reverting jobs are out, the rest usually fits in one transaction again.
+  if (outcome.reverted.length > 0 && outcome.batches.length > 1) {
+    const rest = outcome.batches.flatMap((batch) => batch.jobs);
+    try {
+      const call = await kind.encode(rest, context);
+      const gas = await lane.chain.publicClient.estimateGas({ account: lane.signer.address, ...call });
+      if (withMargin(gas) <= TRANSACTION_GAS_CAP)
+        outcome.batches = [{ jobs: rest, ...call, gasLimit: withMargin(gas) }];
+    } catch {
+      // Keep the separate batches.
+    }
+  }
+  return outcome;
+}
+
+/** Estimates are exact for the state they ran on; leave room for a state that moved a little. */
+const withMargin = (gas: bigint) => (gas * 6n) / 5n + 10_000n;
+
+/**
+ * Records a batch's transaction and its jobs as SUBMITTED in one database transaction (holding the
+ * lane's lock, so the nonce is this transaction's alone), then broadcasts it. Recording first means
+ * a crash after it leaves a transaction the confirmer rebroadcasts, never a sent one nobody knows.
+ */
+async function submitBatch(
+  context: RelayerContext,
+  lane: ChainLane,
+  batch: Batch,
+  fees: Fees,
+): Promise<"sent" | "skipped" | "nonce-too-low" | "refused"> {
+  const { db, logger } = context;
+  const { chain, signer } = lane;
+  const recorded = await db
+    .transaction(async (tx) => {
+      const nonce = await takeNonce(tx, chain.chainId, signer.address);
+      const still = await tx
+        .select({ id: relayJobs.id })
+        .from(relayJobs)
+        .where(
+          and(inArray(relayJobs.id, ids(batch.jobs)), eq(relayJobs.status, "PENDING"), isNull(relayJobs.transactionId)),
+        )
+        .for("update");
+      if (still.length !== batch.jobs.length) {
+        // Another process carried some of them after our lease ran out: roll back, nonce included.
+        tx.rollback();
+      }
+      const fields = { nonce, to: batch.to, data: batch.data, gasLimit: batch.gasLimit, ...fees };
+      const { serialized, hash } = await signFields(signer, chain.chainId, fields);
+      const [row] = await tx
+        .insert(relayTransactions)
+        .values({
+          chainId: chain.chainId,
+          signer: signer.address,
+          nonce,
+          to: batch.to,
+          data: batch.data,
+          gasLimit: batch.gasLimit.toString(),
+          maxFeePerGas: fees.maxFeePerGas.toString(),
+          maxPriorityFeePerGas: fees.maxPriorityFeePerGas.toString(),
+          hashes: [hash],
+        })
+        .returning();
+      await tx
+        .update(relayJobs)
+        .set({
+          status: "SUBMITTED",
+          transactionId: row!.id,
+          attempts: sql`${relayJobs.attempts} + 1`,
+          error: null,
+          updatedAt: new Date(),
+        })
+        .where(inArray(relayJobs.id, ids(batch.jobs)));
+      return { row: row!, serialized };
+    })
+    .catch((error) => {
+      if (isRollback(error)) return undefined;
+      throw error;
+    });
+  if (!recorded) return "skipped";
+  const sent = await broadcast(chain, recorded.serialized);
+  if (sent.sent) return "sent";
+  logger.warn(
+    { chainId: chain.chainId, nonce: recorded.row.nonce, refusal: sent.refusal, error: sent.error },
+    "relayer: the node refused a transaction; the confirmer will retry it",
+  );
+  await db
+    .update(relayTransactions)
+    .set({ error: sent.error, updatedAt: new Date() })
+    .where(eq(relayTransactions.id, recorded.row.id));
+  return sent.refusal === "nonce-too-low" ? "nonce-too-low" : "refused";
+}
+
+const isRollback = (error: unknown) =>
+  error instanceof Error && (error.name === "TransactionRollbackError" || /rollback/i.test(error.message));
+
+/** Marks jobs FAILED and lets their kind settle its records, in one database transaction. */
+export async function failJobs(
+  context: RelayerContext,
+  kind: JobKind<any>,
+  jobs: AnyJob[],
+  reason: string,
+  jobContextOf: JobContext,
+): Promise<void> {
+  await context.db.transaction(async (tx) => {
+    const open = await tx
+      .update(relayJobs)
+      .set({ status: "FAILED", error: reason, updatedAt: new Date() })
+      .where(and(inArray(relayJobs.id, ids(jobs)), inArray(relayJobs.status, ["PENDING", "SUBMITTED"])))
+      .returning({ id: relayJobs.id });
+    const failing = jobs.filter((job) => open.some((row) => row.id === job.id));
+    if (failing.length > 0) await kind.fail(failing, reason, { ...jobContextOf, db: tx as unknown as Database });
+  });
+  context.logger.info({ jobs: ids(jobs), kind: kind.name, reason }, "relayer: jobs failed");
+}
