@@ -11,6 +11,8 @@ import { relayJobs } from "../../db/relaySchema.ts";
 import { enqueue, type Job, type JobContext, type JobKind } from "../jobs.ts";
 
 export type IssuePayload = {
+  /** One of the tenant's points tokens; its first one when absent. */
+  token?: Address;
   to: Address;
   /** In the token's smallest unit, as a decimal string. */
   amount: string;
@@ -32,7 +34,7 @@ export function createIssueKind(hooks: IssueHooks = {}, name = ISSUE_KIND): JobK
     name,
     maxBatch: 1,
     encode: async ([job], { tenant }) => ({
-      to: getAddress(tenant.contracts.pointsToken),
+      to: tokenOf(job!, tenant),
       data: encodeFunctionData({
         abi: pointsTokenAbi,
         functionName: "issue",
@@ -65,9 +67,12 @@ export function createIssueKind(hooks: IssueHooks = {}, name = ISSUE_KIND): JobK
   };
 }
 
+const tokenOf = (job: Job<IssuePayload>, tenant: JobContext["tenant"]) =>
+  getAddress(job.payload.token ?? tenant.contracts.pointsToken);
+
 /** The transaction that issued this job's reference (null if its event is not found), or undefined if none did. */
 async function earlierIssue(job: Job<IssuePayload>, { chain, tenant }: JobContext): Promise<Hash | null | undefined> {
-  const token = getAddress(tenant.contracts.pointsToken);
+  const token = tokenOf(job, tenant);
   const used = await chain.publicClient.readContract({
     address: token,
     abi: pointsTokenAbi,

@@ -21,6 +21,7 @@ import { acceptForward, submitSignature } from "../../relay/acceptForward.ts";
 import { forwardGasFor, simulateForwarded } from "../../relay/forwardRequests.ts";
 import { enqueue } from "../../relay/jobs.ts";
 import { MAX_FORWARD_GAS } from "../../relay/kinds/forward.ts";
+import { ISSUE_KIND, type IssuePayload } from "../../relay/kinds/issue.ts";
 import { signatureBody } from "../redemptions/schema.ts";
 import { holderOf } from "../redemptions/holder.ts";
 import { forwardRequestOf, pendingRequests, present, withJobs, type Row } from "./requests.ts";
@@ -32,9 +33,6 @@ import {
   transactionRequest,
 } from "./schema.ts";
 
-/** The kind of relayer job that issues points (PointsToken.issue), and its payload. */
-export const ISSUE_KIND = "issue";
-export type IssuePayload = { token: Address; to: Address; amount: string; reason: "GRANT"; reference: Hex };
 
 type TokenKind = "POINTS" | "REWARD" | "STATUS";
 
