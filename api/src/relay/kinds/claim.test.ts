@@ -3,7 +3,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { and, eq, inArray } from "drizzle-orm";
-import type { Address } from "viem";
+import { zeroAddress, type Address } from "viem";
+import { campaignRegistryAbi } from "../../../../abi/campaignRegistry.ts";
+import { ClaimSource } from "../../../../abi/enums.ts";
 import { pointsTokenAbi } from "../../../../abi/pointsToken.ts";
 import { campaignCallers, type CampaignCallers } from "../../../test/campaign-fixtures.ts";
 import { publishedCampaign, type PublishedCampaign } from "../../../test/claim-fixtures.ts";
@@ -175,6 +177,36 @@ for (const database of testDatabases()) {
       await finish(api, claimKind, jobs, paid);
       const events = (await eventsOf("claim.confirmed")).filter((event) => event.data.id === accepted.id);
       assert.equal(events.length, 1);
+    });
+
+    it("a claim whose id another claim already used on chain (a tenant's own direct claim) fails, unpaid", async () => {
+      const campaign = await publishedCampaign(api, chain, a, {}, { amount: "7" });
+      const accepted = await claimFor(campaign.id, users[1]!.id);
+      // The same id, used first by a direct claim for someone else on the tenant's registry.
+      const { publicClient, walletClient } = chain.chains.get(a.tenant.chainId)!;
+      await publicClient.waitForTransactionReceipt({
+        hash: await walletClient.writeContract({
+          address: a.tenant.contracts.campaignRegistry as Address,
+          abi: campaignRegistryAbi,
+          functionName: "claim",
+          args: [
+            {
+              campaignId: BigInt(campaign.onchainCampaignId),
+              claimId: BigInt(accepted.claimId),
+              recipient: users[2]!.walletAddress as Address,
+              source: ClaimSource.SYSTEM,
+              business: zeroAddress,
+            },
+          ],
+        }),
+      });
+      const before = await balanceOf(users[1]!.walletAddress);
+      await runJobs(api, chain, claimKind);
+      const row = await claimRow(accepted.id);
+      assert.equal(row.status, "FAILED");
+      assert.match(row.error ?? "", /paid another claim/);
+      assert.equal(await balanceOf(users[1]!.walletAddress), before, "nothing was paid for it");
+      assert.ok(BigInt(accepted.claimId) >= 2n ** 52n, "the API's claim ids live far above small manual ones");
     });
 
     it("fail(): a claim id the registry already paid counts as confirmed; one it never saw fails with the reason", async () => {

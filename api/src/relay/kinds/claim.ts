@@ -94,20 +94,33 @@ async function record(context: JobContext, outcomes: Map<Job<ClaimJobPayload>, O
   }
 }
 
-/** The transaction that paid a claim id, found by its Claimed event (null if the node cannot say). */
-async function paidIn(context: JobContext, claimId: bigint): Promise<Hash | null> {
+/**
+ * The outcome of a job whose claim id the registry already holds: confirmed only if the earlier
+ * payment was this very claim (same campaign and recipient, as after a crash and a repeat). The id
+ * may have been used by someone else (a tenant's own voucher or direct claim): then this claim was
+ * not paid, and saying so matters more than the id.
+ */
+async function earlierPayment(context: JobContext, job: Job<ClaimJobPayload>): Promise<Outcome> {
+  const claimId = BigInt(job.payload.onchainClaimId);
+  let logs;
   try {
-    const logs = await context.chain.publicClient.getContractEvents({
+    logs = await context.chain.publicClient.getContractEvents({
       address: registryOf(context),
       abi: campaignRegistryAbi,
       eventName: "Claimed",
       args: { claimId },
       fromBlock: 0n,
     });
-    return logs[0]?.transactionHash ?? null;
   } catch {
-    return null;
+    return { status: "FAILED", error: `claim id ${claimId} is used; its payment could not be read from the chain` };
   }
+  const mine = logs.find(
+    (log) =>
+      log.args.campaignId === BigInt(job.payload.onchainCampaignId) &&
+      log.args.recipient?.toLowerCase() === job.payload.recipient.toLowerCase(),
+  );
+  if (mine) return { status: "CONFIRMED", transactionHash: mine.transactionHash };
+  return { status: "FAILED", error: `CampaignClaimIdUsed: claim id ${claimId} paid another claim` };
 }
 
 async function budgetsSpent(context: JobContext, receipt: TransactionReceipt) {
@@ -184,8 +197,8 @@ export const claimKind: JobKind<ClaimJobPayload> = {
       if (claimed.has(claimId)) {
         outcomes.set(job, { status: "CONFIRMED", transactionHash: receipt.transactionHash });
       } else if (reason === CLAIM_ID_USED) {
-        // Paid by an earlier transaction (this one repeats it after a crash): paid once, confirmed.
-        outcomes.set(job, { status: "CONFIRMED", transactionHash: await paidIn(context, claimId) });
+        // Used by an earlier transaction: this claim repeated after a crash (confirmed), or another one.
+        outcomes.set(job, await earlierPayment(context, job));
       } else if (reason !== undefined) {
         outcomes.set(job, { status: "FAILED", error: ERROR_NAMES.get(reason) ?? `skipped (${reason})` });
       } else {
@@ -197,7 +210,7 @@ export const claimKind: JobKind<ClaimJobPayload> = {
   },
 
   async fail(jobs, reason, context) {
-    // A claim id the registry already holds was paid, whatever failed now: it counts as confirmed.
+    // A claim id the registry already holds may have paid this claim before, whatever failed now.
     const outcomes = new Map<Job<ClaimJobPayload>, Outcome>();
     for (const job of jobs) {
       const claimId = BigInt(job.payload.onchainClaimId);
@@ -209,12 +222,7 @@ export const claimKind: JobKind<ClaimJobPayload> = {
           args: [claimId],
         })
         .catch(() => false);
-      outcomes.set(
-        job,
-        used
-          ? { status: "CONFIRMED", transactionHash: await paidIn(context, claimId) }
-          : { status: "FAILED", error: reason },
-      );
+      outcomes.set(job, used ? await earlierPayment(context, job) : { status: "FAILED", error: reason });
     }
     await record(context, outcomes);
   },
