@@ -33,7 +33,6 @@ import {
   transactionRequest,
 } from "./schema.ts";
 
-
 type TokenKind = "POINTS" | "REWARD" | "STATUS";
 
 function tokenKindOf({ tenant }: TenantChain, token: Address): TokenKind {
