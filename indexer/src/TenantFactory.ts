@@ -1,8 +1,11 @@
+import { and, eq } from "ponder";
 import { ponder, type Context } from "ponder:registry";
-import { tenant, tenantContract, token } from "ponder:schema";
+import { implementation, tenant, tenantContract, tenantFactory, token } from "ponder:schema";
 import { ContractKind } from "../../abi/enums.ts";
 import { pointsTokenAbi } from "../../abi/pointsToken.ts";
 import { tenantFactoryAbi } from "../../abi/tenantFactory.ts";
+import { contractKindName } from "./decode.ts";
+import { initializedVersionAt } from "./tenantContract.ts";
 
 ponder.on("TenantFactory:TenantCreated", async ({ event, context }) => {
   const { tenantId, creator, admin, rewardToken, statusToken, campaignRegistry, redemptionRegistry } = event.args;
@@ -28,10 +31,16 @@ ponder.on("TenantFactory:TenantCreated", async ({ event, context }) => {
     [rewardToken, "REWARD_TOKEN"],
     [statusToken, "STATUS_TOKEN"],
   ] as const) {
-    const implementation = await implementationAt(context, event.log.address, kind, event.block.number);
     await context.db
       .insert(tenantContract)
-      .values({ chainId, address, tenantId, kind, implementation })
+      .values({
+        chainId,
+        address,
+        tenantId,
+        kind,
+        implementation: await implementationAt(context, event.log.address, kind, event.block.number),
+        initializedVersion: await initializedVersionAt(context, address, event.block.number),
+      })
       .onConflictDoNothing();
   }
   for (const [address, kind] of [
@@ -64,6 +73,7 @@ ponder.on("TenantFactory:PointsTokenAdded", async ({ event, context }) => {
       tenantId,
       kind: "POINTS_TOKEN",
       implementation: await implementationAt(context, event.log.address, "POINTS_TOKEN", event.block.number),
+      initializedVersion: await initializedVersionAt(context, pointsToken, event.block.number),
     })
     .onConflictDoNothing();
   await context.db
@@ -82,9 +92,83 @@ ponder.on("TenantFactory:PointsTokenAdded", async ({ event, context }) => {
     .onConflictDoNothing();
 });
 
-// The implementation registry is the factory's own business; the indexer serves tenants.
-ponder.on("TenantFactory:ImplementationApproved", async () => {});
-ponder.on("TenantFactory:CurrentImplementationSet", async () => {});
+// setCurrentImplementation emits CurrentImplementationSet, then ImplementationApproved if the
+// implementation was not approved yet; setImplementationApproval emits ImplementationApproved alone.
+ponder.on("TenantFactory:ImplementationApproved", async ({ event, context }) => {
+  const { kind, implementation: address, approved } = event.args;
+  await context.db
+    .insert(implementation)
+    .values({
+      chainId: context.chain.id,
+      factory: event.log.address,
+      kind: contractKindName(kind),
+      implementation: address,
+      approved,
+      current: false,
+      changedBlock: event.block.number,
+    })
+    .onConflictDoUpdate({ approved, changedBlock: event.block.number });
+});
+
+ponder.on("TenantFactory:CurrentImplementationSet", async ({ event, context }) => {
+  const { kind, implementation: address } = event.args;
+  const chainId = context.chain.id;
+  const factory = event.log.address;
+  // The kind's previous current implementation, if any, stays approved but is no longer current.
+  await context.db.sql
+    .update(implementation)
+    .set({ current: false, changedBlock: event.block.number })
+    .where(
+      and(
+        eq(implementation.chainId, chainId),
+        eq(implementation.factory, factory),
+        eq(implementation.kind, contractKindName(kind)),
+        eq(implementation.current, true),
+      ),
+    );
+  await context.db
+    .insert(implementation)
+    .values({
+      chainId,
+      factory,
+      kind: contractKindName(kind),
+      implementation: address,
+      approved: false,
+      current: true,
+      changedBlock: event.block.number,
+    })
+    .onConflictDoUpdate({ current: true, changedBlock: event.block.number });
+});
+
+// Ownable2Step: the constructor's OwnershipTransferred makes the row; a transfer is offered
+// (OwnershipTransferStarted), then accepted (OwnershipTransferred, which also ends the offer).
+ponder.on("TenantFactory:OwnershipTransferred", async ({ event, context }) => {
+  const { newOwner } = event.args;
+  await context.db
+    .insert(tenantFactory)
+    .values({
+      chainId: context.chain.id,
+      address: event.log.address,
+      owner: newOwner,
+      pendingOwner: null,
+      changedBlock: event.block.number,
+    })
+    .onConflictDoUpdate({ owner: newOwner, pendingOwner: null, changedBlock: event.block.number });
+});
+
+ponder.on("TenantFactory:OwnershipTransferStarted", async ({ event, context }) => {
+  const { previousOwner, newOwner } = event.args;
+  await context.db
+    .insert(tenantFactory)
+    .values({
+      chainId: context.chain.id,
+      address: event.log.address,
+      owner: previousOwner,
+      pendingOwner: newOwner,
+      changedBlock: event.block.number,
+    })
+    .onConflictDoUpdate({ pendingOwner: newOwner, changedBlock: event.block.number });
+});
 
 /** The implementation the factory gave a new proxy of `kind`: its current one at that block. */
 function implementationAt(
