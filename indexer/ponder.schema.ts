@@ -26,6 +26,8 @@ export const tenantFactory = onchainTable(
     address: t.hex().notNull(),
     owner: t.hex().notNull(),
     pendingOwner: t.hex(),
+    /** Each kind's current implementation, as in `implementation`'s rows with `current`. */
+    currentImplementations: t.json().$type<Partial<Record<keyof typeof ContractKind, `0x${string}`>>>().notNull(),
     changedBlock: t.bigint().notNull(),
   }),
   (table) => ({ pk: primaryKey({ columns: [table.chainId, table.address] }) }),

@@ -1,4 +1,3 @@
-import { and, eq } from "ponder";
 import { ponder, type Context } from "ponder:registry";
 import { implementation, tenant, tenantContract, tenantFactory, token } from "ponder:schema";
 import { ContractKind } from "../../abi/enums.ts";
@@ -114,24 +113,27 @@ ponder.on("TenantFactory:CurrentImplementationSet", async ({ event, context }) =
   const { kind, implementation: address } = event.args;
   const chainId = context.chain.id;
   const factory = event.log.address;
-  // The kind's previous current implementation, if any, stays approved but is no longer current.
-  await context.db.sql
-    .update(implementation)
-    .set({ current: false, changedBlock: event.block.number })
-    .where(
-      and(
-        eq(implementation.chainId, chainId),
-        eq(implementation.factory, factory),
-        eq(implementation.kind, contractKindName(kind)),
-        eq(implementation.current, true),
-      ),
-    );
+  const kindName = contractKindName(kind);
+  // The kind's previous current implementation stays approved but is no longer current. (Found
+  // through the factory's row, not a query: raw SQL would cost Ponder its in-memory cache.)
+  const factoryRow = await context.db.find(tenantFactory, { chainId, address: factory });
+  if (!factoryRow) throw new Error(`indexer: factory ${factory} on chain ${chainId} has no row before its first event`);
+  const { currentImplementations } = factoryRow;
+  const previous = currentImplementations[kindName];
+  if (previous !== undefined) {
+    await context.db
+      .update(implementation, { chainId, factory, kind: kindName, implementation: previous })
+      .set({ current: false, changedBlock: event.block.number });
+  }
+  await context.db
+    .update(tenantFactory, { chainId, address: factory })
+    .set({ currentImplementations: { ...currentImplementations, [kindName]: address } });
   await context.db
     .insert(implementation)
     .values({
       chainId,
       factory,
-      kind: contractKindName(kind),
+      kind: kindName,
       implementation: address,
       approved: false,
       current: true,
@@ -151,6 +153,7 @@ ponder.on("TenantFactory:OwnershipTransferred", async ({ event, context }) => {
       address: event.log.address,
       owner: newOwner,
       pendingOwner: null,
+      currentImplementations: {},
       changedBlock: event.block.number,
     })
     .onConflictDoUpdate({ owner: newOwner, pendingOwner: null, changedBlock: event.block.number });
@@ -165,6 +168,7 @@ ponder.on("TenantFactory:OwnershipTransferStarted", async ({ event, context }) =
       address: event.log.address,
       owner: previousOwner,
       pendingOwner: newOwner,
+      currentImplementations: {},
       changedBlock: event.block.number,
     })
     .onConflictDoUpdate({ pendingOwner: newOwner, changedBlock: event.block.number });
