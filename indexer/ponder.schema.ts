@@ -210,7 +210,8 @@ export const balance = onchainTable(
 export const transaction = onchainTable(
   "transaction",
   (t) => ({
-    id: t.text().primaryKey(), // chainId-txHash-logIndex-batchIndex
+    /** Ponder's id of the log (it sorts in chain order), then `-batchIndex` after a batch's first item. */
+    id: t.text().primaryKey(),
     chainId: t.integer().notNull(),
     tenantId: t.hex().notNull(),
     token: t.hex().notNull(),

@@ -1,5 +1,7 @@
 // Every movement of value, from any token: balances, per-token statistics and a transaction row
 // with its cause. Idempotent: the transaction row's id is the log's, and a replayed log is skipped.
+// The id is Ponder's event id (so that Ponder can predict the row and prefetch it in batches when its
+// cache no longer holds every row); the items after the first of an ERC-1155 batch add their index.
 import type { Context, Event } from "ponder:registry";
 import { balance, tokenStatistics, transaction } from "ponder:schema";
 import { zeroAddress, type Address } from "viem";
@@ -15,11 +17,11 @@ export type Movement = {
   batchIndex: number;
 };
 
-type LogEvent = Pick<Event, "block" | "transaction" | "log">;
+type LogEvent = Pick<Event, "id" | "block" | "transaction" | "log">;
 
 export async function recordMovement(event: LogEvent, context: Context, movement: Movement) {
   const chainId = context.chain.id;
-  const id = `${chainId}-${event.transaction.hash}-${event.log.logIndex}-${movement.batchIndex}`;
+  const id = movement.batchIndex === 0 ? event.id : `${event.id}-${movement.batchIndex}`;
   if (await context.db.find(transaction, { id })) return;
 
   const { token, tokenId, from, to, amount } = movement;

@@ -7,7 +7,7 @@ import { noteCause } from "./causes.ts";
 import { issueCause } from "./decode.ts";
 import { recordMovement } from "./movements.ts";
 
-type Log = Pick<Event, "block" | "transaction" | "log">;
+type Log = Pick<Event, "id" | "block" | "transaction" | "log">;
 
 export async function onTransferSingle(
   event: Log & { args: { from: Address; to: Address; id: bigint; value: bigint } },
