@@ -24,24 +24,24 @@ ponder.on("TenantFactory:TenantCreated", async ({ event, context }) => {
       createdAt: event.block.timestamp,
     })
     .onConflictDoNothing();
-  for (const [address, kind] of [
+  const suite = [
     [campaignRegistry, "CAMPAIGN_REGISTRY"],
     [redemptionRegistry, "REDEMPTION_REGISTRY"],
     [rewardToken, "REWARD_TOKEN"],
     [statusToken, "STATUS_TOKEN"],
-  ] as const) {
-    await context.db
-      .insert(tenantContract)
-      .values({
-        chainId,
-        address,
-        tenantId,
-        kind,
-        implementation: await implementationAt(context, event.log.address, kind, event.block.number),
-        initializedVersion: await initializedVersionAt(context, address, event.block.number),
-      })
-      .onConflictDoNothing();
-  }
+  ] as const;
+  // Read from the chain at once rather than one call after another.
+  const contracts = await Promise.all(
+    suite.map(async ([address, kind]) => ({
+      chainId,
+      address,
+      tenantId,
+      kind,
+      implementation: await implementationAt(context, event.log.address, kind, event.block.number),
+      initializedVersion: await initializedVersionAt(context, address, event.block.number),
+    })),
+  );
+  for (const values of contracts) await context.db.insert(tenantContract).values(values).onConflictDoNothing();
   for (const [address, kind] of [
     [rewardToken, "REWARD"],
     [statusToken, "STATUS"],

@@ -22,8 +22,6 @@ type LogEvent = Pick<Event, "id" | "block" | "transaction" | "log">;
 export async function recordMovement(event: LogEvent, context: Context, movement: Movement) {
   const chainId = context.chain.id;
   const id = movement.batchIndex === 0 ? event.id : `${event.id}-${movement.batchIndex}`;
-  if (await context.db.find(transaction, { id })) return;
-
   const { token, tokenId, from, to, amount } = movement;
   const type = from === zeroAddress ? "MINT" : to === zeroAddress ? "BURN" : "TRANSFER";
   const cause =
@@ -36,27 +34,31 @@ export async function recordMovement(event: LogEvent, context: Context, movement
           isMint: type === "MINT",
         });
 
-  await context.db.insert(transaction).values({
-    id,
-    chainId,
-    tenantId: await tenantOf(context, token),
-    token,
-    tokenId,
-    type,
-    from,
-    to,
-    amount,
-    cause: cause?.kind ?? "NONE",
-    causeReference: cause?.reference ?? null,
-    campaignId: cause?.campaignId ?? null,
-    offerId: cause?.offerId ?? null,
-    operator: event.transaction.from,
-    transactionHash: event.transaction.hash,
-    blockNumber: event.block.number,
-    logIndex: event.log.logIndex,
-    batchIndex: movement.batchIndex,
-    timestamp: event.block.timestamp,
-  });
+  const inserted = await context.db
+    .insert(transaction)
+    .values({
+      id,
+      chainId,
+      tenantId: await tenantOf(context, token),
+      token,
+      tokenId,
+      type,
+      from,
+      to,
+      amount,
+      cause: cause?.kind ?? "NONE",
+      causeReference: cause?.reference ?? null,
+      campaignId: cause?.campaignId ?? null,
+      offerId: cause?.offerId ?? null,
+      operator: event.transaction.from,
+      transactionHash: event.transaction.hash,
+      blockNumber: event.block.number,
+      logIndex: event.log.logIndex,
+      batchIndex: movement.batchIndex,
+      timestamp: event.block.timestamp,
+    })
+    .onConflictDoNothing();
+  if (!inserted) return; // replayed: its balances and statistics were already counted
 
   let holderChange = 0;
   if (from !== zeroAddress) holderChange += await adjustBalance(context, token, tokenId, from, -amount);
