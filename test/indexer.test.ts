@@ -615,8 +615,11 @@ for (const variant of variants) {
     it("fails the audit and names the row when an indexed balance is altered", { timeout: 60_000 }, async () => {
       const [a] = activity.tenants;
       const bob = activity.protocol.accounts.bob.account.address.toLowerCase() as Address;
-      // Alter the row on its way out of the indexer. (Changing it in PostgreSQL under a live Ponder
-      // made the indexer's HTTP server stop answering; see the issue note.)
+      // Alter the row on its way out of the indexer, the same way on both databases. Embedded PGlite
+      // lives inside the indexer's process and takes no second connection. In PostgreSQL a plain
+      // UPDATE fails at once: Ponder's live-query trigger writes to a temporary table that exists
+      // only in Ponder's own session. With triggers off (session_replication_role = replica) it
+      // works and Ponder keeps serving, but then the change is also hidden from Ponder's reorg log.
       const proxy = createHttpServer(async (request, response) => {
         const chunks: Buffer[] = [];
         for await (const chunk of request) chunks.push(chunk as Buffer);
