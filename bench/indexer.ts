@@ -1,10 +1,13 @@
-// `npm run bench:indexer -- --events N` (default 20,000): makes N claims on a local chain (each
-// mints points: one Transfer, plus the registry's Claimed), buries them under Ponder's 30-block
-// finality so that they are backfilled, then times a fresh backfill of the full indexer and, in the
-// same run, of a bare Ponder indexer with one upsert per Transfer over the same events. Writes
-// bench/results/indexer.{md,json}.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+// `npm run bench:indexer -- --events N` (default 20,000), or `--sizes 20000,100000,200000`, and
+// optionally `--cache-mb default,256` (Ponder's in-memory cache limit, PONDER_CACHE_BYTES): makes
+// claims on a local chain (each mints points: one Transfer, plus the registry's Claimed), buries them
+// under Ponder's 30-block finality so that they are backfilled, then times a fresh backfill of the
+// full indexer and, in the same run, of a bare Ponder indexer with one upsert per Transfer over the
+// same events. With several sizes the chain grows from one to the next and each size gets fresh
+// backfills, so that peak memory can be compared across sizes, once per cache limit. Writes
+// bench/results/indexer.{md,json} (the top-level figures are the largest size's, first cache limit's).
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { network } from "hardhat";
@@ -14,12 +17,27 @@ import { startIndexer } from "../scripts/indexer-process.ts";
 import { addTenant, claimRequest, createPointsCampaign, protocolFixture } from "../test/helpers/fixtures.ts";
 import { freePort } from "../test/helpers/ports.ts";
 
-const { values } = parseArgs({ options: { events: { type: "string", default: "20000" } }, strict: false });
-const events = Number(values.events);
-if (!Number.isSafeInteger(events) || events < 1)
-  throw new Error(`--events must be a positive integer, not ${values.events}`);
+const { values } = parseArgs({
+  options: {
+    events: { type: "string", default: "20000" },
+    sizes: { type: "string" },
+    "cache-mb": { type: "string", default: "default" },
+  },
+  strict: false,
+});
+const sizes = String(values.sizes ?? values.events)
+  .split(",")
+  .map(Number)
+  .sort((a, b) => a - b);
+if (!sizes.every((size) => Number.isSafeInteger(size) && size >= 1))
+  throw new Error(`--events and --sizes take positive integers, not ${values.sizes ?? values.events}`);
+/** Ponder's cache limit in MB; "default" leaves Ponder's (a fifth of the heap limit). */
+const cacheLimits = String(values["cache-mb"]).split(",");
+if (!cacheLimits.every((limit) => limit === "default" || Number(limit) > 0))
+  throw new Error(`--cache-mb takes "default" or sizes in MB, not ${values["cache-mb"]}`);
 const BATCH = 250; // new holders per claimBatch, under the 2^24 gas cap (291 fit)
 const log = (line: string) => console.log(`bench:indexer: ${line}`);
+const count = (n: number) => n.toLocaleString("en-US");
 
 const server = await network.createServer("default", "127.0.0.1", await freePort());
 const { port } = await server.listen();
@@ -29,29 +47,9 @@ const protocol = await protocolFixture(connection.viem);
 const tenant = await addTenant(protocol, "bench");
 const campaignId = await createPointsCampaign(
   { ...protocol, tenant },
-  { amount: 1n, perUserLimit: 1, budget: BigInt(events) },
+  { amount: 1n, perUserLimit: 1, budget: BigInt(sizes.at(-1)!) },
 );
 const startBlock = Number(await protocol.publicClient.getBlockNumber());
-
-log(`making ${events.toLocaleString("en-US")} claims in batches of ${BATCH}`);
-const madeAt = performance.now();
-let last: Hash | undefined;
-for (let first = 0; first < events; first += BATCH) {
-  const size = Math.min(BATCH, events - first);
-  // Distinct new holders, cheap to make: the claim's index as an address.
-  const requests = Array.from({ length: size }, (_, i) =>
-    claimRequest(
-      campaignId,
-      BigInt(first + i + 1),
-      padHex(numberToHex(first + i + 1_000_000), { size: 20 }) as Address,
-    ),
-  );
-  last = await tenant.campaigns.write.claimBatch([requests]);
-  if ((first / BATCH) % 40 === 39) log(`${(first + size).toLocaleString("en-US")} claims`);
-}
-await protocol.publicClient.waitForTransactionReceipt({ hash: last! });
-await connection.provider.request({ method: "hardhat_mine", params: ["0x40"] }); // past Ponder's 30-block finality
-log(`claims made in ${((performance.now() - madeAt) / 1000).toFixed(1)} s`);
 
 const deployments = mkdtempSync(join(tmpdir(), "pers-bench-indexer-"));
 writeDeployment(
@@ -59,16 +57,39 @@ writeDeployment(
   deployments,
 );
 
+/** Claims `from`..`to` (exclusive), each for a new holder: the claim's index as an address. */
+async function makeClaims(from: number, to: number) {
+  log(`making claims ${count(from + 1)} to ${count(to)} in batches of ${BATCH}`);
+  const madeAt = performance.now();
+  let last: Hash | undefined;
+  for (let first = from; first < to; first += BATCH) {
+    const size = Math.min(BATCH, to - first);
+    const requests = Array.from({ length: size }, (_, i) =>
+      claimRequest(
+        campaignId,
+        BigInt(first + i + 1),
+        padHex(numberToHex(first + i + 1_000_000), { size: 20 }) as Address,
+      ),
+    );
+    last = await tenant.campaigns.write.claimBatch([requests]);
+    if (((first - from) / BATCH) % 40 === 39) log(`${count(first + size)} claims`);
+  }
+  await protocol.publicClient.waitForTransactionReceipt({ hash: last! });
+  await connection.provider.request({ method: "hardhat_mine", params: ["0x40"] }); // past Ponder's 30-block finality
+  log(`claims made in ${((performance.now() - madeAt) / 1000).toFixed(1)} s`);
+}
+
 /** Seconds from start to ready (backfill complete) and the process's peak resident memory. */
 async function timeBackfill(name: string, projectRoot: string | undefined, env: Record<string, string>) {
   const began = performance.now();
+  const pgliteDir = join(deployments, `pglite-${name}`);
   let output = "";
   const indexer = await startIndexer({
     onOutput: (text) => (output = (output + text).slice(-4000)),
     port: await freePort(),
     projectRoot,
     schema: "bench",
-    pgliteDir: join(deployments, `pglite-${name}`),
+    pgliteDir,
     env: { RPC_URL_31337: rpcUrl, PERS_DEPLOYMENTS_DIR: deployments, DATABASE_URL: undefined, ...env },
     readyTimeoutMs: 3_600_000,
   }).catch((error: Error) => {
@@ -77,42 +98,63 @@ async function timeBackfill(name: string, projectRoot: string | undefined, env: 
   const seconds = (performance.now() - began) / 1000;
   const peakKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${indexer.child.pid}/status`, "utf8"))?.[1] ?? 0);
   await indexer.stop();
+  rmSync(pgliteDir, { recursive: true, force: true }); // the next size starts from an empty database
   log(`${name}: ${seconds.toFixed(1)} s to backfill, peak RSS ${(peakKb / 1024).toFixed(0)} MB`);
   return { seconds, peakRssMb: Math.round(peakKb / 1024) };
 }
 
-const full = await timeBackfill("full", undefined, {});
-const bare = await timeBackfill("bare", join(import.meta.dirname, "bare-indexer"), {
-  BARE_TOKEN: tenant.points.address,
-  BARE_START_BLOCK: String(startBlock),
-});
+const runs = [];
+let made = 0;
+for (const events of sizes) {
+  await makeClaims(made, events);
+  made = events;
+  for (const cacheMb of cacheLimits) {
+    const cache: Record<string, string> =
+      cacheMb === "default" ? {} : { PONDER_CACHE_BYTES: String(Number(cacheMb) * 2 ** 20) };
+    log(`${count(events)} claims, cache limit ${cacheMb === "default" ? "Ponder's default" : `${cacheMb} MB`}`);
+    const full = await timeBackfill("full", undefined, cache);
+    const bare = await timeBackfill("bare", join(import.meta.dirname, "bare-indexer"), {
+      BARE_TOKEN: tenant.points.address,
+      BARE_START_BLOCK: String(startBlock),
+      ...cache,
+    });
+    runs.push({
+      events,
+      cacheMb,
+      fullEventsPerSec: Math.round(events / full.seconds),
+      bareEventsPerSec: Math.round(events / bare.seconds),
+      ratio: Number((bare.seconds / full.seconds).toFixed(3)),
+      peakRssMb: full.peakRssMb,
+      bareIndexerPeakRssMb: bare.peakRssMb,
+      fullSeconds: Number(full.seconds.toFixed(2)),
+      bareSeconds: Number(bare.seconds.toFixed(2)),
+      // The machine's 1-minute load average after the pair: the cores may be shared.
+      loadAverage: Number(loadavg()[0]!.toFixed(1)),
+    });
+  }
+}
 await server.close();
+rmSync(deployments, { recursive: true, force: true });
 
-const result = {
-  events,
-  fullEventsPerSec: Math.round(events / full.seconds),
-  bareEventsPerSec: Math.round(events / bare.seconds),
-  ratio: Number((bare.seconds / full.seconds).toFixed(3)),
-  peakRssMb: full.peakRssMb,
-  bareIndexerPeakRssMb: bare.peakRssMb,
-  fullSeconds: Number(full.seconds.toFixed(2)),
-  bareSeconds: Number(bare.seconds.toFixed(2)),
-};
+const largest = runs.filter((run) => run.events === sizes.at(-1))[0]!;
+const result = { ...largest, runs };
 const markdown = [
   "# Indexer benchmark",
   "",
-  `Measured ${new Date().toISOString()}: ${events.toLocaleString("en-US")} claims (each one points Transfer, plus a Claimed the full indexer also handles), backfilled from a fresh embedded PGlite database; time is from process start to Ponder's /ready.`,
+  `Measured ${new Date().toISOString()}: claims (each one points Transfer, plus a Claimed the full indexer also handles), backfilled from a fresh embedded PGlite database; time is from process start to Ponder's /ready, and includes Ponder's start-up. Peak RSS is the indexer process's (VmHWM).`,
   "",
-  "| indexer | seconds | Transfer events/s | peak RSS (MB) |",
-  "|---|---:|---:|---:|",
-  `| full (every table, causes, statistics) | ${result.fullSeconds} | ${result.fullEventsPerSec} | ${result.peakRssMb} |`,
-  `| bare (one upsert per Transfer) | ${result.bareSeconds} | ${result.bareEventsPerSec} | ${result.bareIndexerPeakRssMb} |`,
+  "| claims | cache limit (MB) | full s | full Transfer events/s | full peak RSS (MB) | bare s | bare events/s | bare peak RSS (MB) | ratio | load |",
+  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ...runs.map(
+    (run) =>
+      `| ${count(run.events)} | ${run.cacheMb} | ${run.fullSeconds} | ${run.fullEventsPerSec} | ${run.peakRssMb} | ${run.bareSeconds} | ${run.bareEventsPerSec} | ${run.bareIndexerPeakRssMb} | ${run.ratio} | ${run.loadAverage} |`,
+  ),
   "",
-  `ratio (full / bare events per second): ${result.ratio} (target ≥ 0.5)`,
+  "full: every table, causes, statistics; bare: one upsert per Transfer. ratio: full / bare events per second (target ≥ 0.5). cache limit: PONDER_CACHE_BYTES (default: a fifth of the heap limit). load: the 1-minute load average after the pair.",
   "",
 ].join("\n");
 mkdirSync("bench/results", { recursive: true });
 writeFileSync("bench/results/indexer.json", JSON.stringify(result, null, 2) + "\n");
 writeFileSync("bench/results/indexer.md", markdown);
-log(`wrote bench/results/indexer.json and indexer.md: ratio ${result.ratio}`);
+log(`wrote bench/results/indexer.json and indexer.md: ratio ${result.ratio}, peak RSS ${result.peakRssMb} MB`);
 process.exit(0);

@@ -3,13 +3,8 @@
 import { readdirSync } from "node:fs";
 import { createConfig, factory } from "ponder";
 import { getAbiItem } from "viem";
-import { campaignRegistryAbi } from "../abi/campaignRegistry.ts";
-import { pointsTokenAbi } from "../abi/pointsToken.ts";
-import { redemptionRegistryAbi } from "../abi/redemptionRegistry.ts";
-import { rewardTokenAbi } from "../abi/rewardToken.ts";
-import { statusTokenAbi } from "../abi/statusToken.ts";
-import { tenantFactoryAbi } from "../abi/tenantFactory.ts";
 import { DEPLOYMENTS_DIR, readDeployment, type Deployment } from "../deploy/deployment-file.ts";
+import { indexedAbis } from "./contracts.ts";
 
 /** Every chain with a deployment file; PERS_CHAINS=31337,8453 narrows the set. */
 function deployments(): Deployment[] {
@@ -33,7 +28,7 @@ const chains = Object.fromEntries(
   }),
 );
 
-const tenantCreated = getAbiItem({ abi: tenantFactoryAbi, name: "TenantCreated" });
+const tenantCreated = getAbiItem({ abi: indexedAbis.TenantFactory, name: "TenantCreated" });
 
 /** A tenant contract on every chain: the address named by `parameter` of `event` from the factory. */
 function perChain(event: typeof tenantCreated | ReturnType<typeof pointsTokenAdded>, parameter: string) {
@@ -47,7 +42,7 @@ function perChain(event: typeof tenantCreated | ReturnType<typeof pointsTokenAdd
     ]),
   );
 }
-const pointsTokenAdded = () => getAbiItem({ abi: tenantFactoryAbi, name: "PointsTokenAdded" });
+const pointsTokenAdded = () => getAbiItem({ abi: indexedAbis.TenantFactory, name: "PointsTokenAdded" });
 
 export default createConfig({
   database: process.env.DATABASE_URL
@@ -56,7 +51,7 @@ export default createConfig({
   chains,
   contracts: {
     TenantFactory: {
-      abi: tenantFactoryAbi,
+      abi: indexedAbis.TenantFactory,
       chain: Object.fromEntries(
         sets.map((deployment) => [
           chainName(deployment),
@@ -64,10 +59,10 @@ export default createConfig({
         ]),
       ),
     },
-    PointsToken: { abi: pointsTokenAbi, chain: perChain(pointsTokenAdded(), "pointsToken") },
-    RewardToken: { abi: rewardTokenAbi, chain: perChain(tenantCreated, "rewardToken") },
-    StatusToken: { abi: statusTokenAbi, chain: perChain(tenantCreated, "statusToken") },
-    CampaignRegistry: { abi: campaignRegistryAbi, chain: perChain(tenantCreated, "campaignRegistry") },
-    RedemptionRegistry: { abi: redemptionRegistryAbi, chain: perChain(tenantCreated, "redemptionRegistry") },
+    PointsToken: { abi: indexedAbis.PointsToken, chain: perChain(pointsTokenAdded(), "pointsToken") },
+    RewardToken: { abi: indexedAbis.RewardToken, chain: perChain(tenantCreated, "rewardToken") },
+    StatusToken: { abi: indexedAbis.StatusToken, chain: perChain(tenantCreated, "statusToken") },
+    CampaignRegistry: { abi: indexedAbis.CampaignRegistry, chain: perChain(tenantCreated, "campaignRegistry") },
+    RedemptionRegistry: { abi: indexedAbis.RedemptionRegistry, chain: perChain(tenantCreated, "redemptionRegistry") },
   },
 });

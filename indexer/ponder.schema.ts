@@ -1,7 +1,7 @@
 // What the indexer serves: tenants, their tokens and balances, every movement of value with its
 // cause, campaigns, claims, offers and redemptions. Tables are snake_case in SQL, camelCase here.
 import { index, onchainEnum, onchainTable, primaryKey } from "ponder";
-import { ClaimSource } from "../abi/enums.ts";
+import { ClaimSource, ContractKind } from "../abi/enums.ts";
 
 export const tokenKind = onchainEnum("token_kind", ["POINTS", "REWARD", "STATUS"]);
 export const transactionType = onchainEnum("transaction_type", ["MINT", "TRANSFER", "BURN"]);
@@ -12,6 +12,42 @@ export const claimSource = onchainEnum(
   Object.keys(ClaimSource) as [keyof typeof ClaimSource, ...(keyof typeof ClaimSource)[]],
 );
 export const programmeStatus = onchainEnum("programme_status", ["ACTIVE", "PAUSED", "CLOSED"]);
+export const contractKind = onchainEnum(
+  "contract_kind",
+  Object.keys(ContractKind) as [keyof typeof ContractKind, ...(keyof typeof ContractKind)[]],
+);
+
+/** A TenantFactory: its owner, who approves implementations, and the owner it has offered ownership
+ * to (Ownable2Step: the offer stands until accepted or replaced). */
+export const tenantFactory = onchainTable(
+  "tenant_factory",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    address: t.hex().notNull(),
+    owner: t.hex().notNull(),
+    pendingOwner: t.hex(),
+    /** Each kind's current implementation, as in `implementation`'s rows with `current`. */
+    currentImplementations: t.json().$type<Partial<Record<keyof typeof ContractKind, `0x${string}`>>>().notNull(),
+    changedBlock: t.bigint().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.address] }) }),
+);
+
+/** Every implementation a factory has named for a kind of tenant contract: whether tenants may upgrade
+ * to it (`approved`) and whether new tenants get it (`current`, one per kind). */
+export const implementation = onchainTable(
+  "implementation",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    factory: t.hex().notNull(),
+    kind: contractKind().notNull(),
+    implementation: t.hex().notNull(),
+    approved: t.boolean().notNull(),
+    current: t.boolean().notNull(),
+    changedBlock: t.bigint().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.factory, table.kind, table.implementation] }) }),
+);
 
 export const tenant = onchainTable(
   "tenant",
@@ -40,6 +76,10 @@ export const tenantContract = onchainTable(
     kind: t.text().notNull(),
     /** The ERC-1967 implementation, from the proxy's Upgraded events. */
     implementation: t.hex(),
+    /** Initializable's version: 1 once initialised, more after a reinitializer. */
+    initializedVersion: t.bigint(),
+    /** The last block that emitted ERC-5267's EIP712DomainChanged: signers must read the domain anew. */
+    eip712DomainChangedBlock: t.bigint(),
   }),
   (table) => ({ pk: primaryKey({ columns: [table.chainId, table.address] }) }),
 );
@@ -61,6 +101,19 @@ export const roleMember = onchainTable(
   }),
 );
 
+/** Which role administers which (AccessControl's RoleAdminChanged; DEFAULT_ADMIN_ROLE when absent). */
+export const roleAdmin = onchainTable(
+  "role_admin",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    contract: t.hex().notNull(),
+    role: t.hex().notNull(),
+    adminRole: t.hex().notNull(),
+    changedBlock: t.bigint().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.contract, table.role] }) }),
+);
+
 export const token = onchainTable(
   "token",
   (t) => ({
@@ -77,7 +130,8 @@ export const token = onchainTable(
   (table) => ({ pk: primaryKey({ columns: [table.chainId, table.address] }), tenantIdx: index().on(table.tenantId) }),
 );
 
-/** An ERC-1155 id; points tokens have none. */
+/** An ERC-1155 id; points tokens have none. `uri` is the class's effective URI (its own, or the
+ * token's base URI), from the URI event that follows TokenClassDefined. */
 export const tokenClass = onchainTable(
   "token_class",
   (t) => ({
@@ -88,6 +142,52 @@ export const tokenClass = onchainTable(
     maxSupply: t.bigint().notNull(),
   }),
   (table) => ({ pk: primaryKey({ columns: [table.chainId, table.token, table.tokenId] }) }),
+);
+
+/** A points token's allowance as the chain has it: set by Approval (approve, permit), refreshed from
+ * the chain after a transfer out of the owner, since ERC-20's transferFrom spends it without an event. */
+export const allowance = onchainTable(
+  "allowance",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    token: t.hex().notNull(),
+    owner: t.hex().notNull(),
+    spender: t.hex().notNull(),
+    amount: t.bigint().notNull(),
+  }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.token, table.owner, table.spender] }),
+    spenderIdx: index().on(table.spender),
+  }),
+);
+
+/** Whom an owner has ever approved on a points token: the allowances a transfer out of it may spend. */
+export const approvedSpenders = onchainTable(
+  "approved_spenders",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    token: t.hex().notNull(),
+    owner: t.hex().notNull(),
+    spenders: t.json().$type<`0x${string}`[]>().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.token, table.owner] }) }),
+);
+
+/** ERC-1155 operators: who may move all of an account's reward or status tokens. */
+export const operatorApproval = onchainTable(
+  "operator_approval",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    token: t.hex().notNull(),
+    account: t.hex().notNull(),
+    operator: t.hex().notNull(),
+    approved: t.boolean().notNull(),
+    changedBlock: t.bigint().notNull(),
+  }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.chainId, table.token, table.account, table.operator] }),
+    operatorIdx: index().on(table.operator),
+  }),
 );
 
 /** `tokenId` is 0 for points. */
@@ -110,7 +210,8 @@ export const balance = onchainTable(
 export const transaction = onchainTable(
   "transaction",
   (t) => ({
-    id: t.text().primaryKey(), // chainId-txHash-logIndex-batchIndex
+    /** Ponder's id of the log (it sorts in chain order), then `-batchIndex` after a batch's first item. */
+    id: t.text().primaryKey(),
     chainId: t.integer().notNull(),
     tenantId: t.hex().notNull(),
     token: t.hex().notNull(),
@@ -152,6 +253,8 @@ export const campaign = onchainTable(
     budget: t.bigint().notNull(),
     claimed: t.bigint().notNull(),
     skipped: t.bigint().notNull(),
+    /** The block whose claim used the last of the budget; null while some is left. */
+    budgetSpentBlock: t.bigint(),
     payouts: t.json().$type<{ token: string; id: string; amount: string }[]>().notNull(),
   }),
   (table) => ({ pk: primaryKey({ columns: [table.chainId, table.registry, table.campaignId] }) }),

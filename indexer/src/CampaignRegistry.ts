@@ -1,9 +1,10 @@
 import { ponder } from "ponder:registry";
-import { onRoleChanged, onUpgraded } from "./accessControl.ts";
 import { campaign, claim, engagement } from "ponder:schema";
 import { zeroAddress } from "viem";
+import { onRoleAdminChanged, onRoleChanged } from "./accessControl.ts";
 import { noteCause } from "./causes.ts";
 import { amountsJson, claimSourceName } from "./decode.ts";
+import { onEip712DomainChanged, onInitialized, onUpgraded } from "./tenantContract.ts";
 import { tenantOf } from "./tenantOf.ts";
 
 ponder.on("CampaignRegistry:CampaignCreated", async ({ event, context }) => {
@@ -29,13 +30,17 @@ ponder.on("CampaignRegistry:CampaignCreated", async ({ event, context }) => {
 
 ponder.on("CampaignRegistry:CampaignUpdated", async ({ event, context }) => {
   const { campaignId, config, payouts } = event.args;
-  await context.db.update(campaign, { chainId: context.chain.id, registry: event.log.address, campaignId }).set({
-    start: BigInt(config.start),
-    end: BigInt(config.end),
-    perUserLimit: BigInt(config.perUserLimit),
-    budget: config.budget,
-    payouts: amountsJson(payouts),
-  });
+  await context.db
+    .update(campaign, { chainId: context.chain.id, registry: event.log.address, campaignId })
+    .set((row) => ({
+      start: BigInt(config.start),
+      end: BigInt(config.end),
+      perUserLimit: BigInt(config.perUserLimit),
+      budget: config.budget,
+      payouts: amountsJson(payouts),
+      // A raised budget has some left again.
+      budgetSpentBlock: row.claimed < config.budget ? null : row.budgetSpentBlock,
+    }));
 });
 
 for (const [name, status] of [
@@ -49,8 +54,11 @@ for (const [name, status] of [
   });
 }
 
-// The claimed count already says so; the event is for webhooks.
-ponder.on("CampaignRegistry:CampaignBudgetSpent", async () => {});
+// Emitted by the claim that uses the last of the budget, after its Claimed.
+ponder.on("CampaignRegistry:CampaignBudgetSpent", async ({ event, context }) => {
+  const key = { chainId: context.chain.id, registry: event.log.address, campaignId: event.args.campaignId };
+  await context.db.update(campaign, key).set({ budgetSpentBlock: event.block.number });
+});
 
 ponder.on("CampaignRegistry:EngagementSet", async ({ event, context }) => {
   const { campaignId, business, active, cap } = event.args;
@@ -105,4 +113,7 @@ ponder.on("CampaignRegistry:ClaimSkipped", async ({ event, context }) => {
 
 ponder.on("CampaignRegistry:RoleGranted", ({ event, context }) => onRoleChanged(event, context, true));
 ponder.on("CampaignRegistry:RoleRevoked", ({ event, context }) => onRoleChanged(event, context, false));
+ponder.on("CampaignRegistry:RoleAdminChanged", ({ event, context }) => onRoleAdminChanged(event, context));
 ponder.on("CampaignRegistry:Upgraded", ({ event, context }) => onUpgraded(event, context));
+ponder.on("CampaignRegistry:Initialized", ({ event, context }) => onInitialized(event, context));
+ponder.on("CampaignRegistry:EIP712DomainChanged", ({ event, context }) => onEip712DomainChanged(event, context));

@@ -1,9 +1,12 @@
 import { ponder } from "ponder:registry";
-import { onRoleChanged, onUpgraded } from "./accessControl.ts";
 import { token } from "ponder:schema";
+import { zeroAddress } from "viem";
+import { onRoleAdminChanged, onRoleChanged } from "./accessControl.ts";
+import { onApproval, refreshAllowances } from "./allowances.ts";
 import { noteCause } from "./causes.ts";
 import { issueCause } from "./decode.ts";
 import { recordMovement } from "./movements.ts";
+import { onEip712DomainChanged, onInitialized, onUpgraded } from "./tenantContract.ts";
 
 ponder.on("PointsToken:Transfer", async ({ event, context }) => {
   const { from, to, value } = event.args;
@@ -15,7 +18,10 @@ ponder.on("PointsToken:Transfer", async ({ event, context }) => {
     amount: value,
     batchIndex: 0,
   });
+  if (from !== zeroAddress) await refreshAllowances(event, context, from);
 });
+
+ponder.on("PointsToken:Approval", ({ event, context }) => onApproval(event, context));
 
 ponder.on("PointsToken:Issued", async ({ event, context }) => {
   const { to, reason, ref } = event.args;
@@ -37,4 +43,7 @@ ponder.on("PointsToken:Unpaused", async ({ event, context }) => {
 
 ponder.on("PointsToken:RoleGranted", ({ event, context }) => onRoleChanged(event, context, true));
 ponder.on("PointsToken:RoleRevoked", ({ event, context }) => onRoleChanged(event, context, false));
+ponder.on("PointsToken:RoleAdminChanged", ({ event, context }) => onRoleAdminChanged(event, context));
 ponder.on("PointsToken:Upgraded", ({ event, context }) => onUpgraded(event, context));
+ponder.on("PointsToken:Initialized", ({ event, context }) => onInitialized(event, context));
+ponder.on("PointsToken:EIP712DomainChanged", ({ event, context }) => onEip712DomainChanged(event, context));

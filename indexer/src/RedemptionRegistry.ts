@@ -1,8 +1,9 @@
 import { ponder } from "ponder:registry";
-import { onRoleChanged, onUpgraded } from "./accessControl.ts";
 import { redemption, redemptionOffer } from "ponder:schema";
+import { onRoleAdminChanged, onRoleChanged } from "./accessControl.ts";
 import { noteCause } from "./causes.ts";
 import { amountsJson } from "./decode.ts";
+import { onInitialized, onUpgraded } from "./tenantContract.ts";
 import { tenantOf } from "./tenantOf.ts";
 
 ponder.on("RedemptionRegistry:OfferCreated", async ({ event, context }) => {
@@ -93,4 +94,6 @@ ponder.on("RedemptionRegistry:Redeemed", async ({ event, context }) => {
 
 ponder.on("RedemptionRegistry:RoleGranted", ({ event, context }) => onRoleChanged(event, context, true));
 ponder.on("RedemptionRegistry:RoleRevoked", ({ event, context }) => onRoleChanged(event, context, false));
+ponder.on("RedemptionRegistry:RoleAdminChanged", ({ event, context }) => onRoleAdminChanged(event, context));
 ponder.on("RedemptionRegistry:Upgraded", ({ event, context }) => onUpgraded(event, context));
+ponder.on("RedemptionRegistry:Initialized", ({ event, context }) => onInitialized(event, context));

@@ -1,6 +1,6 @@
 // Event values as the schema stores them: enum numbers by the names the contracts give them (from
 // abi/enums.ts, never retyped), token amounts as JSON with decimal strings.
-import { ClaimSource, IssueReason } from "../../abi/enums.ts";
+import { ClaimSource, ContractKind, IssueReason } from "../../abi/enums.ts";
 
 /** The member of a generated enum whose value is `value`. */
 function nameOf<members extends Record<string, number>>(members: members, value: number): keyof members & string {
@@ -10,6 +10,8 @@ function nameOf<members extends Record<string, number>>(members: members, value:
 }
 
 export const claimSourceName = (source: number) => nameOf(ClaimSource, source);
+
+export const contractKindName = (kind: number) => nameOf(ContractKind, kind);
 
 /** An issue's reason is the cause of its mint. */
 export const issueCause = (reason: number) => nameOf(IssueReason, reason);

@@ -1,5 +1,7 @@
 // Every movement of value, from any token: balances, per-token statistics and a transaction row
 // with its cause. Idempotent: the transaction row's id is the log's, and a replayed log is skipped.
+// The id is Ponder's event id (so that Ponder can predict the row and prefetch it in batches when its
+// cache no longer holds every row); the items after the first of an ERC-1155 batch add their index.
 import type { Context, Event } from "ponder:registry";
 import { balance, tokenStatistics, transaction } from "ponder:schema";
 import { zeroAddress, type Address } from "viem";
@@ -15,13 +17,11 @@ export type Movement = {
   batchIndex: number;
 };
 
-type LogEvent = Pick<Event, "block" | "transaction" | "log">;
+type LogEvent = Pick<Event, "id" | "block" | "transaction" | "log">;
 
 export async function recordMovement(event: LogEvent, context: Context, movement: Movement) {
   const chainId = context.chain.id;
-  const id = `${chainId}-${event.transaction.hash}-${event.log.logIndex}-${movement.batchIndex}`;
-  if (await context.db.find(transaction, { id })) return;
-
+  const id = movement.batchIndex === 0 ? event.id : `${event.id}-${movement.batchIndex}`;
   const { token, tokenId, from, to, amount } = movement;
   const type = from === zeroAddress ? "MINT" : to === zeroAddress ? "BURN" : "TRANSFER";
   const cause =
@@ -34,27 +34,31 @@ export async function recordMovement(event: LogEvent, context: Context, movement
           isMint: type === "MINT",
         });
 
-  await context.db.insert(transaction).values({
-    id,
-    chainId,
-    tenantId: await tenantOf(context, token),
-    token,
-    tokenId,
-    type,
-    from,
-    to,
-    amount,
-    cause: cause?.kind ?? "NONE",
-    causeReference: cause?.reference ?? null,
-    campaignId: cause?.campaignId ?? null,
-    offerId: cause?.offerId ?? null,
-    operator: event.transaction.from,
-    transactionHash: event.transaction.hash,
-    blockNumber: event.block.number,
-    logIndex: event.log.logIndex,
-    batchIndex: movement.batchIndex,
-    timestamp: event.block.timestamp,
-  });
+  const inserted = await context.db
+    .insert(transaction)
+    .values({
+      id,
+      chainId,
+      tenantId: await tenantOf(context, token),
+      token,
+      tokenId,
+      type,
+      from,
+      to,
+      amount,
+      cause: cause?.kind ?? "NONE",
+      causeReference: cause?.reference ?? null,
+      campaignId: cause?.campaignId ?? null,
+      offerId: cause?.offerId ?? null,
+      operator: event.transaction.from,
+      transactionHash: event.transaction.hash,
+      blockNumber: event.block.number,
+      logIndex: event.log.logIndex,
+      batchIndex: movement.batchIndex,
+      timestamp: event.block.timestamp,
+    })
+    .onConflictDoNothing();
+  if (!inserted) return; // replayed: its balances and statistics were already counted
 
   let holderChange = 0;
   if (from !== zeroAddress) holderChange += await adjustBalance(context, token, tokenId, from, -amount);

@@ -1,13 +1,13 @@
 // Reward and status tokens share their ERC-1155 events; each registers these handlers under its
 // own contract name.
 import type { Context, Event } from "ponder:registry";
-import { token, tokenClass } from "ponder:schema";
+import { operatorApproval, token, tokenClass } from "ponder:schema";
 import type { Address } from "viem";
 import { noteCause } from "./causes.ts";
 import { issueCause } from "./decode.ts";
 import { recordMovement } from "./movements.ts";
 
-type Log = Pick<Event, "block" | "transaction" | "log">;
+type Log = Pick<Event, "id" | "block" | "transaction" | "log">;
 
 export async function onTransferSingle(
   event: Log & { args: { from: Address; to: Address; id: bigint; value: bigint } },
@@ -50,6 +50,32 @@ export async function onTokenClassDefined(
     .insert(tokenClass)
     .values({ chainId: context.chain.id, token: event.log.address, tokenId: id, uri, maxSupply })
     .onConflictDoUpdate({ uri, maxSupply });
+}
+
+/** The class's effective URI: defineClass emits URI right after TokenClassDefined. */
+export async function onUri(event: Log & { args: { id: bigint; value: string } }, context: Context) {
+  const { id, value } = event.args;
+  await context.db
+    .update(tokenClass, { chainId: context.chain.id, token: event.log.address, tokenId: id })
+    .set({ uri: value });
+}
+
+export async function onApprovalForAll(
+  event: Log & { args: { account: Address; operator: Address; approved: boolean } },
+  context: Context,
+) {
+  const { account, operator, approved } = event.args;
+  await context.db
+    .insert(operatorApproval)
+    .values({
+      chainId: context.chain.id,
+      token: event.log.address,
+      account,
+      operator,
+      approved,
+      changedBlock: event.block.number,
+    })
+    .onConflictDoUpdate({ approved, changedBlock: event.block.number });
 }
 
 export async function onIssued(
