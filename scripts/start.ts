@@ -83,10 +83,14 @@ log(
   `indexer: GraphQL ${indexer.url}/graphql, SQL ${indexer.url}/sql, REST ${indexer.url}/accounts/<address>/portfolio`,
 );
 log(`API: ${api.url} (OpenAPI ${api.url}/openapi.json)`);
-log(`  platform key (X-API-Key)       ${platformKey}`);
-log(`  demo project key (X-Project-Key) ${demoApi.projectKey}`);
-log(`  demo admin login               ${demoLogin.email} / ${demoLogin.password}`);
-log(`  demo API key (X-API-Key)       ${demoApi.apiKey}`);
+for (const [label, value] of [
+  ["platform key (X-API-Key)", platformKey],
+  ["demo project key (X-Project-Key)", demoApi.projectKey],
+  ["demo admin login", `${demoLogin.email} / ${demoLogin.password}`],
+  ["demo API key (X-API-Key)", demoApi.apiKey],
+]) {
+  log(`  ${label!.padEnd(34)}${value}`);
+}
 log(`ready: RPC ${rpcUrl} (${deployment.rpcUrlVariable}). Ctrl-C stops.`);
 
 const stop = async () => {
