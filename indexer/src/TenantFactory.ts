@@ -56,14 +56,12 @@ ponder.on("TenantFactory:TenantCreated", async ({ event, context }) => {
 // Emitted before TenantCreated for a tenant's first points token, and alone for added ones.
 ponder.on("TenantFactory:PointsTokenAdded", async ({ event, context }) => {
   const { tenantId, pointsToken } = event.args;
-  const read = <name extends "name" | "symbol" | "decimals">(functionName: name) =>
-    context.client.readContract({
-      abi: pointsTokenAbi,
-      address: pointsToken,
-      functionName,
-      blockNumber: event.block.number,
-    });
-  const [name, symbol, decimals] = await Promise.all([read("name"), read("symbol"), read("decimals")]);
+  const at = { abi: pointsTokenAbi, address: pointsToken, blockNumber: event.block.number } as const;
+  const [name, symbol, decimals] = await Promise.all([
+    context.client.readContract({ ...at, functionName: "name" }),
+    context.client.readContract({ ...at, functionName: "symbol" }),
+    context.client.readContract({ ...at, functionName: "decimals" }),
+  ]);
   await context.db
     .insert(tenantContract)
     .values({
