@@ -15,7 +15,13 @@ type NewRow<T extends TenantOwnedTable> = Omit<T["$inferInsert"], "tenantId" | "
 const TOTAL = "__total";
 
 export type Page = { page: number; limit: number };
-export type ListParameters = Page & { where?: (SQL | undefined)[]; orderBy?: AnyPgColumn; order?: "asc" | "desc" };
+export type ListParameters = Page & {
+  where?: (SQL | undefined)[];
+  orderBy?: AnyPgColumn;
+  order?: "asc" | "desc";
+  /** More columns computed beside each row in the same query (e.g. a campaign's tags). */
+  extra?: Record<string, SQL>;
+};
 export type ListReturnType<R> = { data: R[]; pagination: Page & { total: number } };
 
 export type TenantScope = ReturnType<typeof tenantScope>;
@@ -40,12 +46,19 @@ export function tenantScope(db: Database, tenantId: string) {
       return row as Row<T>;
     },
 
-    async list<T extends TenantTable>(table: T, parameters: ListParameters): Promise<ListReturnType<Row<T>>> {
+    async list<T extends TenantTable, Extra = {}>(
+      table: T,
+      parameters: ListParameters,
+    ): Promise<ListReturnType<Row<T> & Extra>> {
       const where = mine(table, ...(parameters.where ?? []));
       const orderBy = parameters.orderBy ?? (table as unknown as { createdAt: AnyPgColumn }).createdAt;
       // One round trip: the page and, beside each row, the count of all matching rows.
       const rows = await db
-        .select({ ...getTableColumns(table as PgTable), [TOTAL]: sql<number>`count(*) over()`.mapWith(Number) })
+        .select({
+          ...getTableColumns(table as PgTable),
+          ...parameters.extra,
+          [TOTAL]: sql<number>`count(*) over()`.mapWith(Number),
+        })
         .from(table as PgTable)
         .where(where)
         .orderBy(parameters.order === "asc" ? asc(orderBy) : desc(orderBy), asc(table.id))
@@ -61,7 +74,7 @@ export function tenantScope(db: Database, tenantId: string) {
       }
       const data = rows.map(({ [TOTAL]: _total, ...row }) => row);
       return {
-        data: data as Row<T>[],
+        data: data as (Row<T> & Extra)[],
         pagination: { page: parameters.page, limit: parameters.limit, total },
       };
     },

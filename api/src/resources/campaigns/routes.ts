@@ -25,7 +25,7 @@ import {
   campaignUpdate,
   type CampaignStatus,
 } from "./schema.ts";
-import { registerCampaignTags, tagsOf } from "./tags.ts";
+import { registerCampaignTags, tagsColumn, tagsOf } from "./tags.ts";
 import { registerCampaignTokens } from "./tokens.ts";
 import { managesCampaigns, visibleCampaign, visibleToCaller } from "./visibility.ts";
 
@@ -193,20 +193,18 @@ export function registerCampaigns(api: Api) {
     handler: async (ctx) => {
       const scope = scopeOf(ctx);
       const query = ctx.input.query;
-      const result = await scope.list(campaigns, {
+      // The page, its total and each campaign's tags in one query: this list is the hot read of dApps.
+      const result = await scope.list<typeof campaigns, { tags: string[] }>(campaigns, {
         page: query.page,
         limit: query.limit,
         order: query.order,
         orderBy: SORT_COLUMNS[query.sort],
         where: [await visibleToCaller(ctx, scope), ...filters(scope, query)],
+        extra: { tags: tagsColumn },
       });
-      const tags = await tagsOf(
-        scope,
-        result.data.map((row) => row.id),
-      );
       const withTargets = managesCampaigns(ctx);
       ctx.body = {
-        data: result.data.map((row) => present(row, tags.get(row.id) ?? [], withTargets)),
+        data: result.data.map((row) => present(row, row.tags, withTargets)),
         pagination: result.pagination,
       };
     },

@@ -1,9 +1,9 @@
 // A campaign's tags: lowercase slugs, at most MAX_TAGS, a set (PUT replaces it, POST adds one,
 // DELETE removes one). Anyone who may see the campaign may read them.
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { access } from "../../auth/principal.ts";
-import { campaignTags } from "../../db/schema.ts";
+import { campaigns, campaignTags } from "../../db/schema.ts";
 import { scopeOf, type TenantScope } from "../../db/scope.ts";
 import { conflict, notFound } from "../../errors.ts";
 import { idParams } from "../../http/pagination.ts";
@@ -18,6 +18,11 @@ const campaignTagAdd = z.strictObject({ tag }).meta({ id: "CampaignTagAdd" });
 const tagParams = idParams.extend({ tag });
 
 /** Each campaign's tags, in alphabetical order. */
+/** A campaign's tags, sorted, as a column computed beside each campaign row. */
+export const tagsColumn = sql<
+  string[]
+>`coalesce((select array_agg(${campaignTags.tag} order by ${campaignTags.tag}) from ${campaignTags} where ${campaignTags.campaignId} = ${campaigns.id}), '{}')`;
+
 export async function tagsOf(scope: TenantScope, campaignIds: string[]): Promise<Map<string, string[]>> {
   const tags = new Map(campaignIds.map((id) => [id, [] as string[]]));
   if (!campaignIds.length) return tags;
