@@ -75,6 +75,48 @@ describe("bad input", () => {
     );
   });
 
+  it("honours Idempotency-Key on every write, except those whose answer is a secret shown once", async () => {
+    const key = { "idempotency-key": `types-${Date.now()}` };
+    const first = await post(JSON.stringify({ name: "Bakery" }));
+    assert.equal(first.status, 201);
+    const once = await api.request("POST", "/business-types", {
+      token: tenant.adminToken,
+      headers: key,
+      body: { name: "Cafe" },
+    });
+    const again = await api.request("POST", "/business-types", {
+      token: tenant.adminToken,
+      headers: key,
+      body: { name: "Cafe" },
+    });
+    assert.equal(once.status, 201);
+    assert.equal(again.status, 201);
+    assert.equal(again.body.id, once.body.id, "the first answer, replayed");
+    assert.equal(again.headers.get("idempotent-replayed"), "true");
+    const other = await api.request("POST", "/business-types", {
+      token: tenant.adminToken,
+      headers: key,
+      body: { name: "Bar" },
+    });
+    assert.equal(other.status, 422);
+    assert.ok(isProblem(other));
+    // An API key is shown once: a repeat makes another key rather than keeping this one for replay.
+    const apiKey = { "idempotency-key": `keys-${Date.now()}` };
+    const k1 = await api.request("POST", "/api-keys", {
+      token: tenant.adminToken,
+      headers: apiKey,
+      body: { name: "ci" },
+    });
+    const k2 = await api.request("POST", "/api-keys", {
+      token: tenant.adminToken,
+      headers: apiKey,
+      body: { name: "ci" },
+    });
+    assert.equal(k1.status, 201);
+    assert.equal(k2.status, 201);
+    assert.notEqual(k1.body.key, k2.body.key);
+  });
+
   it("answers a browser's preflight with the allowed headers (CORS)", async () => {
     const preflight = await api.request("OPTIONS", "/business-types", {
       headers: {

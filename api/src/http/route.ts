@@ -36,7 +36,7 @@ export type RouteSpec<P extends Schema | undefined, Q extends Schema | undefined
   /** multipart bodies are parsed by the handler's own middleware (see files). */
   bodyType?: "json" | "multipart";
   before?: Middleware[];
-  /** Takes an Idempotency-Key (./idempotency.ts): a repeat with the same key and body gets the first answer. */
+  /** Honours Idempotency-Key (./idempotency.ts); every write does unless it opts out (sign-in: its answers are secrets; uploads). */
   idempotent?: boolean;
   responses: Record<number, Response>;
   /** Problem statuses beyond the ones every route of its kind may answer. */
@@ -116,7 +116,8 @@ export function defineRoute<
   P extends Schema | undefined = undefined,
   Q extends Schema | undefined = undefined,
   B extends Schema | undefined = undefined,
->(api: Api, spec: RouteSpec<P, Q, B>): void {
+>(api: Api, declared: RouteSpec<P, Q, B>): void {
+  const spec = { ...declared, idempotent: declared.idempotent ?? declared.method !== "get" };
   const pipeline: Middleware[] = [
     api.rateLimits.perIp,
     authenticate,

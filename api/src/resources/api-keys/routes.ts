@@ -27,6 +27,8 @@ export function registerApiKeys(api: Api) {
   defineRoute(api, {
     method: "post",
     path: "/api-keys",
+    // Its answer holds a secret shown once, never to be kept for replay.
+    idempotent: false,
     summary: "Create an API key (the key is in this answer only)",
     tags: ["api-keys"],
     access: access.levels("ADMIN"),

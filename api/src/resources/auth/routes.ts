@@ -25,6 +25,8 @@ function prove(ctx: Context, request: TokenRequest): Promise<Subject> {
 export function registerAuth(api: Api) {
   defineRoute(api, {
     method: "post",
+    // Its answers are fresh secrets (tokens, nonces), never to be stored for replay.
+    idempotent: false,
     path: "/auth/token",
     summary: "Exchange proof of identity (password, API key, Sign-In with Ethereum, the tenant's IdP) for tokens",
     tags: ["auth"],
@@ -40,6 +42,8 @@ export function registerAuth(api: Api) {
 
   defineRoute(api, {
     method: "post",
+    // Its answers are fresh secrets (tokens, nonces), never to be stored for replay.
+    idempotent: false,
     path: "/auth/nonce",
     summary: "A nonce for a Sign-In-with-Ethereum message (EIP-4361); it works once, for a few minutes",
     tags: ["auth"],
@@ -54,6 +58,8 @@ export function registerAuth(api: Api) {
 
   defineRoute(api, {
     method: "post",
+    // Its answers are fresh secrets (tokens, nonces), never to be stored for replay.
+    idempotent: false,
     path: "/auth/refresh",
     summary: "Rotate a refresh token; a reused one revokes its whole family",
     tags: ["auth"],

@@ -55,6 +55,8 @@ const isImage = (contentType: string) => contentType.startsWith("image/");
 export function registerFiles(api: Api) {
   defineRoute(api, {
     method: "post",
+    // The fingerprint covers JSON bodies, not the uploaded bytes.
+    idempotent: false,
     path: "/files",
     summary: "Upload a file (multipart/form-data: one file in `file`, optional `visibility`)",
     tags: ["files"],

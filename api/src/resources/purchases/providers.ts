@@ -69,6 +69,8 @@ export function registerPurchaseProviders(api: Api) {
   defineRoute(api, {
     method: "post",
     path: "/purchases/providers",
+    // Its answer holds a secret shown once, never to be kept for replay.
+    idempotent: false,
     summary: "Register a payment provider (its secret is in this answer only)",
     tags,
     access: admins,
@@ -164,6 +166,8 @@ export function registerPurchaseProviders(api: Api) {
   defineRoute(api, {
     method: "post",
     path: "/purchases/providers/:id/rotate-secret",
+    // Its answer holds a secret shown once, never to be kept for replay.
+    idempotent: false,
     summary: "Replace a provider's secret with a new random one (in this answer only; the old one stops at once)",
     tags,
     access: admins,

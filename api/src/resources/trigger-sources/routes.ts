@@ -43,6 +43,8 @@ export function registerTriggerSources(api: Api) {
   defineRoute(api, {
     method: "post",
     path: "/trigger-sources",
+    // Its answer holds a secret shown once, never to be kept for replay.
+    idempotent: false,
     summary: "Create a trigger source (its secret is in this answer only)",
     tags: ["trigger-sources"],
     access: managers,
@@ -122,6 +124,8 @@ export function registerTriggerSources(api: Api) {
   defineRoute(api, {
     method: "post",
     path: "/trigger-sources/:id/rotate-secret",
+    // Its answer holds a secret shown once, never to be kept for replay.
+    idempotent: false,
     summary: "Replace a trigger source's secret (the new one is in this answer only; the old one stops working)",
     tags: ["trigger-sources"],
     access: managers,

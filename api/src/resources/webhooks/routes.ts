@@ -104,6 +104,8 @@ export function registerWebhooks(api: Api) {
   defineRoute(api, {
     method: "post",
     path: "/webhooks",
+    // Its answer holds a secret shown once, never to be kept for replay.
+    idempotent: false,
     summary: "Register an endpoint for platform events (its signing secret is in this answer only)",
     tags,
     access: admins,
@@ -189,6 +191,8 @@ export function registerWebhooks(api: Api) {
   defineRoute(api, {
     method: "post",
     path: "/webhooks/:id/rotate-secret",
+    // Its answer holds a secret shown once, never to be kept for replay.
+    idempotent: false,
     summary: "Replace an endpoint's signing secret (the new one is in this answer only; the old one stops at once)",
     tags,
     access: admins,
