@@ -31,6 +31,7 @@ export async function submitPending(context: RelayerContext, lane: ChainLane): P
   const handled = new Set<string>();
   try {
     const fees = await currentFees(chain);
+    const gasTarget = batchGasTarget(await blockGasLimit(lane));
     for (const tenantJobs of groupBy(claimed, (job) => job.tenantId)) {
       const tenantId = tenantJobs[0]!.tenantId;
       if (await overGasLimit(context, tenantId)) {
@@ -45,10 +46,11 @@ export async function submitPending(context: RelayerContext, lane: ChainLane): P
       const jobContextOf = await jobContext(db, chain, tenantId);
       for (const group of groupBy(tenantJobs, (job) => `${job.kind}\u0000${job.batchKey ?? job.id}`)) {
         const kind = kinds.get(group[0]!.kind)!;
-        const size = group[0]!.batchKey === null ? 1 : Math.max(1, kind.maxBatch);
+        const size = group[0]!.batchKey === null ? 1 : batchSize(kind, gasTarget);
         for (let start = 0; start < group.length; start += size) {
           const chunk = group.slice(start, start + size);
-          const outcome = await simulate(kind, chunk, lane, jobContextOf);
+          const outcome = await simulate(kind, chunk, lane, jobContextOf, gasTarget);
+          learnGasPerJob(kind, outcome.batches);
           for (const { job, reason } of outcome.reverted) {
             await failJobs(context, kind, [job], reason, jobContextOf);
             handled.add(job.id);
@@ -115,15 +117,19 @@ export type SimulateReturnType = {
 
 /**
  * Encodes and estimates a chunk of jobs. A reverting chunk is halved until the jobs that revert
- * alone are found; a chunk over the per-transaction gas cap is halved too. Jobs whose estimate
- * could not reach the node are in neither list (the caller releases them).
+ * alone are found. A chunk whose gas limit is over `gasTarget` (at most the per-transaction cap) is
+ * cut where its gas reaches the target, and the rest is estimated again, so that batches come out
+ * about the target's size. Jobs whose estimate could not reach the node are in neither list (the
+ * caller releases them).
  */
 export async function simulate(
   kind: JobKind<any>,
   jobs: AnyJob[],
   lane: ChainLane,
   context: JobContext,
+  gasTarget: bigint = TRANSACTION_GAS_CAP,
 ): Promise<SimulateReturnType> {
+  const target = gasTarget < TRANSACTION_GAS_CAP ? gasTarget : TRANSACTION_GAS_CAP;
   const outcome: SimulateReturnType = { batches: [], reverted: [] };
   const visit = async (part: AnyJob[]): Promise<void> => {
     const halves = () => [part.slice(0, Math.ceil(part.length / 2)), part.slice(Math.ceil(part.length / 2))];
@@ -146,10 +152,21 @@ export async function simulate(
       return;
     }
     const gasLimit = withMargin(gas);
-    if (gasLimit > TRANSACTION_GAS_CAP) {
-      if (part.length > 1) for (const half of halves()) await visit(half);
-      else if (gas <= TRANSACTION_GAS_CAP) outcome.batches.push({ jobs: part, ...call, gasLimit: TRANSACTION_GAS_CAP });
-      else outcome.reverted.push({ job: part[0]!, reason: `needs ${gas} gas, above the ${TRANSACTION_GAS_CAP} cap` });
+    if (gasLimit > target) {
+      if (part.length > 1) {
+        // Gas grows about linearly with the jobs: keep as many as fit the target, a few less for
+        // the fixed cost of the transaction, then estimate the first part and the rest again.
+        const fit = Number((BigInt(part.length) * target * 95n) / (gasLimit * 100n));
+        const cut = Math.min(part.length - 1, Math.max(1, fit));
+        await visit(part.slice(0, cut));
+        await visit(part.slice(cut));
+      } else if (gas <= TRANSACTION_GAS_CAP) {
+        outcome.batches.push({
+          jobs: part,
+          ...call,
+          gasLimit: gasLimit < TRANSACTION_GAS_CAP ? gasLimit : TRANSACTION_GAS_CAP,
+        });
+      } else outcome.reverted.push({ job: part[0]!, reason: `needs ${gas} gas, above the ${TRANSACTION_GAS_CAP} cap` });
       return;
     }
     outcome.batches.push({ jobs: part, ...call, gasLimit });
@@ -161,8 +178,7 @@ export async function simulate(
     try {
       const call = await kind.encode(rest, context);
       const gas = await lane.chain.publicClient.estimateGas({ account: lane.signer.address, ...call });
-      if (withMargin(gas) <= TRANSACTION_GAS_CAP)
-        outcome.batches = [{ jobs: rest, ...call, gasLimit: withMargin(gas) }];
+      if (withMargin(gas) <= target) outcome.batches = [{ jobs: rest, ...call, gasLimit: withMargin(gas) }];
     } catch {
       // Keep the separate batches.
     }
@@ -172,6 +188,45 @@ export async function simulate(
 
 /** Estimates are exact for the state they ran on; leave room for a state that moved a little. */
 const withMargin = (gas: bigint) => (gas * 6n) / 5n + 10_000n;
+
+/**
+ * The gas limit batches aim at, so that the relayer's transactions fill blocks. A block builder
+ * takes a transaction while its gas limit fits the gas left, and a batch uses about its limit ÷ 1.2
+ * (the margin above): n batches of limit L fit a block of B gas when (n − 1)·L/1.2 + L ≤ B, and
+ * then use n/(n + 0.2) of it. Three or more per block (over 0.93 of it), each within the cap.
+ */
+export function batchGasTarget(blockGasLimit: bigint): bigint {
+  for (let n = 3n; ; n++) {
+    const limit = (blockGasLimit * 6n) / (6n + 5n * (n - 1n));
+    if (limit <= TRANSACTION_GAS_CAP) return limit;
+  }
+}
+
+/** The gas limit per job of each batching kind's latest sizeable batch. */
+const gasPerJob = new Map<string, bigint>();
+
+function learnGasPerJob(kind: JobKind<any>, batches: readonly Batch[]) {
+  for (const batch of batches) {
+    if (batch.jobs.length >= 8) gasPerJob.set(kind.name, batch.gasLimit / BigInt(batch.jobs.length));
+  }
+}
+
+/** Jobs per chunk: as many as the latest batches say fit the gas target, at most the kind's maxBatch. */
+function batchSize(kind: JobKind<any>, gasTarget: bigint): number {
+  const perJob = gasPerJob.get(kind.name);
+  const fit = perJob ? Number((gasTarget * 97n) / 100n / perJob) : kind.maxBatch;
+  return Math.max(1, Math.min(kind.maxBatch, fit));
+}
+
+/** The chain's block gas limit, read once a minute per lane. */
+const blockGasLimits = new WeakMap<ChainLane["chain"], { gasLimit: bigint; readAt: number }>();
+async function blockGasLimit(lane: ChainLane): Promise<bigint> {
+  const known = blockGasLimits.get(lane.chain);
+  if (known && Date.now() - known.readAt < 60_000) return known.gasLimit;
+  const { gasLimit } = await lane.chain.publicClient.getBlock({ blockTag: "latest" });
+  blockGasLimits.set(lane.chain, { gasLimit, readAt: Date.now() });
+  return gasLimit;
+}
 
 /**
  * Records a batch's transaction and its jobs as SUBMITTED in one database transaction (holding the

@@ -1,7 +1,7 @@
 // The `claim` job kind: accepted claims of one registry travel together in CampaignRegistry.claimBatch,
-// up to CLAIM_BATCH_MAX per transaction. Each claim carries its own claim id, which the registry pays
-// at most once: a batch sent again after a crash skips the ids already paid (CampaignClaimIdUsed),
-// and those claims count as confirmed, never paid twice.
+// up to CLAIM_BATCH_MAX per transaction (fewer when that fills blocks better). Each claim carries its
+// own claim id, which the registry pays at most once: a batch sent again after a crash skips the ids
+// already paid (CampaignClaimIdUsed), and those claims count as confirmed, never paid twice.
 import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
 import {
   encodeFunctionData,
@@ -25,8 +25,12 @@ import { groupBy } from "../context.ts";
 import type { Job, JobContext, JobKind } from "../jobs.ts";
 
 export const CLAIM_KIND = "claim";
-/** Claims per claimBatch: about 60k gas each with one points payout, well within 2^24 gas. */
-export const CLAIM_BATCH_MAX = 200;
+/**
+ * Claims per claimBatch at most: with one points payout a claim costs about 56k gas for a new holder
+ * (22k for an existing one), so even a batch of new holders stays within 2^24 gas. The relayer makes
+ * batches smaller to fill blocks (submitter.ts, batchGasTarget).
+ */
+export const CLAIM_BATCH_MAX = 250;
 
 export type ClaimJobPayload = {
   /** The claims row. */
