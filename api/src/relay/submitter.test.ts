@@ -46,7 +46,7 @@ const jobsOf = (count: number) => Array.from({ length: count }, (_, index) => ({
 const context = {} as JobContext;
 
 describe("batch sizing", () => {
-  it("aims batches at a gas limit that lets three or more of them fill most of a block, within the cap", () => {
+  it("aims batches at a gas limit that lets three or more of them fill most of a block, within the cap, with room to spare", () => {
     for (const block of [15_000_000n, 30_000_000n, 36_000_000n, 45_000_000n, 60_000_000n, 100_000_000n]) {
       const limit = batchGasTarget(block);
       assert.ok(limit <= TRANSACTION_GAS_CAP, `${limit} over the cap for a block of ${block}`);
@@ -59,9 +59,11 @@ describe("batch sizing", () => {
         count += 1;
       }
       assert.ok(count >= 3, `${count} batches in a block of ${block}`);
-      assert.ok(Number(taken) / Number(block) >= 0.93, `${Number(taken) / Number(block)} of a block of ${block}`);
+      assert.ok(Number(taken) / Number(block) >= 0.9, `${Number(taken) / Number(block)} of a block of ${block}`);
+      // With 3% to spare: a batch 3% larger than the others still fits.
+      assert.ok(taken - used + (limit * 103n) / 100n <= block, `no room to spare in a block of ${block}`);
     }
-    assert.equal(batchGasTarget(30_000_000n), 11_250_000n);
+    assert.equal(batchGasTarget(30_000_000n), 10_912_500n);
   });
 
   it("cuts a chunk over the target where its gas reaches it, keeping the jobs in order", async () => {
@@ -78,7 +80,7 @@ describe("batch sizing", () => {
       assert.ok(batch.gasLimit <= target, `batch ${index}: ${batch.gasLimit} over ${target}`);
       if (index < batches.length - 1) assert.ok(batch.gasLimit * 10n >= target * 9n, `batch ${index} under-filled`);
     }
-    // 1,000 jobs of 50,000 gas (60,000 with the margin) in batches of about 11.25M gas: 6 of 178.
+    // 1,000 jobs of 50,000 gas (60,000 with the margin) in batches of about 10.9M gas: 6 of 178.
     assert.equal(batches.length, 6);
     assert.equal(batches[0]!.jobs.length, 178);
     // One estimate for the whole chunk, then one per batch and per remainder: no halving.

@@ -154,9 +154,9 @@ export async function simulate(
     const gasLimit = withMargin(gas);
     if (gasLimit > target) {
       if (part.length > 1) {
-        // Gas grows about linearly with the jobs: keep as many as fit the target, a few less for
-        // the fixed cost of the transaction, then estimate the first part and the rest again.
-        const fit = Number((BigInt(part.length) * target * 95n) / (gasLimit * 100n));
+        // Gas grows about linearly with the jobs: keep as many as fit the target, a few less in
+        // case it grows faster, then estimate the first part and the rest again.
+        const fit = Number((BigInt(part.length) * target * 98n) / (gasLimit * 100n));
         const cut = Math.min(part.length - 1, Math.max(1, fit));
         await visit(part.slice(0, cut));
         await visit(part.slice(cut));
@@ -193,11 +193,12 @@ const withMargin = (gas: bigint) => (gas * 6n) / 5n + 10_000n;
  * The gas limit batches aim at, so that the relayer's transactions fill blocks. A block builder
  * takes a transaction while its gas limit fits the gas left, and a batch uses about its limit ÷ 1.2
  * (the margin above): n batches of limit L fit a block of B gas when (n − 1)·L/1.2 + L ≤ B, and
- * then use n/(n + 0.2) of it. Three or more per block (over 0.93 of it), each within the cap.
+ * then use n/(n + 0.2) of it. Three or more per block, each within the cap, and 3% less than that
+ * bound, so that a batch a little larger than the others still fits (over 0.9 of the block).
  */
 export function batchGasTarget(blockGasLimit: bigint): bigint {
   for (let n = 3n; ; n++) {
-    const limit = (blockGasLimit * 6n) / (6n + 5n * (n - 1n));
+    const limit = (blockGasLimit * 6n * 97n) / ((6n + 5n * (n - 1n)) * 100n);
     if (limit <= TRANSACTION_GAS_CAP) return limit;
   }
 }
@@ -214,18 +215,13 @@ function learnGasPerJob(kind: JobKind<any>, batches: readonly Batch[]) {
 /** Jobs per chunk: as many as the latest batches say fit the gas target, at most the kind's maxBatch. */
 function batchSize(kind: JobKind<any>, gasTarget: bigint): number {
   const perJob = gasPerJob.get(kind.name);
-  const fit = perJob ? Number((gasTarget * 97n) / 100n / perJob) : kind.maxBatch;
+  const fit = perJob ? Number(gasTarget / perJob) : kind.maxBatch;
   return Math.max(1, Math.min(kind.maxBatch, fit));
 }
 
-/** The chain's block gas limit, read once a minute per lane. */
-const blockGasLimits = new WeakMap<ChainLane["chain"], { gasLimit: bigint; readAt: number }>();
+/** The chain's block gas limit now (one cheap call a round: chains change it). */
 async function blockGasLimit(lane: ChainLane): Promise<bigint> {
-  const known = blockGasLimits.get(lane.chain);
-  if (known && Date.now() - known.readAt < 60_000) return known.gasLimit;
-  const { gasLimit } = await lane.chain.publicClient.getBlock({ blockTag: "latest" });
-  blockGasLimits.set(lane.chain, { gasLimit, readAt: Date.now() });
-  return gasLimit;
+  return (await lane.chain.publicClient.getBlock({ blockTag: "latest" })).gasLimit;
 }
 
 /**
