@@ -6,11 +6,15 @@
 // claim's accept latency runs from its scheduled send time to its 202, its confirmation latency to
 // the moment the API recorded it CONFIRMED (the claim's updatedAt, read from pages of
 // GET /campaigns/claims?status=CONFIRMED). The chain is read block by block for the gas of the
-// relayer's claimBatch transactions against the block gas limit.
+// relayer's claimBatch transactions against the block gas limit. A last phase (saturation) lowers
+// the block gas limit so that the chain, not the API, is the limit: claims wait, and the relayer
+// must keep blocks full.
 //
 //   npm run bench:claims   (BENCH_RATES=50,100,200 BENCH_PHASE_SECONDS=15 BENCH_USERS=1000
-//                           BENCH_BLOCK_GAS_LIMIT=30000000 BENCH_AUTH=key|token BENCH_IDEMPOTENCY=true
-//                           BENCH_DRAIN_SECONDS=120 BENCH_DATABASE_URL=postgres://…
+//                           BENCH_BLOCK_GAS_LIMIT=30000000 BENCH_SATURATION_SECONDS=15 (0: none)
+//                           BENCH_SATURATION_RATE=100 BENCH_SATURATION_GAS_LIMIT=2000000
+//                           BENCH_AUTH=key|token BENCH_IDEMPOTENCY=true BENCH_DRAIN_SECONDS=120
+//                           BENCH_DATABASE_URL=postgres://…
 //                           BENCH_API_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof")
 // Hardhat runs this script (it serves the chain), so options come from the environment.
 import { randomBytes, randomUUID } from "node:crypto";
@@ -31,6 +35,9 @@ const options = {
   phaseSeconds: Number(env("BENCH_PHASE_SECONDS", "15")),
   users: Number(env("BENCH_USERS", "1000")),
   blockGasLimit: BigInt(env("BENCH_BLOCK_GAS_LIMIT", "30000000")),
+  saturationSeconds: Number(env("BENCH_SATURATION_SECONDS", "15")),
+  saturationRate: Number(env("BENCH_SATURATION_RATE", "100")),
+  saturationGasLimit: BigInt(env("BENCH_SATURATION_GAS_LIMIT", "2000000")),
   blockIntervalMs: Number(env("BENCH_BLOCK_INTERVAL_MS", "1000")),
   auth: env("BENCH_AUTH", "key") as "key" | "token",
   idempotency: env("BENCH_IDEMPOTENCY", "true") === "true",
@@ -265,7 +272,9 @@ try {
   });
   const claimer = options.auth === "key" ? { "x-api-key": systemKey.key as string } : admin;
 
-  const total = options.rates.reduce((sum, rate) => sum + Math.round(rate * options.phaseSeconds), 0);
+  const total =
+    options.rates.reduce((sum, rate) => sum + Math.round(rate * options.phaseSeconds), 0) +
+    Math.round(options.saturationRate * options.saturationSeconds);
   const campaign = await call(`${apiUrl}/campaigns`, {
     method: "POST",
     headers: admin,
@@ -335,22 +344,40 @@ try {
     }
   };
 
-  type Phase = { rate: number; startedAt: number; endedAt: number; maxLagMs: number };
+  type Phase = {
+    rate: number;
+    startedAt: number;
+    endedAt: number;
+    maxLagMs: number;
+    blockGasLimit: bigint;
+    saturation: boolean;
+  };
   const phases: Phase[] = [];
   const cpuAtStart = { api: cpuSecondsOf(api.child.pid), bench: process.cpuUsage(), at: now() };
   let sent = 0;
   const inFlight = new Set<Promise<void>>();
-  for (const [index, rate] of options.rates.entries()) {
-    const count = Math.round(rate * options.phaseSeconds);
-    log(`${rate} claims/s for ${options.phaseSeconds} s (${count} claims)`);
+  /** Sends `rate` claims a second for `seconds`, on schedule whatever the answers. */
+  const runPhase = async (rate: number, seconds: number, saturation: boolean) => {
+    const index = phases.length;
+    const count = Math.round(rate * seconds);
+    const { gasLimit } = await publicClient.getBlock({ blockTag: "latest" });
+    log(`${rate} claims/s for ${seconds} s (${count} claims), block gas limit ${gasLimit}`);
     const startedAt = now();
-    let maxLagMs = 0;
+    const phase: Phase = {
+      rate,
+      startedAt,
+      endedAt: startedAt + seconds * 1000,
+      maxLagMs: 0,
+      blockGasLimit: gasLimit,
+      saturation,
+    };
+    phases.push(phase);
     for (let i = 0; i < count;) {
       const at = now();
       // Send every claim that is due: open loop, answers are not awaited.
       for (; i < count && startedAt + (i * 1000) / rate <= at; i++) {
         const claim: Claim = { phase: index, dueAt: startedAt + (i * 1000) / rate };
-        maxLagMs = Math.max(maxLagMs, at - claim.dueAt);
+        phase.maxLagMs = Math.max(phase.maxLagMs, at - claim.dueAt);
         claims.push(claim);
         const request = send(claim, userIds[sent++ % userIds.length]!);
         inFlight.add(request);
@@ -358,14 +385,28 @@ try {
       }
       if (i < count) await sleep(Math.max(1, startedAt + (i * 1000) / rate - now()));
     }
-    phases.push({ rate, startedAt, endedAt: startedAt + options.phaseSeconds * 1000, maxLagMs });
-    await sleep(Math.max(0, startedAt + options.phaseSeconds * 1000 - now()));
-  }
-  await Promise.all(inFlight);
-  log(`all ${claims.length} claims answered; waiting up to ${options.drainSeconds} s for their confirmations`);
-  const drainUntil = now() + options.drainSeconds * 1000;
+    await sleep(Math.max(0, phase.endedAt - now()));
+  };
   const unsettled = () => claims.filter((claim) => claim.status === 202 && !claim.confirmedAt && !claim.failed);
-  while (unsettled().length > 0 && now() < drainUntil) await sleep(500);
+  /** Waits for every answer, then for every accepted claim to settle (at most BENCH_DRAIN_SECONDS). */
+  const drain = async () => {
+    await Promise.all(inFlight);
+    log(`all ${claims.length} claims answered; waiting up to ${options.drainSeconds} s for their confirmations`);
+    const drainUntil = now() + options.drainSeconds * 1000;
+    while (unsettled().length > 0 && now() < drainUntil) await sleep(500);
+  };
+
+  for (const rate of options.rates) await runPhase(rate, options.phaseSeconds, false);
+  await drain();
+  if (options.saturationSeconds > 0) {
+    // The API cannot accept claims faster than a full-size block pays them on this machine: a
+    // smaller block makes the chain the limit, so that claims wait and the relayer must fill blocks.
+    log(`saturation: block gas limit ${options.saturationGasLimit}`);
+    await rpc("evm_setBlockGasLimit", [`0x${options.saturationGasLimit.toString(16)}`]);
+    await sleep(options.blockIntervalMs * 2);
+    await runPhase(options.saturationRate, options.saturationSeconds, true);
+    await drain();
+  }
   // One more block and poll, so that the last confirmations are seen.
   await sleep(Math.max(options.pollMs, options.blockIntervalMs) + 500);
   watching = false;
@@ -381,14 +422,13 @@ try {
   const paid = accepted.filter((claim) => claim.includedBlock !== undefined);
   const claimGas = blocks.reduce((sum, block) => sum + block.claimGas, 0n);
   const gasPerClaim = paid.length > 0 ? Number(claimGas) / paid.length : 56_000;
-  const blockCapacity = Number(options.blockGasLimit) / gasPerClaim;
   const utilization = (selected: Block[]) =>
     selected.length === 0
       ? null
       : Number(selected.reduce((sum, block) => sum + block.claimGas, 0n)) /
         Number(selected.reduce((sum, block) => sum + block.gasLimit, 0n));
   // Blocks the relayer could have filled: more claims waited for them than one block holds.
-  const saturated = blocks.filter((block) => block.waiting >= blockCapacity);
+  const saturated = blocks.filter((block) => block.waiting * gasPerClaim >= Number(block.gasLimit));
   const backlogged = blocks.filter((block) => block.waiting > 0);
 
   const rows = phases.map((phase, index) => {
@@ -406,6 +446,8 @@ try {
     );
     return {
       rate: phase.rate,
+      phase: phase.saturation ? "saturation" : "rate",
+      blockGasLimit: Number(phase.blockGasLimit),
       seconds,
       sent: mine.length,
       accepted: ok.length,
@@ -427,7 +469,8 @@ try {
       schedulerMaxLagMs: round(phase.maxLagMs),
     };
   });
-  const top = rows.at(-1)!;
+  // The headline figures are those of the highest rate (the last rate phase, before saturation).
+  const top = rows.filter((row) => row.phase === "rate").at(-1)!;
   const result = {
     acceptedPerSec: top.acceptedPerSec,
     confirmedPerSec: top.confirmedPerSec,
@@ -440,7 +483,7 @@ try {
     backloggedBlocks: backlogged.length,
     gasPerClaim: Math.round(gasPerClaim),
     blockGasLimit: Number(options.blockGasLimit),
-    blockCapacityClaims: Math.floor(blockCapacity),
+    saturationBlockGasLimit: options.saturationSeconds > 0 ? Number(options.saturationGasLimit) : null,
     accepted: accepted.length,
     confirmed: accepted.filter((claim) => claim.confirmedAt).length,
     failed: accepted.filter((claim) => claim.failed).length,
@@ -467,32 +510,38 @@ try {
     `Claims (\`POST /campaigns/claims\`, ${result.auth}${options.idempotency ? ", Idempotency-Key" : ""}) sent open-loop`,
     `at rising rates for ${options.phaseSeconds} s each to the API in its own process (${options.database}, relayer on),`,
     `for ${options.users} custodial users of one published campaign; a local Hardhat chain mines a block every`,
-    `${options.blockIntervalMs / 1000} s with a block gas limit of ${result.blockGasLimit.toLocaleString("en-US")}.`,
+    `${options.blockIntervalMs / 1000} s with a block gas limit of ${result.blockGasLimit.toLocaleString("en-US")}` +
+      (result.saturationBlockGasLimit
+        ? `, then ${result.saturationBlockGasLimit.toLocaleString("en-US")} for a last phase (saturation) in which the chain, not the API, is the limit.`
+        : "."),
     "Latencies run from each claim's scheduled send time: accept to its 202, include to the block that paid",
     "it, confirm to the moment the API recorded it CONFIRMED.",
     "",
-    "| claims/s | sent | accepted/s | refused | errors | accept p50 (ms) | accept p99 (ms) | accept max (ms) | include p50 (ms) | confirm p50 (ms) | confirm p99 (ms) | confirmed/s | gas used / limit |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ...rows.map((row) =>
-      [
-        row.rate,
-        row.sent,
-        row.acceptedPerSec,
-        row.refused,
-        row.errors,
-        row.acceptP50Ms,
-        row.acceptP99Ms,
-        row.acceptMaxMs,
-        row.includeP50Ms,
-        row.confirmP50Ms,
-        row.confirmP99Ms,
-        row.confirmedPerSec,
-        row.gasUtilization,
-      ]
-        .map(cell)
-        .join(" | ")
-        .replace(/^/, "| ")
-        .concat(" |"),
+    "| phase | claims/s | block gas limit | sent | accepted/s | refused | errors | accept p50 (ms) | accept p99 (ms) | accept max (ms) | include p50 (ms) | confirm p50 (ms) | confirm p99 (ms) | confirmed/s | claim gas / block gas limit |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows.map(
+      (row) =>
+        "| " +
+        [
+          row.phase,
+          row.rate,
+          row.blockGasLimit.toLocaleString("en-US"),
+          row.sent,
+          row.acceptedPerSec,
+          row.refused,
+          row.errors,
+          row.acceptP50Ms,
+          row.acceptP99Ms,
+          row.acceptMaxMs,
+          row.includeP50Ms,
+          row.confirmP50Ms,
+          row.confirmP99Ms,
+          row.confirmedPerSec,
+          row.gasUtilization,
+        ]
+          .map(cell)
+          .join(" | ") +
+        " |",
     ),
     "",
     `At ${top.rate} claims/s: **acceptP99Ms ${cell(result.acceptP99Ms)}** (target ≤ 50), acceptP50Ms ${cell(result.acceptP50Ms)},`,
@@ -500,7 +549,7 @@ try {
     "",
     `**gasUtilization ${cell(result.gasUtilization)}** (target ≥ 0.8): claim gas ÷ block gas limit over the`,
     `${result.saturatedBlocks} blocks for which more claims were waiting (accepted before the previous block, not yet`,
-    `paid) than one block holds (${result.blockCapacityClaims} at ${result.gasPerClaim.toLocaleString("en-US")} gas per claim).`,
+    `paid) than the block holds at ${result.gasPerClaim.toLocaleString("en-US")} gas per claim.`,
     `Over every block with any claim waiting (${result.backloggedBlocks}): ${cell(result.gasUtilizationAnyBacklog)}.`,
     "",
     `${result.accepted} claims accepted, ${result.paidOnChain} paid on chain, ${result.confirmed} confirmed, ${result.failed} failed,`,
