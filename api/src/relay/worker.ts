@@ -76,7 +76,8 @@ export function startRelayer(parameters: StartRelayerParameters): Relayer {
       lane.balanceCheckedAt = Date.now();
       await checkBalance(context, lane);
     }
-    return submitted.claimed >= settings.claimLimit;
+    // Held back jobs wait for blocks, not for the next round.
+    return submitted.claimed >= settings.claimLimit && !submitted.throttled;
   };
 
   let stopped = false;
