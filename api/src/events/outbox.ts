@@ -25,3 +25,14 @@ export async function recordEvent(
     .returning({ id: platformEvents.id });
   return row!.id;
 }
+
+/** Records several events in one statement (in the given order); for many changes of one transaction. */
+export async function recordEvents(
+  db: Pick<Database, "insert">,
+  events: readonly { tenantId: string | null; type: EventType; data: Record<string, unknown> }[],
+): Promise<void> {
+  if (events.length === 0) return;
+  await db
+    .insert(platformEvents)
+    .values(events.map((event) => ({ tenantId: event.tenantId, type: event.type, data: event.data })));
+}

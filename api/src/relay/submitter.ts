@@ -20,18 +20,30 @@ export type SubmitReturnType = {
   submitted: number;
   /** A node said "nonce too low": the lane must resynchronise. */
   laneStale: boolean;
+  /** Jobs were held back because the lane's unmined transactions already fill the next blocks. */
+  throttled: boolean;
 };
+
+/**
+ * Blocks' worth of gas the lane's sent transactions may hold before more are sent. Beyond it the
+ * chain is the limit: jobs wait in the queue, where they still make full batches, rather than in
+ * the node's pool as whatever batches each round happened to find.
+ */
+const IN_FLIGHT_BLOCKS = 2n;
 
 export async function submitPending(context: RelayerContext, lane: ChainLane): Promise<SubmitReturnType> {
   const { db, settings, kinds, logger } = context;
   const { chain } = lane;
   const claimed = await claimJobs(context, chain.chainId);
-  const result: SubmitReturnType = { claimed: claimed.length, submitted: 0, laneStale: false };
+  const result: SubmitReturnType = { claimed: claimed.length, submitted: 0, laneStale: false, throttled: false };
   if (claimed.length === 0) return result;
   const handled = new Set<string>();
   try {
     const fees = await currentFees(chain);
-    for (const tenantJobs of groupBy(claimed, (job) => job.tenantId)) {
+    const blockGas = await blockGasLimit(lane);
+    const gasTarget = batchGasTarget(blockGas);
+    let room = IN_FLIGHT_BLOCKS * blockGas - (await inFlightGas(context, lane));
+    tenants: for (const tenantJobs of groupBy(claimed, (job) => job.tenantId)) {
       const tenantId = tenantJobs[0]!.tenantId;
       if (await overGasLimit(context, tenantId)) {
         await db
@@ -47,8 +59,12 @@ export async function submitPending(context: RelayerContext, lane: ChainLane): P
         const kind = kinds.get(group[0]!.kind)!;
         const size = group[0]!.batchKey === null ? 1 : Math.max(1, kind.maxBatch);
         for (let start = 0; start < group.length; start += size) {
+          if (room <= 0n) {
+            result.throttled = true;
+            break tenants;
+          }
           const chunk = group.slice(start, start + size);
-          const outcome = await simulate(kind, chunk, lane, jobContextOf);
+          const outcome = await simulate(kind, chunk, lane, jobContextOf, gasTarget);
           for (const { job, reason } of outcome.reverted) {
             await failJobs(context, kind, [job], reason, jobContextOf);
             handled.add(job.id);
@@ -56,6 +72,7 @@ export async function submitPending(context: RelayerContext, lane: ChainLane): P
           for (const batch of outcome.batches) {
             const sent = await submitBatch(context, lane, batch, fees);
             for (const job of batch.jobs) handled.add(job.id);
+            if (sent !== "skipped") room -= batch.gasLimit;
             if (sent === "nonce-too-low") result.laneStale = true;
             if (sent !== "skipped") result.submitted += batch.jobs.length;
           }
@@ -68,12 +85,31 @@ export async function submitPending(context: RelayerContext, lane: ChainLane): P
     if (released.length > 0) {
       await db
         .update(relayJobs)
-        .set({ availableAt: new Date(Date.now() + settings.pollIntervalMs), updatedAt: new Date() })
+        .set({
+          // Held back: in line again as they were. Otherwise (the node unreachable): after a pause.
+          availableAt: result.throttled ? sql`${relayJobs.createdAt}` : new Date(Date.now() + settings.pollIntervalMs),
+          updatedAt: new Date(),
+        })
         .where(and(inArray(relayJobs.id, ids(released)), eq(relayJobs.status, "PENDING")))
         .catch((error) => logger.error({ err: error }, "relayer: releasing claimed jobs failed"));
     }
   }
   return result;
+}
+
+/** The gas limits of the lane's transactions sent and not yet mined. */
+async function inFlightGas(context: RelayerContext, lane: ChainLane): Promise<bigint> {
+  const [row] = await context.db
+    .select({ gas: sql<string>`coalesce(sum(${relayTransactions.gasLimit}::numeric), 0)::text` })
+    .from(relayTransactions)
+    .where(
+      and(
+        eq(relayTransactions.chainId, lane.chain.chainId),
+        eq(relayTransactions.signer, lane.signer.address),
+        eq(relayTransactions.status, "SUBMITTED"),
+      ),
+    );
+  return BigInt(row?.gas ?? "0");
 }
 
 const ids = (jobs: readonly AnyJob[]) => jobs.map((job) => job.id);
@@ -115,7 +151,8 @@ export type SimulateReturnType = {
 
 /**
  * Encodes and estimates a chunk of jobs. A reverting chunk is halved until the jobs that revert
- * alone are found; a chunk over the per-transaction gas cap is halved too. Jobs whose estimate
+ * alone are found. A chunk whose gas limit is over `gasTarget` (at most the per-transaction cap) is
+ * packed into batches of about the target's gas, mostly one estimate each. Jobs whose estimate
  * could not reach the node are in neither list (the caller releases them).
  */
 export async function simulate(
@@ -123,7 +160,9 @@ export async function simulate(
   jobs: AnyJob[],
   lane: ChainLane,
   context: JobContext,
+  gasTarget: bigint = TRANSACTION_GAS_CAP,
 ): Promise<SimulateReturnType> {
+  const target = gasTarget < TRANSACTION_GAS_CAP ? gasTarget : TRANSACTION_GAS_CAP;
   const outcome: SimulateReturnType = { batches: [], reverted: [] };
   const visit = async (part: AnyJob[]): Promise<void> => {
     const halves = () => [part.slice(0, Math.ceil(part.length / 2)), part.slice(Math.ceil(part.length / 2))];
@@ -146,13 +185,63 @@ export async function simulate(
       return;
     }
     const gasLimit = withMargin(gas);
-    if (gasLimit > TRANSACTION_GAS_CAP) {
-      if (part.length > 1) for (const half of halves()) await visit(half);
-      else if (gas <= TRANSACTION_GAS_CAP) outcome.batches.push({ jobs: part, ...call, gasLimit: TRANSACTION_GAS_CAP });
-      else outcome.reverted.push({ job: part[0]!, reason: `needs ${gas} gas, above the ${TRANSACTION_GAS_CAP} cap` });
+    if (gasLimit > target) {
+      if (part.length > 1) await pack(part, gasLimit);
+      else if (gas <= TRANSACTION_GAS_CAP) {
+        outcome.batches.push({
+          jobs: part,
+          ...call,
+          gasLimit: gasLimit < TRANSACTION_GAS_CAP ? gasLimit : TRANSACTION_GAS_CAP,
+        });
+      } else outcome.reverted.push({ job: part[0]!, reason: `needs ${gas} gas, above the ${TRANSACTION_GAS_CAP} cap` });
       return;
     }
     outcome.batches.push({ jobs: part, ...call, gasLimit });
+  };
+  /** The chunk's call and gas limit, or undefined when it does not encode or estimate. */
+  const attempt = async (part: AnyJob[]) => {
+    try {
+      const call = await kind.encode(part, context);
+      const gas = await lane.chain.publicClient.estimateGas({ account: lane.signer.address, ...call });
+      return { call, gasLimit: withMargin(gas) };
+    } catch {
+      return undefined;
+    }
+  };
+  /**
+   * Fills batches one after another from a chunk over the target: each takes as many jobs as the
+   * gas per job of the latest estimate fits in the target (2% to spare), fewer while its own
+   * estimate is still over, more (once) when it is well under. Jobs do not cost the same (a new
+   * holder's claim creates storage), so the estimate of each batch sizes the next. A piece that
+   * fails to estimate goes the usual way.
+   */
+  const pack = async (part: AnyJob[], gasLimit: bigint) => {
+    let rest = part;
+    let perJob = gasLimit / BigInt(part.length);
+    const fitting = () => Math.max(1, Math.min(rest.length, Number((target * 98n) / 100n / perJob)));
+    let take = fitting();
+    let grown = false;
+    while (rest.length > 0) {
+      const piece = rest.slice(0, take);
+      const tried = await attempt(piece);
+      if (tried) perJob = tried.gasLimit / BigInt(take);
+      if (tried && tried.gasLimit > target && take > 1) {
+        take = Math.min(take - 1, fitting());
+        continue;
+      }
+      // Well under the target (its jobs cost less than the guess): once, try as many as fit.
+      if (tried && !grown && tried.gasLimit * 10n < target * 9n && fitting() > take) {
+        take = fitting();
+        grown = true;
+        continue;
+      }
+      if (tried && tried.gasLimit <= target)
+        outcome.batches.push({ jobs: piece, ...tried.call, gasLimit: tried.gasLimit });
+      else await visit(piece);
+      rest = rest.slice(take);
+      take = fitting();
+      grown = false;
+    }
   };
   await visit(jobs);
   // Once the reverting jobs are out, the rest usually fits in one transaction again.
@@ -161,8 +250,7 @@ export async function simulate(
     try {
       const call = await kind.encode(rest, context);
       const gas = await lane.chain.publicClient.estimateGas({ account: lane.signer.address, ...call });
-      if (withMargin(gas) <= TRANSACTION_GAS_CAP)
-        outcome.batches = [{ jobs: rest, ...call, gasLimit: withMargin(gas) }];
+      if (withMargin(gas) <= target) outcome.batches = [{ jobs: rest, ...call, gasLimit: withMargin(gas) }];
     } catch {
       // Keep the separate batches.
     }
@@ -172,6 +260,27 @@ export async function simulate(
 
 /** Estimates are exact for the state they ran on; leave room for a state that moved a little. */
 const withMargin = (gas: bigint) => (gas * 6n) / 5n + 10_000n;
+
+/**
+ * The gas limit batches aim at, so that the relayer's transactions fill blocks. A block builder
+ * takes a transaction while its gas limit fits the gas left, and a batch uses about its limit ÷ 1.2
+ * (the margin above): n batches of limit L fit a block of B gas when (n − 1)·L/1.2 + L ≤ B, and
+ * then use n/(n + 0.2) of it. Five or more per block: the gas left unused when the next batch does
+ * not fit is smaller, and so is the harm of estimates above the gas used (about 4% for claims).
+ * Each within the cap, and 3% less than that bound, so that a batch a little larger than the
+ * others still fits (over 0.9 of the block).
+ */
+export function batchGasTarget(blockGasLimit: bigint): bigint {
+  for (let n = 5n; ; n++) {
+    const limit = (blockGasLimit * 6n * 97n) / ((6n + 5n * (n - 1n)) * 100n);
+    if (limit <= TRANSACTION_GAS_CAP) return limit;
+  }
+}
+
+/** The chain's block gas limit now (one cheap call a round: chains change it). */
+async function blockGasLimit(lane: ChainLane): Promise<bigint> {
+  return (await lane.chain.publicClient.getBlock({ blockTag: "latest" })).gasLimit;
+}
 
 /**
  * Records a batch's transaction and its jobs as SUBMITTED in one database transaction (holding the

@@ -37,7 +37,8 @@ export function startRelayer(parameters: StartRelayerParameters): Relayer {
     tenantGasPerHour: parameters.tenantGasPerHour ?? config.RELAYER_TENANT_GAS_PER_HOUR,
     tenantWaitMs: parameters.tenantWaitMs ?? 60_000,
     leaseMs: parameters.leaseMs ?? 60_000,
-    claimLimit: parameters.claimLimit ?? 256,
+    // Several full batches per round: a round's fixed cost (receipts, fees, limits) is paid once.
+    claimLimit: parameters.claimLimit ?? 1000,
     lowBalanceWei: parameters.lowBalanceWei ?? config.SIGNER_LOW_BALANCE_WEI,
     balanceCheckMs: parameters.balanceCheckMs ?? 60_000,
   };
@@ -75,7 +76,8 @@ export function startRelayer(parameters: StartRelayerParameters): Relayer {
       lane.balanceCheckedAt = Date.now();
       await checkBalance(context, lane);
     }
-    return submitted.claimed >= settings.claimLimit;
+    // Held back jobs wait for blocks, not for the next round.
+    return submitted.claimed >= settings.claimLimit && !submitted.throttled;
   };
 
   let stopped = false;

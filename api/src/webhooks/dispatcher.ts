@@ -55,35 +55,40 @@ export async function fanOut(db: Database, now: Date, limit: number): Promise<nu
       .orderBy(asc(platformEvents.createdAt))
       .limit(limit)
       .for("update", { skipLocked: true });
+    // Events of one tenant and type go to the same endpoints: look them up once per round.
+    const subscribed = new Map<string, { id: string; tenantId: string }[]>();
+    const deliveries: (typeof webhookDeliveries.$inferInsert)[] = [];
     for (const event of events) {
-      const endpoints = await tx
-        .select({ id: webhookEndpoints.id, tenantId: webhookEndpoints.tenantId })
-        .from(webhookEndpoints)
-        .innerJoin(tenants, eq(tenants.id, webhookEndpoints.tenantId))
-        .where(
-          and(
-            eq(webhookEndpoints.active, true),
-            arrayContains(webhookEndpoints.eventTypes, [event.type]),
-            event.tenantId === null ? eq(tenants.active, true) : eq(webhookEndpoints.tenantId, event.tenantId),
-          ),
-        );
-      if (endpoints.length) {
-        const body = webhookBody(event);
-        await tx
-          .insert(webhookDeliveries)
-          .values(
-            endpoints.map((endpoint) => ({
-              tenantId: endpoint.tenantId,
-              endpointId: endpoint.id,
-              eventId: event.id,
-              eventType: event.type,
-              body,
-              nextAttemptAt: now,
-            })),
-          )
-          .onConflictDoNothing();
+      const key = `${event.tenantId ?? ""}\u0000${event.type}`;
+      let endpoints = subscribed.get(key);
+      if (!endpoints) {
+        endpoints = await tx
+          .select({ id: webhookEndpoints.id, tenantId: webhookEndpoints.tenantId })
+          .from(webhookEndpoints)
+          .innerJoin(tenants, eq(tenants.id, webhookEndpoints.tenantId))
+          .where(
+            and(
+              eq(webhookEndpoints.active, true),
+              arrayContains(webhookEndpoints.eventTypes, [event.type]),
+              event.tenantId === null ? eq(tenants.active, true) : eq(webhookEndpoints.tenantId, event.tenantId),
+            ),
+          );
+        subscribed.set(key, endpoints);
+      }
+      if (endpoints.length === 0) continue;
+      const body = webhookBody(event);
+      for (const endpoint of endpoints) {
+        deliveries.push({
+          tenantId: endpoint.tenantId,
+          endpointId: endpoint.id,
+          eventId: event.id,
+          eventType: event.type,
+          body,
+          nextAttemptAt: now,
+        });
       }
     }
+    if (deliveries.length) await tx.insert(webhookDeliveries).values(deliveries).onConflictDoNothing();
     if (events.length) {
       await tx
         .update(platformEvents)

@@ -1,8 +1,8 @@
 // The `claim` job kind: accepted claims of one registry travel together in CampaignRegistry.claimBatch,
-// up to CLAIM_BATCH_MAX per transaction. Each claim carries its own claim id, which the registry pays
-// at most once: a batch sent again after a crash skips the ids already paid (CampaignClaimIdUsed),
-// and those claims count as confirmed, never paid twice.
-import { and, eq, notInArray, sql } from "drizzle-orm";
+// up to CLAIM_BATCH_MAX per transaction (fewer when that fills blocks better). Each claim carries its
+// own claim id, which the registry pays at most once: a batch sent again after a crash skips the ids
+// already paid (CampaignClaimIdUsed), and those claims count as confirmed, never paid twice.
+import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
 import {
   encodeFunctionData,
   keccak256,
@@ -20,12 +20,17 @@ import { ClaimSource } from "../../../../abi/enums.ts";
 import type { Level } from "../../auth/principal.ts";
 import { claims, platformEvents } from "../../db/relaySchema.ts";
 import { campaigns } from "../../db/schema.ts";
-import { recordEvent } from "../../events/outbox.ts";
+import { recordEvent, recordEvents } from "../../events/outbox.ts";
+import { groupBy } from "../context.ts";
 import type { Job, JobContext, JobKind } from "../jobs.ts";
 
 export const CLAIM_KIND = "claim";
-/** Claims per claimBatch: about 60k gas each with one points payout, well within 2^24 gas. */
-export const CLAIM_BATCH_MAX = 200;
+/**
+ * Claims per claimBatch at most: with one points payout a claim costs about 56k gas for a new holder
+ * (22k for an existing one), so even a batch of new holders stays within 2^24 gas. The relayer makes
+ * batches smaller to fill blocks (submitter.ts, batchGasTarget).
+ */
+export const CLAIM_BATCH_MAX = 250;
 
 export type ClaimJobPayload = {
   /** The claims row. */
@@ -56,10 +61,19 @@ const registryOf = (context: JobContext) => context.tenant.contracts.campaignReg
 
 type Outcome = { status: "CONFIRMED"; transactionHash: Hash | null } | { status: "FAILED"; error: string };
 
-/** Records each job's outcome on its claim (once: a settle repeated after a crash changes nothing) and its event. */
+/**
+ * Records each job's outcome on its claim (once: a settle repeated after a crash changes nothing) and
+ * its event. One UPDATE per distinct outcome and one INSERT for all the events, whatever the batch's
+ * size: settling runs inside the confirmer's transaction, which must stay short.
+ */
 async function record(context: JobContext, outcomes: Map<Job<ClaimJobPayload>, Outcome>) {
-  for (const [job, outcome] of outcomes) {
-    const [row] = await context.db
+  const changed = new Map<string, { row: typeof claims.$inferSelect; outcome: Outcome }>();
+  const alike = groupBy([...outcomes], ([, outcome]) =>
+    outcome.status === "CONFIRMED" ? `CONFIRMED\u0000${outcome.transactionHash}` : `FAILED\u0000${outcome.error}`,
+  );
+  for (const group of alike) {
+    const outcome = group[0]![1];
+    const rows = await context.db
       .update(claims)
       .set({
         status: outcome.status,
@@ -70,12 +84,21 @@ async function record(context: JobContext, outcomes: Map<Job<ClaimJobPayload>, O
       .where(
         and(
           eq(claims.tenantId, context.tenant.id),
-          eq(claims.id, job.payload.claimId),
+          inArray(
+            claims.id,
+            group.map(([job]) => job.payload.claimId),
+          ),
           notInArray(claims.status, ["CONFIRMED", "FAILED"]),
         ),
       )
       .returning();
-    if (!row) continue;
+    for (const row of rows) changed.set(row.id, { row, outcome });
+  }
+  // Events in the order of the jobs.
+  const events = [...outcomes.keys()].flatMap((job) => {
+    const found = changed.get(job.payload.claimId);
+    if (!found) return [];
+    const { row, outcome } = found;
     const data = {
       id: row.id,
       claimId: String(row.onchainClaimId),
@@ -86,12 +109,10 @@ async function record(context: JobContext, outcomes: Map<Job<ClaimJobPayload>, O
       businessId: row.businessId,
       ...(outcome.status === "CONFIRMED" ? { transactionHash: outcome.transactionHash } : { error: outcome.error }),
     };
-    await recordEvent(context.db, {
-      tenantId: context.tenant.id,
-      type: outcome.status === "CONFIRMED" ? "claim.confirmed" : "claim.failed",
-      data,
-    });
-  }
+    const type = outcome.status === "CONFIRMED" ? ("claim.confirmed" as const) : ("claim.failed" as const);
+    return [{ tenantId: context.tenant.id, type, data }];
+  });
+  await recordEvents(context.db, events);
 }
 
 /**

@@ -1,0 +1,54 @@
+// What the HTTP benchmarks share: a server in a Node process of its own, and JSON calls to it.
+import { spawn, type ChildProcess } from "node:child_process";
+
+export type ServeReturnType = { child: ChildProcess; match: RegExpExecArray };
+
+/** Starts a TypeScript entry in its own Node process and resolves once its output matches `ready`. */
+export function serve(entry: string, env: Record<string, string>, ready: RegExp): Promise<ServeReturnType> {
+  const child = spawn(process.execPath, [entry], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      const match = ready.exec(output);
+      if (!match) return;
+      // From here on the child's output is drained and dropped, not kept.
+      child.stdout!.off("data", onData).resume();
+      child.stderr!.off("data", onData).resume();
+      resolve({ child, match });
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.on("exit", (code) => reject(new Error(`${entry} exited with ${code}:\n${output}`)));
+  });
+}
+
+export type CallParameters = { method: string; headers?: Record<string, string>; body?: unknown };
+
+/** A JSON request that must succeed; returns the parsed answer. */
+export async function call(url: string, init: CallParameters): Promise<any> {
+  const response = await fetch(url, {
+    method: init.method,
+    headers: { "content-type": "application/json", ...init.headers },
+    ...(init.body !== undefined && { body: JSON.stringify(init.body) }),
+  });
+  const body = (await response.json()) as any;
+  if (!response.ok) throw new Error(`${init.method} ${url}: ${response.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** Stops a child process and waits for it to exit (SIGKILL after `graceMs`). */
+export function stop(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}

@@ -1,0 +1,589 @@
+// `npm run bench:claims`: claims over HTTP at rising rates, paid on a local chain that mines a block
+// every second, by the API's own relayer (the API in its own process, embedded PGlite by default).
+// Writes bench/results/claims.{md,json}.
+//
+// Each rate is sent open-loop (on schedule, never waiting for answers) for BENCH_PHASE_SECONDS; a
+// claim's accept latency runs from its scheduled send time to its 202, its confirmation latency to
+// the moment the API recorded it CONFIRMED (the claim's updatedAt, read from pages of
+// GET /campaigns/claims?status=CONFIRMED). The chain is read block by block for the gas of the
+// relayer's claimBatch transactions against the block gas limit. A last phase (saturation) lowers
+// the block gas limit so that the chain, not the API, is the limit: claims wait, and the relayer
+// must keep blocks full.
+//
+//   npm run bench:claims   (BENCH_RATES=50,100,200 BENCH_PHASE_SECONDS=15 BENCH_USERS=1000
+//                           BENCH_BLOCK_GAS_LIMIT=30000000 BENCH_SATURATION_SECONDS=15 (0: none)
+//                           BENCH_SATURATION_RATE=100 BENCH_SATURATION_GAS_LIMIT=2000000
+//                           BENCH_AUTH=key|token BENCH_IDEMPOTENCY=true BENCH_DRAIN_SECONDS=120
+//                           BENCH_DATABASE_URL=postgres://…
+//                           BENCH_API_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof")
+// Hardhat runs this script (it serves the chain), so options come from the environment.
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { network } from "hardhat";
+import { parseEventLogs, parseUnits, toFunctionSelector, type Address, type Hash } from "viem";
+import { campaignRegistryAbi } from "../abi/campaignRegistry.ts";
+import { rpcUrlVariableFor, writeDeployment } from "../deploy/deployment-file.ts";
+import { deployProtocol } from "../deploy/protocol.ts";
+import { call, serve, stop } from "./apiProcess.ts";
+
+const env = (name: string, fallback: string) => process.env[name] || fallback;
+const options = {
+  rates: env("BENCH_RATES", "50,100,200").split(",").map(Number),
+  phaseSeconds: Number(env("BENCH_PHASE_SECONDS", "15")),
+  users: Number(env("BENCH_USERS", "1000")),
+  blockGasLimit: BigInt(env("BENCH_BLOCK_GAS_LIMIT", "30000000")),
+  saturationSeconds: Number(env("BENCH_SATURATION_SECONDS", "15")),
+  saturationRate: Number(env("BENCH_SATURATION_RATE", "100")),
+  saturationGasLimit: BigInt(env("BENCH_SATURATION_GAS_LIMIT", "2000000")),
+  blockIntervalMs: Number(env("BENCH_BLOCK_INTERVAL_MS", "1000")),
+  auth: env("BENCH_AUTH", "key") as "key" | "token",
+  idempotency: env("BENCH_IDEMPOTENCY", "true") === "true",
+  drainSeconds: Number(env("BENCH_DRAIN_SECONDS", "120")),
+  pollMs: Number(env("BENCH_POLL_MS", "1000")),
+  database: process.env.BENCH_DATABASE_URL ? "PostgreSQL" : "PGlite (embedded)",
+};
+if (options.rates.some((rate) => !(rate > 0)) || !(options.phaseSeconds > 0) || !(options.users > 0)) {
+  throw new Error("BENCH_RATES, BENCH_PHASE_SECONDS and BENCH_USERS must be positive numbers");
+}
+const log = (line: string) => console.log(`bench:claims: ${line}`);
+/** Milliseconds since the epoch, sub-millisecond, on the clock the API's timestamps use. */
+const now = () => performance.timeOrigin + performance.now();
+
+// ---------------------------------------------------------------------------------------------
+// The chain, the protocol and the API.
+
+log("starting a local chain and deploying the protocol");
+const chain = await network.createServer("default", "127.0.0.1", 0);
+const { port: chainPort } = await chain.listen();
+const rpcUrl = `http://127.0.0.1:${chainPort}`;
+const connection = await network.create({ network: "localhost", override: { url: rpcUrl } });
+const { viem } = connection;
+const publicClient = await viem.getPublicClient();
+const deployed = await deployProtocol(viem);
+const rpc = (method: string, params: unknown[]) => connection.provider.request({ method, params });
+await rpc("evm_setBlockGasLimit", [`0x${options.blockGasLimit.toString(16)}`]);
+await rpc("evm_mine", []);
+await rpc("evm_setAutomine", [false]);
+await rpc("evm_setIntervalMining", [options.blockIntervalMs]);
+const workDir = mkdtempSync(join(tmpdir(), "pers-bench-claims-"));
+writeDeployment({ ...deployed, network: "localhost", rpcUrlVariable: rpcUrlVariableFor(deployed.chainId) }, workDir);
+
+const platformKey = randomBytes(32).toString("hex");
+log(`starting the API (${options.database}, relayer on)`);
+const api = await serve(
+  "api/src/main.ts",
+  {
+    API_PORT: "0",
+    API_DATA_DIR: join(workDir, "api"),
+    MASTER_KEY: randomBytes(32).toString("hex"),
+    PLATFORM_API_KEY: platformKey,
+    PERS_DEPLOYMENTS_DIR: workDir,
+    [rpcUrlVariableFor(deployed.chainId)]: rpcUrl,
+    RATE_LIMIT_PER_IP: "100000000",
+    RATE_LIMIT_PER_KEY: "100000000",
+    RELAYER_ENABLED: "true",
+    LOG_LEVEL: env("BENCH_LOG_LEVEL", "warn"),
+    DATABASE_URL: process.env.BENCH_DATABASE_URL ?? "",
+    NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS ?? "",
+  },
+  /api: listening on (http:\/\/\S+)/,
+);
+const apiUrl = api.match[1]!;
+
+// ---------------------------------------------------------------------------------------------
+// Measurements.
+
+type Claim = {
+  phase: number;
+  /** When the scheduler meant to send it: latencies count from here (no coordinated omission). */
+  dueAt: number;
+  answeredAt?: number;
+  status?: number;
+  id?: string;
+  onchainClaimId?: bigint;
+  includedBlock?: bigint;
+  includedAt?: number;
+  confirmedAt?: number;
+  failed?: string;
+};
+type Block = {
+  number: bigint;
+  observedAt: number;
+  gasLimit: bigint;
+  gasUsed: bigint;
+  claimGas: bigint;
+  claimTransactions: number;
+  claims: number;
+  /** Claims accepted before the previous block and in no earlier block: work the relayer had. */
+  waiting: number;
+};
+
+const claims: Claim[] = [];
+const byOnchainId = new Map<bigint, Claim>();
+const byId = new Map<string, Claim>();
+const blocks: Block[] = [];
+const CLAIM_BATCH = toFunctionSelector("claimBatch((uint256,uint256,address,uint8,address)[])");
+
+function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+/** CPU seconds a process has used so far (Linux /proc; null elsewhere). */
+function cpuSecondsOf(pid: number | undefined): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    // utime and stime, in clock ticks of 1/100 s on Linux.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+const round = (value: number | null, digits = 1) => (value === null ? null : Number(value.toFixed(digits)));
+
+let registry: Address;
+let watching = true;
+let nextBlock: bigint | undefined;
+
+/** Follows the chain block by block: gas of the relayer's claimBatch transactions, and which claims each paid. */
+async function watchBlocks() {
+  while (watching) {
+    await sleep(50);
+    const head = await publicClient.getBlockNumber();
+    nextBlock ??= head + 1n;
+    for (; nextBlock <= head; nextBlock++) {
+      const observedAt = now();
+      const block = await publicClient.getBlock({ blockNumber: nextBlock, includeTransactions: true });
+      let claimGas = 0n;
+      let claimTransactions = 0;
+      let paid = 0;
+      for (const transaction of block.transactions) {
+        if (transaction.to?.toLowerCase() !== registry.toLowerCase()) continue;
+        if (!transaction.input.startsWith(CLAIM_BATCH)) continue;
+        const receipt = await publicClient.getTransactionReceipt({ hash: transaction.hash as Hash });
+        claimGas += receipt.gasUsed;
+        claimTransactions += 1;
+        for (const event of parseEventLogs({ abi: campaignRegistryAbi, eventName: "Claimed", logs: receipt.logs })) {
+          const claim = byOnchainId.get(event.args.claimId);
+          if (!claim || claim.includedBlock !== undefined) continue;
+          claim.includedBlock = block.number;
+          claim.includedAt = observedAt;
+          paid += 1;
+        }
+      }
+      const previous = blocks.at(-1);
+      const waiting = previous
+        ? claims.filter(
+            (claim) =>
+              claim.status === 202 &&
+              claim.answeredAt! <= previous.observedAt &&
+              (claim.includedBlock === undefined || claim.includedBlock >= block.number),
+          ).length
+        : 0;
+      blocks.push({
+        number: block.number,
+        observedAt,
+        gasLimit: block.gasLimit,
+        gasUsed: block.gasUsed,
+        claimGas,
+        claimTransactions,
+        claims: paid,
+        waiting,
+      });
+    }
+  }
+}
+
+/**
+ * Follows the claims' confirmations through the API: pages of CONFIRMED (and FAILED) claims made
+ * since the oldest claim not yet settled, oldest first. The claim's updatedAt is when the relayer
+ * settled it; the poll only finds it.
+ */
+async function watchConfirmations(campaignId: string, headers: Record<string, string>) {
+  const open = () => claims.filter((claim) => claim.status === 202 && !claim.confirmedAt && !claim.failed);
+  while (watching) {
+    await sleep(options.pollMs);
+    const pending = open();
+    if (pending.length > 0) {
+      // The API stamps createdAt after the request arrives: a second before the due time is safe.
+      const from = new Date(Math.min(...pending.map((claim) => claim.dueAt)) - 1000).toISOString();
+      for (const status of ["CONFIRMED", "FAILED"]) {
+        for (let page = 1; ; page++) {
+          const query = new URLSearchParams({
+            campaignId,
+            status,
+            from,
+            order: "asc",
+            limit: "100",
+            page: String(page),
+          });
+          const body = await call(`${apiUrl}/campaigns/claims?${query}`, { method: "GET", headers });
+          for (const row of body.data as { id: string; updatedAt: string; error: string | null }[]) {
+            const claim = byId.get(row.id);
+            if (!claim || claim.confirmedAt || claim.failed) continue;
+            if (status === "CONFIRMED") claim.confirmedAt = Date.parse(row.updatedAt);
+            else claim.failed = row.error ?? "failed";
+          }
+          if (body.data.length < 100) break;
+        }
+      }
+    }
+  }
+}
+
+/** Runs a watcher until `watching` ends; a failed round is logged and the next one tries again. */
+async function keepWatching(name: string, watcher: () => Promise<void>) {
+  while (watching) {
+    try {
+      await watcher();
+    } catch (error) {
+      log(`${name}: ${error instanceof Error ? error.message : error}`);
+      await sleep(500);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run.
+
+let exitCode = 0;
+try {
+  log("creating a tenant, a SYSTEM API key and a published campaign");
+  const login = { email: "bench@example.test", name: "Bench", password: randomBytes(12).toString("hex") };
+  const { tenant } = await call(`${apiUrl}/tenants`, {
+    method: "POST",
+    headers: { "x-api-key": platformKey },
+    body: { name: "Bench", externalId: "bench", points: { name: "Bench Points", symbol: "BNCH" }, admin: login },
+  });
+  registry = tenant.contracts.campaignRegistry;
+  const session = await call(`${apiUrl}/auth/token`, {
+    method: "POST",
+    headers: { "x-project-key": tenant.projectKey },
+    body: { type: "password", email: login.email, password: login.password },
+  });
+  const admin = { authorization: `Bearer ${session.accessToken}` };
+  const systemKey = await call(`${apiUrl}/api-keys`, {
+    method: "POST",
+    headers: admin,
+    body: { name: "bench", level: "SYSTEM" },
+  });
+  const claimer = options.auth === "key" ? { "x-api-key": systemKey.key as string } : admin;
+
+  const total =
+    options.rates.reduce((sum, rate) => sum + Math.round(rate * options.phaseSeconds), 0) +
+    Math.round(options.saturationRate * options.saturationSeconds);
+  const campaign = await call(`${apiUrl}/campaigns`, {
+    method: "POST",
+    headers: admin,
+    body: {
+      title: "Benchmark",
+      budget: total * 10,
+      maxClaimsPerUser: Math.ceil(total / options.users) * 10,
+    },
+  });
+  await call(`${apiUrl}/campaigns/${campaign.id}/tokens`, {
+    method: "POST",
+    headers: admin,
+    body: { tokenAddress: tenant.contracts.pointsToken, amount: parseUnits("10", 18).toString() },
+  });
+  await call(`${apiUrl}/campaigns/${campaign.id}`, { method: "PATCH", headers: admin, body: { status: "ACTIVE" } });
+  for (let published = false; !published;) {
+    await sleep(250);
+    published = Boolean(
+      (await call(`${apiUrl}/campaigns/${campaign.id}`, { method: "GET", headers: admin })).onchainCampaignId,
+    );
+  }
+
+  log(`creating ${options.users} custodial users`);
+  const userIds: string[] = [];
+  for (let start = 0; start < options.users; start += 10) {
+    const made = await Promise.all(
+      Array.from({ length: Math.min(10, options.users - start) }, (_, offset) =>
+        call(`${apiUrl}/users`, {
+          method: "POST",
+          headers: admin,
+          body: { email: `user${start + offset}@bench.test` },
+        }),
+      ),
+    );
+    userIds.push(...made.map((user) => user.id as string));
+  }
+
+  const blockWatcher = keepWatching("blocks", watchBlocks);
+  const confirmationWatcher = keepWatching("confirmations", () => watchConfirmations(campaign.id, admin));
+  let errors = 0;
+  const send = async (claim: Claim, userId: string) => {
+    try {
+      const response = await fetch(`${apiUrl}/campaigns/claims`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...claimer,
+          ...(options.idempotency && { "idempotency-key": randomUUID() }),
+        },
+        body: JSON.stringify({ campaignId: campaign.id, userId }),
+      });
+      const body = (await response.json()) as any;
+      claim.answeredAt = now();
+      claim.status = response.status;
+      if (response.status !== 202) {
+        if (errors++ < 5) log(`a claim was answered ${response.status}: ${JSON.stringify(body)}`);
+        return;
+      }
+      claim.id = body.id;
+      claim.onchainClaimId = BigInt(body.claimId);
+      byId.set(claim.id!, claim);
+      byOnchainId.set(claim.onchainClaimId, claim);
+    } catch (error) {
+      claim.answeredAt = now();
+      claim.status = 0;
+      if (errors++ < 5) log(`a claim failed: ${error}`);
+    }
+  };
+
+  type Phase = {
+    rate: number;
+    startedAt: number;
+    endedAt: number;
+    maxLagMs: number;
+    blockGasLimit: bigint;
+    saturation: boolean;
+  };
+  const phases: Phase[] = [];
+  const cpuAtStart = { api: cpuSecondsOf(api.child.pid), bench: process.cpuUsage(), at: now() };
+  let sent = 0;
+  const inFlight = new Set<Promise<void>>();
+  /** Sends `rate` claims a second for `seconds`, on schedule whatever the answers. */
+  const runPhase = async (rate: number, seconds: number, saturation: boolean) => {
+    const index = phases.length;
+    const count = Math.round(rate * seconds);
+    const { gasLimit } = await publicClient.getBlock({ blockTag: "latest" });
+    log(`${rate} claims/s for ${seconds} s (${count} claims), block gas limit ${gasLimit}`);
+    const startedAt = now();
+    const phase: Phase = {
+      rate,
+      startedAt,
+      endedAt: startedAt + seconds * 1000,
+      maxLagMs: 0,
+      blockGasLimit: gasLimit,
+      saturation,
+    };
+    phases.push(phase);
+    for (let i = 0; i < count;) {
+      const at = now();
+      // Send every claim that is due: open loop, answers are not awaited.
+      for (; i < count && startedAt + (i * 1000) / rate <= at; i++) {
+        const claim: Claim = { phase: index, dueAt: startedAt + (i * 1000) / rate };
+        phase.maxLagMs = Math.max(phase.maxLagMs, at - claim.dueAt);
+        claims.push(claim);
+        const request = send(claim, userIds[sent++ % userIds.length]!);
+        inFlight.add(request);
+        void request.finally(() => inFlight.delete(request));
+      }
+      if (i < count) await sleep(Math.max(1, startedAt + (i * 1000) / rate - now()));
+    }
+    await sleep(Math.max(0, phase.endedAt - now()));
+  };
+  const unsettled = () => claims.filter((claim) => claim.status === 202 && !claim.confirmedAt && !claim.failed);
+  /** Waits for every answer, then for every accepted claim to settle (at most BENCH_DRAIN_SECONDS). */
+  const drain = async () => {
+    await Promise.all(inFlight);
+    log(`all ${claims.length} claims answered; waiting up to ${options.drainSeconds} s for their confirmations`);
+    const drainUntil = now() + options.drainSeconds * 1000;
+    while (unsettled().length > 0 && now() < drainUntil) await sleep(500);
+  };
+
+  for (const rate of options.rates) await runPhase(rate, options.phaseSeconds, false);
+  await drain();
+  if (options.saturationSeconds > 0) {
+    // The API cannot accept claims faster than a full-size block pays them on this machine: a
+    // smaller block makes the chain the limit, so that claims wait and the relayer must fill blocks.
+    log(`saturation: block gas limit ${options.saturationGasLimit}`);
+    await rpc("evm_setBlockGasLimit", [`0x${options.saturationGasLimit.toString(16)}`]);
+    await sleep(options.blockIntervalMs * 2);
+    await runPhase(options.saturationRate, options.saturationSeconds, true);
+    await drain();
+  }
+  // One more block and poll, so that the last confirmations are seen.
+  await sleep(Math.max(options.pollMs, options.blockIntervalMs) + 500);
+  watching = false;
+  await Promise.all([blockWatcher, confirmationWatcher]);
+  const apiCpuSeconds = (cpuSecondsOf(api.child.pid) ?? NaN) - (cpuAtStart.api ?? NaN);
+  const benchCpu = process.cpuUsage(cpuAtStart.bench);
+  const wallSeconds = (now() - cpuAtStart.at) / 1000;
+
+  // -------------------------------------------------------------------------------------------
+  // Figures.
+
+  const accepted = claims.filter((claim) => claim.status === 202);
+  const paid = accepted.filter((claim) => claim.includedBlock !== undefined);
+  const claimGas = blocks.reduce((sum, block) => sum + block.claimGas, 0n);
+  const gasPerClaim = paid.length > 0 ? Number(claimGas) / paid.length : 56_000;
+  const utilization = (selected: Block[]) =>
+    selected.length === 0
+      ? null
+      : Number(selected.reduce((sum, block) => sum + block.claimGas, 0n)) /
+        Number(selected.reduce((sum, block) => sum + block.gasLimit, 0n));
+  // Blocks the relayer could have filled: more claims waited for them than one block holds.
+  const saturated = blocks.filter((block) => block.waiting * gasPerClaim >= Number(block.gasLimit));
+  const backlogged = blocks.filter((block) => block.waiting > 0);
+
+  const rows = phases.map((phase, index) => {
+    const mine = claims.filter((claim) => claim.phase === index);
+    const ok = mine.filter((claim) => claim.status === 202);
+    const acceptMs = ok.map((claim) => claim.answeredAt! - claim.dueAt);
+    const confirmMs = ok.filter((claim) => claim.confirmedAt).map((claim) => claim.confirmedAt! - claim.dueAt);
+    const includeMs = ok.filter((claim) => claim.includedAt).map((claim) => claim.includedAt! - claim.dueAt);
+    const seconds = (phase.endedAt - phase.startedAt) / 1000;
+    const confirmedInPhase = accepted.filter(
+      (claim) => claim.confirmedAt && claim.confirmedAt >= phase.startedAt && claim.confirmedAt < phase.endedAt,
+    ).length;
+    const phaseBlocks = blocks.filter(
+      (block) => block.observedAt >= phase.startedAt && block.observedAt < phase.endedAt,
+    );
+    return {
+      rate: phase.rate,
+      phase: phase.saturation ? "saturation" : "rate",
+      blockGasLimit: Number(phase.blockGasLimit),
+      seconds,
+      sent: mine.length,
+      accepted: ok.length,
+      refused: mine.filter((claim) => claim.status !== 202 && claim.status !== 0).length,
+      errors: mine.filter((claim) => claim.status === 0).length,
+      acceptedPerSec: round(ok.filter((claim) => claim.answeredAt! < phase.endedAt).length / seconds),
+      confirmedPerSec: round(confirmedInPhase / seconds),
+      acceptP50Ms: round(percentile(acceptMs, 50)),
+      acceptP99Ms: round(percentile(acceptMs, 99)),
+      acceptMaxMs: round(percentile(acceptMs, 100)),
+      includeP50Ms: round(percentile(includeMs, 50), 0),
+      confirmP50Ms: round(percentile(confirmMs, 50), 0),
+      confirmP99Ms: round(percentile(confirmMs, 99), 0),
+      confirmed: confirmMs.length,
+      failed: ok.filter((claim) => claim.failed).length,
+      blocks: phaseBlocks.length,
+      gasUtilization: round(utilization(phaseBlocks), 3),
+      claimsPerBlockMax: Math.max(0, ...phaseBlocks.map((block) => block.claims)),
+      schedulerMaxLagMs: round(phase.maxLagMs),
+    };
+  });
+  // The headline figures are those of the highest rate (the last rate phase, before saturation).
+  const top = rows.filter((row) => row.phase === "rate").at(-1)!;
+  const result = {
+    acceptedPerSec: top.acceptedPerSec,
+    confirmedPerSec: top.confirmedPerSec,
+    acceptP50Ms: top.acceptP50Ms,
+    acceptP99Ms: top.acceptP99Ms,
+    confirmP50Ms: top.confirmP50Ms,
+    gasUtilization: round(utilization(saturated), 3),
+    gasUtilizationAnyBacklog: round(utilization(backlogged), 3),
+    saturatedBlocks: saturated.length,
+    backloggedBlocks: backlogged.length,
+    gasPerClaim: Math.round(gasPerClaim),
+    blockGasLimit: Number(options.blockGasLimit),
+    saturationBlockGasLimit: options.saturationSeconds > 0 ? Number(options.saturationGasLimit) : null,
+    accepted: accepted.length,
+    confirmed: accepted.filter((claim) => claim.confirmedAt).length,
+    failed: accepted.filter((claim) => claim.failed).length,
+    paidOnChain: paid.length,
+    unsettled: unsettled().length,
+    // CPU of the run (load and drain): the API's process, and this one (load, chain, watchers).
+    apiCpuMsPerClaim: round((apiCpuSeconds * 1000) / Math.max(1, accepted.length), 2),
+    apiCpuShare: round(apiCpuSeconds / wallSeconds, 2),
+    benchCpuShare: round((benchCpu.user + benchCpu.system) / 1e6 / wallSeconds, 2),
+    loadAverage: Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]),
+    rates: rows,
+    users: options.users,
+    auth: options.auth === "key" ? "SYSTEM API key" : "ADMIN access token",
+    idempotencyKey: options.idempotency,
+    database: options.database,
+    blockIntervalMs: options.blockIntervalMs,
+    node: process.version,
+  };
+
+  const cell = (value: unknown) => (value === null || value === undefined ? "–" : String(value));
+  const markdown = [
+    "# Claims benchmark",
+    "",
+    `Claims (\`POST /campaigns/claims\`, ${result.auth}${options.idempotency ? ", Idempotency-Key" : ""}) sent open-loop`,
+    `at rising rates for ${options.phaseSeconds} s each to the API in its own process (${options.database}, relayer on),`,
+    `for ${options.users} custodial users of one published campaign; a local Hardhat chain mines a block every`,
+    `${options.blockIntervalMs / 1000} s with a block gas limit of ${result.blockGasLimit.toLocaleString("en-US")}` +
+      (result.saturationBlockGasLimit
+        ? `, then ${result.saturationBlockGasLimit.toLocaleString("en-US")} for a last phase (saturation) in which the chain, not the API, is the limit.`
+        : "."),
+    "Latencies run from each claim's scheduled send time: accept to its 202, include to the block that paid",
+    "it, confirm to the moment the API recorded it CONFIRMED.",
+    "",
+    "| phase | claims/s | block gas limit | sent | accepted/s | refused | errors | accept p50 (ms) | accept p99 (ms) | accept max (ms) | include p50 (ms) | confirm p50 (ms) | confirm p99 (ms) | confirmed/s | claim gas / block gas limit |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows.map(
+      (row) =>
+        "| " +
+        [
+          row.phase,
+          row.rate,
+          row.blockGasLimit.toLocaleString("en-US"),
+          row.sent,
+          row.acceptedPerSec,
+          row.refused,
+          row.errors,
+          row.acceptP50Ms,
+          row.acceptP99Ms,
+          row.acceptMaxMs,
+          row.includeP50Ms,
+          row.confirmP50Ms,
+          row.confirmP99Ms,
+          row.confirmedPerSec,
+          row.gasUtilization,
+        ]
+          .map(cell)
+          .join(" | ") +
+        " |",
+    ),
+    "",
+    `At ${top.rate} claims/s: **acceptP99Ms ${cell(result.acceptP99Ms)}** (target ≤ 50), acceptP50Ms ${cell(result.acceptP50Ms)},`,
+    `confirmP50Ms ${cell(result.confirmP50Ms)}, accepted ${cell(result.acceptedPerSec)}/s, confirmed ${cell(result.confirmedPerSec)}/s.`,
+    "",
+    `**gasUtilization ${cell(result.gasUtilization)}** (target ≥ 0.8): claim gas ÷ block gas limit over the`,
+    `${result.saturatedBlocks} blocks for which more claims were waiting (accepted before the previous block, not yet`,
+    `paid) than the block holds at ${result.gasPerClaim.toLocaleString("en-US")} gas per claim.`,
+    `Over every block with any claim waiting (${result.backloggedBlocks}): ${cell(result.gasUtilizationAnyBacklog)}.`,
+    "",
+    `${result.accepted} claims accepted, ${result.paidOnChain} paid on chain, ${result.confirmed} confirmed, ${result.failed} failed,`,
+    `${result.unsettled} unsettled at the end. The API used ${cell(result.apiCpuMsPerClaim)} ms of CPU per accepted claim`,
+    `(${cell(result.apiCpuShare)} of a core over the run; this process, with the chain: ${cell(result.benchCpuShare)});`,
+    `load average at the end ${result.loadAverage} on ${availableParallelism()} cores.`,
+    "",
+  ].join("\n");
+  mkdirSync("bench/results", { recursive: true });
+  writeFileSync("bench/results/claims.json", JSON.stringify(result, null, 2) + "\n");
+  writeFileSync(
+    "bench/results/claims-blocks.json",
+    JSON.stringify(
+      blocks.map((block) => ({
+        ...block,
+        number: Number(block.number),
+        gasLimit: Number(block.gasLimit),
+        gasUsed: Number(block.gasUsed),
+        claimGas: Number(block.claimGas),
+        observedAt: Math.round(block.observedAt),
+      })),
+      null,
+      1,
+    ) + "\n",
+  );
+  writeFileSync("bench/results/claims.md", markdown);
+  console.log(markdown);
+  log("wrote bench/results/claims.json, claims.md and claims-blocks.json");
+} catch (error) {
+  console.error(error);
+  exitCode = 1;
+} finally {
+  watching = false;
+  await stop(api.child);
+  await chain.close();
+}
+process.exit(exitCode);
