@@ -181,7 +181,9 @@ for (const database of testDatabases()) {
             const response = await api.request(method.toUpperCase(), url, send);
             statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
             const context = `${method.toUpperCase()} ${url} as ${credentials[credential]!.name}: ${response.status} ${response.text.slice(0, 300)}`;
-            assert.ok(response.status < 500, context);
+            // No indexer runs beside this test: routes that read it answer 503 unavailable, by design.
+            const dependencyDown = response.status === 503 && response.body?.type === "/problems/unavailable";
+            assert.ok(response.status < 500 || dependencyDown, context);
             if (response.status >= 400) assert.ok(isProblem(response), `not problem+json: ${context}`);
           }),
           { numRuns: RUNS_PER_OPERATION },
