@@ -1,11 +1,8 @@
 // The demo tenant as a platform would create it: through the API (which deploys its suite with
 // Hardhat's account 1 as the tenant's admin), then an API key made by its admin.
-import { getAddress, type Hex } from "viem";
+import { getAddress, type Address, type Hex } from "viem";
 import type { Deployment } from "../deploy/deployment-file.ts";
 import type { TenantSuite } from "../deploy/tenant.ts";
-
-/** Hardhat's account 1, the demo tenant's admin (a well-known local test account). */
-const DEMO_TENANT_ADMIN = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
 export type DemoApiTenant = {
   tenantId: string;
@@ -29,6 +26,8 @@ export async function createDemoTenantThroughApi(
   apiUrl: string,
   platformKey: string,
   deployment: Deployment,
+  /** The tenant's admin wallet: Hardhat's account 1 in the demo. */
+  admin: Address,
   login: { email: string; password: string },
 ): Promise<DemoApiTenant> {
   const { tenant } = await call(`${apiUrl}/tenants`, {
@@ -38,7 +37,7 @@ export async function createDemoTenantThroughApi(
       name: "Demo",
       externalId: "demo",
       chainId: deployment.chainId,
-      adminAddress: DEMO_TENANT_ADMIN,
+      adminAddress: admin,
       points: { name: "Demo Points", symbol: "DEMO", decimals: 18 },
       rewardUri: "https://example.com/demo/rewards/{id}.json",
       statusUri: "https://example.com/demo/status/{id}.json",

@@ -64,7 +64,14 @@ const api = await startApi({
 
 log("creating the demo tenant through the API");
 const demoLogin = { email: "admin@demo.test", password: randomBytes(12).toString("base64url") };
-const demoApi = await createDemoTenantThroughApi(api.url, platformKey, deployment, demoLogin);
+const [, tenantAdmin] = await viem.getWalletClients();
+const demoApi = await createDemoTenantThroughApi(
+  api.url,
+  platformKey,
+  deployment,
+  tenantAdmin!.account.address,
+  demoLogin,
+);
 const demo = await createDemoTenant(viem, deployment, demoApi.onchain);
 console.log(`\n${describeDemo(deployment, demo)}\n`);
 log(`starting the indexer (embedded PGlite in ${pgliteDir})`);

@@ -1,5 +1,5 @@
 // The tenant's redemption offers, read from its RedemptionRegistry (the API keeps no copy).
-import type { Address } from "viem";
+import { zeroAddress, type Address } from "viem";
 import { redemptionRegistryAbi } from "../../../../abi/redemptionRegistry.ts";
 import { OfferStatus } from "../../../../abi/enums.ts";
 import type { ChainClients } from "../../chain/chains.ts";
@@ -72,10 +72,7 @@ export async function readOffer(
     supplyLeft: offer.supplyLeft.toString(),
     redeemed: offer.redeemed.toString(),
     businessCount: offer.businessCount,
-    statusRequirement:
-      statusToken === "0x0000000000000000000000000000000000000000"
-        ? null
-        : { token: statusToken, tokenId: statusId.toString() },
+    statusRequirement: statusToken === zeroAddress ? null : { token: statusToken, tokenId: statusId.toString() },
     costs: amounts(costs),
     payouts: amounts(payouts),
     type,
