@@ -1,7 +1,8 @@
 // `npm run bench:http`: requests per second of an authenticated `GET /campaigns` (ES256 JWT
-// verification and a database read on embedded PGlite, the default) against a bare Koa
+// verification and the campaign list, on embedded PGlite by default) against a bare Koa
 // hello-world, both in their own process, loaded by autocannon from this one with the same
-// connections and duration. Writes bench/results/http.{md,json}.
+// connections and duration; then the same read with the list cache off, every request reading
+// the database. Writes bench/results/http.{md,json}.
 //
 //   npm run bench:http   (BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_CAMPAIGNS=50 BENCH_PATH=/campaigns)
 // Hardhat runs this script (it serves the chain), so options come from the environment.
@@ -77,75 +78,97 @@ const workDir = mkdtempSync(join(tmpdir(), "pers-bench-http-"));
 writeDeployment({ ...deployed, network: "localhost", rpcUrlVariable: rpcUrlVariableFor(deployed.chainId) }, workDir);
 
 const platformKey = randomBytes(32).toString("hex");
-log("starting the API (PGlite) and the bare Koa server");
-const api = await serve(
-  "api/src/main.ts",
-  {
-    API_PORT: "0",
-    API_DATA_DIR: join(workDir, "api"),
-    MASTER_KEY: randomBytes(32).toString("hex"),
-    PLATFORM_API_KEY: platformKey,
-    PERS_DEPLOYMENTS_DIR: workDir,
-    [rpcUrlVariableFor(deployed.chainId)]: rpcUrl,
-    RATE_LIMIT_PER_IP: "100000000",
-    RATE_LIMIT_PER_KEY: "100000000",
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info",
-    DATABASE_URL: process.env.BENCH_DATABASE_URL ?? "",
-    // e.g. BENCH_API_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the API under load
-    NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS ?? "",
-  },
-  /api: listening on (http:\/\/\S+)/,
-);
-const apiUrl = api.match[1]!;
+const databaseName = process.env.BENCH_DATABASE_URL ? "PostgreSQL" : "PGlite (embedded)";
+const apiEnvironment = {
+  API_PORT: "0",
+  API_DATA_DIR: join(workDir, "api"),
+  MASTER_KEY: randomBytes(32).toString("hex"),
+  PLATFORM_API_KEY: platformKey,
+  PERS_DEPLOYMENTS_DIR: workDir,
+  [rpcUrlVariableFor(deployed.chainId)]: rpcUrl,
+  RATE_LIMIT_PER_IP: "100000000",
+  RATE_LIMIT_PER_KEY: "100000000",
+  LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info",
+  DATABASE_URL: process.env.BENCH_DATABASE_URL ?? "",
+  // e.g. BENCH_API_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the API under load
+  NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS ?? "",
+};
+/** The API in its own process; `environment` adds to (or overrides) the benchmark's settings. */
+async function startApiProcess(environment: Record<string, string> = {}) {
+  const started = await serve(
+    "api/src/main.ts",
+    { ...apiEnvironment, ...environment },
+    /api: listening on (http:\/\/\S+)/,
+  );
+  return { child: started.child, url: started.match[1]! };
+}
+
+log(`starting the API (${databaseName}) and the bare Koa server`);
+let api = await startApiProcess();
 const bare = await serve("bench/bare-koa.ts", {}, /listening (\d+)/);
 const bareUrl = `http://127.0.0.1:${bare.match[1]}`;
 
 try {
   const login = { email: "bench@example.test", name: "Bench", password: randomBytes(12).toString("hex") };
-  const { tenant } = await call(`${apiUrl}/tenants`, {
+  const { tenant } = await call(`${api.url}/tenants`, {
     method: "POST",
     headers: { "x-api-key": platformKey },
     body: { name: "Bench", externalId: "bench", points: { name: "Bench Points", symbol: "BNCH" }, admin: login },
   });
-  const session = await call(`${apiUrl}/auth/token`, {
+  const session = await call(`${api.url}/auth/token`, {
     method: "POST",
     headers: { "x-project-key": tenant.projectKey },
     body: { type: "password", email: login.email, password: login.password },
   });
   const authorization = { authorization: `Bearer ${session.accessToken}` };
   for (let index = 0; index < Number(values.campaigns); index++) {
-    await call(`${apiUrl}/campaigns`, {
+    await call(`${api.url}/campaigns`, {
       method: "POST",
       headers: authorization,
       body: { title: `Campaign ${index}`, description: "A campaign of the benchmark" },
     });
   }
-  log(`loading ${bareUrl}/ and ${apiUrl}${values.path} for ${seconds} s each with ${connections} connections`);
+  const page = await call(`${api.url}${values.path}`, { method: "GET", headers: authorization });
+  log(`loading ${bareUrl}/ and ${api.url}${values.path} for ${seconds} s each with ${connections} connections`);
   const bareResult = await load(`${bareUrl}/`, {});
-  const apiResult = await load(`${apiUrl}${values.path}`, authorization);
+  const apiResult = await load(`${api.url}${values.path}`, authorization);
+  // The same read with the campaign-list cache off: what a request costs when it reads the database.
+  log("restarting the API with CAMPAIGN_LIST_CACHE_MS=0 (every request reads the database)");
+  api.child.kill("SIGTERM");
+  await new Promise((resolve) => api.child.once("exit", resolve));
+  api = await startApiProcess({ CAMPAIGN_LIST_CACHE_MS: "0" });
+  const uncachedResult = await load(`${api.url}${values.path}`, authorization);
   const result = {
     bareKoaRps: Math.round(bareResult.rps),
     apiRps: Math.round(apiResult.rps),
     ratio: Number((apiResult.rps / bareResult.rps).toFixed(3)),
     p99Ms: apiResult.p99Ms,
     bareP99Ms: bareResult.p99Ms,
+    uncachedApiRps: Math.round(uncachedResult.rps),
+    uncachedRatio: Number((uncachedResult.rps / bareResult.rps).toFixed(3)),
+    uncachedP99Ms: uncachedResult.p99Ms,
     path: values.path,
     campaigns: Number(values.campaigns),
+    campaignsPerPage: Array.isArray(page.data) ? page.data.length : null,
     connections,
     seconds,
-    database: "PGlite (embedded)",
+    database: databaseName,
     node: process.version,
   };
   const markdown = [
     "# HTTP benchmark",
     "",
-    `Authenticated \`GET ${values.path}\` (ES256 JWT verified, a page of ${result.campaigns} campaigns read from PGlite)`,
-    `against a bare Koa hello-world, ${connections} connections for ${seconds} s each, autocannon in a separate process.`,
+    `Authenticated \`GET ${values.path}\` (ES256 JWT verified; a page of ${result.campaignsPerPage} of ${result.campaigns}`,
+    `campaigns, on ${databaseName}) against a bare Koa hello-world, ${connections} connections for ${seconds} s each,`,
+    "autocannon in a separate process. The API runs with its defaults: campaign list answers are kept for",
+    "CAMPAIGN_LIST_CACHE_MS (1 s) per tenant, view and query. The last row turns that off, so that every",
+    "request reads the database.",
     "",
-    "| server | requests/s | p99 (ms) |",
-    "| --- | ---: | ---: |",
-    `| bare Koa | ${result.bareKoaRps} | ${result.bareP99Ms} |`,
-    `| API \`GET ${values.path}\` | ${result.apiRps} | ${result.p99Ms} |`,
+    "| server | requests/s | p99 (ms) | ratio to bare Koa |",
+    "| --- | ---: | ---: | ---: |",
+    `| bare Koa | ${result.bareKoaRps} | ${result.bareP99Ms} | 1 |`,
+    `| API \`GET ${values.path}\` | ${result.apiRps} | ${result.p99Ms} | ${result.ratio} |`,
+    `| API, every request reading the database | ${result.uncachedApiRps} | ${result.uncachedP99Ms} | ${result.uncachedRatio} |`,
     "",
     `ratio (API / bare): **${result.ratio}** (target ≥ 0.5)`,
     "",

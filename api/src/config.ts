@@ -42,6 +42,8 @@ const environmentSchema = z.object({
   AUTH_RATE_LIMIT_PER_IP: positiveInt.default(30),
   RATE_LIMIT_WINDOW_SECONDS: positiveInt.default(60),
   BODY_LIMIT_BYTES: positiveInt.default(1024 * 1024),
+  /** How long a campaign list answer is served again before the database is read (0: always read). */
+  CAMPAIGN_LIST_CACHE_MS: z.coerce.number().int().min(0).default(1000),
   FILE_MAX_BYTES: positiveInt.default(5 * 1024 * 1024),
   FILE_TYPES: z
     .string()

@@ -12,6 +12,7 @@ import type { Services } from "./http/context.ts";
 import { startWebhookDispatcher, type WebhookDispatcher } from "./webhooks/dispatcher.ts";
 import { jobKinds } from "./relay/kinds.ts";
 import { startRelayer } from "./relay/worker.ts";
+import { createCampaignListCache } from "./resources/campaigns/listCache.ts";
 
 export type StartApiParameters = {
   config: Config;
@@ -44,6 +45,7 @@ export async function startApi({
     db: database.db,
     logger: log,
     ping: database.ping,
+    campaignLists: createCampaignListCache({ ttlMs: config.CAMPAIGN_LIST_CACHE_MS, maxChars: 32 * 1024 * 1024 }),
     keys: createKeyStore({
       db: database.db,
       masterKey: config.MASTER_KEY,

@@ -6,6 +6,7 @@ import type { Database } from "../db/client.ts";
 import type { KeyStore } from "../auth/signingKeys.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Chains } from "../chain/chains.ts";
+import type { CampaignListCache } from "../resources/campaigns/listCache.ts";
 
 export type Services = {
   config: Config;
@@ -14,6 +15,7 @@ export type Services = {
   chains: Chains;
   logger: Logger;
   ping: () => Promise<boolean>;
+  campaignLists: CampaignListCache;
 };
 
 declare module "koa" {

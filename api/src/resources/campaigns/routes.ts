@@ -27,7 +27,8 @@ import {
 } from "./schema.ts";
 import { registerCampaignTags, tagsColumn, tagsOf } from "./tags.ts";
 import { registerCampaignTokens } from "./tokens.ts";
-import { managesCampaigns, visibleCampaign, visibleToCaller } from "./visibility.ts";
+import { changesCampaignLists } from "./listCache.ts";
+import { managesCampaigns, viewOf, visibleCampaign, visibleToCaller } from "./visibility.ts";
 
 type CampaignRow = typeof campaigns.$inferSelect;
 
@@ -153,6 +154,7 @@ export function registerCampaigns(api: Api) {
     summary: "Create a campaign (DRAFT unless created ACTIVE)",
     tags: ["campaigns"],
     access: managers,
+    before: [changesCampaignLists],
     body: campaignCreate,
     responses: { 201: { description: "Created", schema: campaign } },
     handler: async (ctx) => {
@@ -193,20 +195,26 @@ export function registerCampaigns(api: Api) {
     handler: async (ctx) => {
       const scope = scopeOf(ctx);
       const query = ctx.input.query;
-      // The page, its total and each campaign's tags in one query: this list is the hot read of dApps.
-      const result = await scope.list<typeof campaigns, { tags: string[] }>(campaigns, {
-        page: query.page,
-        limit: query.limit,
-        order: query.order,
-        orderBy: SORT_COLUMNS[query.sort],
-        where: [await visibleToCaller(ctx, scope), ...filters(scope, query)],
-        extra: { tags: tagsColumn },
-      });
-      const withTargets = managesCampaigns(ctx);
-      ctx.body = {
-        data: result.data.map((row) => present(row, row.tags, withTargets)),
-        pagination: result.pagination,
-      };
+      ctx.type = "application/json";
+      ctx.body = await ctx.services.campaignLists.answer(
+        { tenantId: scope.tenantId, view: viewOf(ctx), query },
+        async () => {
+          // The page, its total and each campaign's tags in one query: this list is the hot read of dApps.
+          const result = await scope.list<typeof campaigns, { tags: string[] }>(campaigns, {
+            page: query.page,
+            limit: query.limit,
+            order: query.order,
+            orderBy: SORT_COLUMNS[query.sort],
+            where: [await visibleToCaller(ctx, scope), ...filters(scope, query)],
+            extra: { tags: tagsColumn },
+          });
+          const withTargets = managesCampaigns(ctx);
+          return JSON.stringify({
+            data: result.data.map((row) => present(row, row.tags, withTargets)),
+            pagination: result.pagination,
+          });
+        },
+      );
     },
   });
 
@@ -230,6 +238,7 @@ export function registerCampaigns(api: Api) {
     summary: "Update a campaign or move its status (null clears a field)",
     tags: ["campaigns"],
     access: managers,
+    before: [changesCampaignLists],
     params: idParams,
     body: campaignUpdate,
     errors: [409],
@@ -288,6 +297,7 @@ export function registerCampaigns(api: Api) {
     summary: "Delete a DRAFT campaign; close any other (a campaign that ran is kept, CLOSED)",
     tags: ["campaigns"],
     access: managers,
+    before: [changesCampaignLists],
     params: idParams,
     errors: [409],
     responses: {

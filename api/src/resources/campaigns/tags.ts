@@ -8,6 +8,7 @@ import { scopeOf, type TenantScope } from "../../db/scope.ts";
 import { conflict, notFound } from "../../errors.ts";
 import { idParams } from "../../http/pagination.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
+import { changesCampaignLists } from "./listCache.ts";
 import { openCampaign } from "./owned.ts";
 import { MAX_TAGS, tag } from "./schema.ts";
 import { visibleCampaign } from "./visibility.ts";
@@ -63,6 +64,7 @@ export function registerCampaignTags(api: Api) {
     summary: `Replace a campaign's tags (at most ${MAX_TAGS})`,
     tags: ["campaigns"],
     access: managers,
+    before: [changesCampaignLists],
     params: idParams,
     body: campaignTagsReplace,
     errors: [409],
@@ -92,6 +94,7 @@ export function registerCampaignTags(api: Api) {
     summary: "Add a tag to a campaign",
     tags: ["campaigns"],
     access: managers,
+    before: [changesCampaignLists],
     params: idParams,
     body: campaignTagAdd,
     errors: [409],
@@ -117,6 +120,7 @@ export function registerCampaignTags(api: Api) {
     summary: "Remove a tag from a campaign",
     tags: ["campaigns"],
     access: managers,
+    before: [changesCampaignLists],
     params: tagParams,
     errors: [409],
     responses: { 204: { description: "Removed" } },

@@ -14,6 +14,17 @@ export const managesCampaigns = (ctx: Context) => {
   return principal?.kind === "tenant" && (principal.level === "ADMIN" || principal.level === "SYSTEM");
 };
 
+/** Whose view of the campaigns the caller has: callers with the same view see the same rows. */
+export function viewOf(ctx: Context): string {
+  if (managesCampaigns(ctx)) return "all";
+  const principal = ctx.state.principal;
+  if (principal?.kind === "tenant" && principal.level === "USER" && principal.userId) return `user:${principal.userId}`;
+  if (principal?.kind === "tenant" && principal.level === "BUSINESS" && principal.businessId) {
+    return `business:${principal.businessId}`;
+  }
+  return "public";
+}
+
 /** The condition on `campaigns` that keeps the rows this caller may see (undefined: all of them). */
 export async function visibleToCaller(ctx: Context, scope: TenantScope): Promise<SQL | undefined> {
   if (managesCampaigns(ctx)) return undefined;

@@ -15,6 +15,7 @@ import { defineRoute, type Api } from "../../http/route.ts";
 import { likeLiteral } from "../business-types/routes.ts";
 import { createUser } from "./accounts.ts";
 import { USER_EDITABLE, user, userCreate, userList, userListQuery, userUpdate } from "./schema.ts";
+import { changesCampaignLists } from "../campaigns/listCache.ts";
 
 type UserRow = typeof users.$inferSelect;
 
@@ -157,6 +158,8 @@ export function registerUsers(api: Api) {
     summary: "Update a user (ADMIN and SYSTEM any field; a USER only their own firstName, lastName and email)",
     tags: ["users"],
     access: access.levels("ADMIN", "SYSTEM", "USER"),
+    // A user's segments decide which targeted campaigns they see.
+    before: [changesCampaignLists],
     params: idParams,
     body: userUpdate,
     errors: [409],
