@@ -6,6 +6,7 @@
 // same events. With several sizes the chain grows from one to the next and each size gets fresh
 // backfills, so that peak memory can be compared across sizes, once per cache limit. Writes
 // bench/results/indexer.{md,json} (the top-level figures are the largest size's, first cache limit's).
+import { hardhat } from "viem/chains";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,7 +54,7 @@ const startBlock = Number(await protocol.publicClient.getBlockNumber());
 
 const deployments = mkdtempSync(join(tmpdir(), "pers-bench-indexer-"));
 writeDeployment(
-  { ...protocol.deployment, network: "localhost", rpcUrlVariable: rpcUrlVariableFor(31337) },
+  { ...protocol.deployment, network: "localhost", rpcUrlVariable: rpcUrlVariableFor(hardhat.id) },
   deployments,
 );
 
@@ -90,7 +91,12 @@ async function timeBackfill(name: string, projectRoot: string | undefined, env: 
     projectRoot,
     schema: "bench",
     pgliteDir,
-    env: { RPC_URL_31337: rpcUrl, PERS_DEPLOYMENTS_DIR: deployments, DATABASE_URL: undefined, ...env },
+    env: {
+      [rpcUrlVariableFor(hardhat.id)]: rpcUrl,
+      PERS_DEPLOYMENTS_DIR: deployments,
+      DATABASE_URL: undefined,
+      ...env,
+    },
     readyTimeoutMs: 3_600_000,
   }).catch((error: Error) => {
     throw new Error(`${name} indexer: ${error.message}\n${output}`);

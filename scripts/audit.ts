@@ -1,5 +1,6 @@
 // `npm run audit -- --chain <id> [--tenant <id or address>] [--block <n>] [--indexer <url>]`
 // Compares the indexer with the chain; exits 1 and lists the differences when they disagree.
+import { hardhat } from "viem/chains";
 import { parseArgs } from "node:util";
 import { readDeployment } from "../deploy/deployment-file.ts";
 import { audit, formatAudit } from "../indexer/audit.ts";
@@ -28,7 +29,7 @@ try {
 } catch (error) {
   fail((error as Error).message);
 }
-const rpcUrl = process.env[deployment.rpcUrlVariable] ?? (chainId === 31337 ? "http://127.0.0.1:8545" : undefined);
+const rpcUrl = process.env[deployment.rpcUrlVariable] ?? (chainId === hardhat.id ? "http://127.0.0.1:8545" : undefined);
 if (!rpcUrl) fail(`set ${deployment.rpcUrlVariable} to chain ${chainId}'s RPC URL`);
 
 try {

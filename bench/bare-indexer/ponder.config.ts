@@ -1,4 +1,6 @@
 // The benchmark's baseline: a bare Ponder indexer with one upsert per Transfer of one points token.
+import { hardhat } from "viem/chains";
+import { rpcUrlVariableFor } from "../../deploy/deployment-file.ts";
 import { createConfig } from "ponder";
 import { pointsTokenAbi } from "../../abi/pointsToken.ts";
 
@@ -10,7 +12,7 @@ const required = (name: string) => {
 
 export default createConfig({
   database: { kind: "pglite", directory: required("PONDER_PGLITE_DIR") },
-  chains: { local: { id: 31337, rpc: required("RPC_URL_31337") } },
+  chains: { local: { id: hardhat.id, rpc: required(rpcUrlVariableFor(hardhat.id)) } },
   contracts: {
     Points: {
       abi: pointsTokenAbi,

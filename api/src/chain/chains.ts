@@ -1,5 +1,6 @@
 // The chains the API writes to: one per deployment file (deploy/deployment-file.ts), each with its
 // RPC URL from RPC_URL_<chainId> and the platform's signer.
+import { hardhat } from "viem/chains";
 import { existsSync, readdirSync } from "node:fs";
 import type { Logger } from "pino";
 import {
@@ -18,7 +19,7 @@ import { DEPLOYMENTS_DIR, readDeployment, type Deployment } from "../../../deplo
 
 /** Hardhat's account 0: a well-known local test key, public, never for real funds. */
 const HARDHAT_ACCOUNT_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-const LOCAL_CHAIN_ID = 31337;
+const LOCAL_CHAIN_ID = hardhat.id;
 
 export type ChainClients = {
   chainId: number;
