@@ -241,6 +241,11 @@ export const campaigns = pgTable(
     /** The accounting half, published on chain by the relayer: claims in the budget, claims per user. */
     budget: integer("budget"),
     maxClaimsPerUser: integer("max_claims_per_user"),
+    /**
+     * Claims accepted and not FAILED: what the budget counts. The claim route adds one and the
+     * relayer takes failed ones off, so that accepting a claim never counts the campaign's claims.
+     */
+    liveClaims: integer("live_claims").notNull().default(0),
     status: campaignStatus("status").notNull().default("DRAFT"),
     triggerId: uuid("trigger_id").references(() => campaignTriggers.id, { onDelete: "set null" }),
     /** The CampaignRegistry's id once published. */
@@ -289,6 +294,8 @@ export const campaignEngagements = pgTable(
       .notNull()
       .references(() => businesses.id, { onDelete: "cascade" }),
     maxClaims: integer("max_claims"),
+    /** The business's claims of the campaign accepted and not FAILED: what maxClaims counts (as campaigns.liveClaims). */
+    liveClaims: integer("live_claims").notNull().default(0),
     active: boolean("active").notNull().default(true),
     createdAt: createdAt(),
   },

@@ -2,7 +2,7 @@
 // over HTTP go out in one claimBatch, settle from its events, and are never paid twice.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { zeroAddress, type Address } from "viem";
 import { campaignRegistryAbi } from "../../../../abi/campaignRegistry.ts";
 import { ClaimSource } from "../../../../abi/enums.ts";
@@ -21,6 +21,7 @@ import {
 } from "../../../test/harness.ts";
 import { availableJobs, contextOf, finish, runJobs, send } from "../../../test/relay-by-hand.ts";
 import { claims, platformEvents } from "../../db/relaySchema.ts";
+import { campaignEngagements, campaigns } from "../../db/schema.ts";
 import { enqueue } from "../jobs.ts";
 import { CLAIM_KIND, claimBatchKey, claimKind, type ClaimJobPayload } from "./claim.ts";
 
@@ -85,6 +86,11 @@ for (const database of testDatabases()) {
         payload,
       });
       await api.services.db.update(claims).set({ jobId }).where(eq(claims.id, row!.id));
+      // Accepted claims count against the budget (claims/eligibility.ts); this one was accepted too.
+      await api.services.db
+        .update(campaigns)
+        .set({ liveClaims: sql`${campaigns.liveClaims} + 1` })
+        .where(eq(campaigns.id, campaign.id));
       return { ...row!, jobId };
     };
 
@@ -155,6 +161,54 @@ for (const database of testDatabases()) {
         exhausted.map((event) => [event.data.campaignId, event.data.budget]),
         [[campaign.id, "3"]],
       );
+    });
+
+    it("a claim that fails gives its place in the budget and in its business's cap back", async () => {
+      const campaign = await publishedCampaign(
+        api,
+        chain,
+        a,
+        { budget: 2 },
+        { amount: "1", engage: [{ businessId: callers.business.id, maxClaims: 1 }] },
+      );
+      const byBusiness = (userId: string) =>
+        api.request("POST", "/campaigns/claims", {
+          token: callers.business.token,
+          body: { campaignId: campaign.id, userId },
+        });
+      const counts = async () => {
+        const [row] = await api.services.db.select().from(campaigns).where(eq(campaigns.id, campaign.id));
+        const [engagement] = await api.services.db
+          .select()
+          .from(campaignEngagements)
+          .where(eq(campaignEngagements.campaignId, campaign.id));
+        return { campaign: row!.liveClaims, business: engagement!.liveClaims };
+      };
+      const brought = await byBusiness(users[0]!.id);
+      assert.equal(brought.status, 202, brought.text);
+      const refusedByCap = await byBusiness(users[1]!.id);
+      assert.equal(refusedByCap.status, 409);
+      assert.equal(refusedByCap.body.rule, "business-cap-reached");
+      await claimFor(campaign.id, users[1]!.id);
+      const refusedByBudget = await api.request("POST", "/campaigns/claims", {
+        token: a.adminToken,
+        body: { campaignId: campaign.id, userId: users[2]!.id },
+      });
+      assert.equal(refusedByBudget.status, 409);
+      assert.equal(refusedByBudget.body.rule, "budget-exhausted");
+      assert.deepEqual(await counts(), { campaign: 2, business: 1 }, "refused claims count nothing");
+
+      const [job] = await availableJobs(api.services.db, claimKind, [(await claimRow(brought.body.id)).jobId!]);
+      await claimKind.fail([job!], "dropped", await contextOf(api, chain, job!));
+      // Settling again (a crash and a repeat) takes nothing more off.
+      await claimKind.fail([job!], "dropped", await contextOf(api, chain, job!));
+      assert.equal((await claimRow(brought.body.id)).status, "FAILED");
+      assert.deepEqual(await counts(), { campaign: 1, business: 0 });
+      const again = await byBusiness(users[2]!.id);
+      assert.equal(again.status, 202, again.text);
+      assert.deepEqual(await counts(), { campaign: 2, business: 1 });
+      // Pay the rest, leaving the queue empty for the tests that follow.
+      await runJobs(api, chain, claimKind);
     });
 
     it("a batch sent again after a crash confirms its claims once and never pays twice", async () => {

@@ -19,7 +19,7 @@ import { campaignRegistryAbi } from "../../../../abi/campaignRegistry.ts";
 import { ClaimSource } from "../../../../abi/enums.ts";
 import type { Level } from "../../auth/principal.ts";
 import { claims, platformEvents } from "../../db/relaySchema.ts";
-import { campaigns } from "../../db/schema.ts";
+import { campaignEngagements, campaigns } from "../../db/schema.ts";
 import { recordEvent, recordEvents } from "../../events/outbox.ts";
 import { groupBy } from "../context.ts";
 import type { Job, JobContext, JobKind } from "../jobs.ts";
@@ -113,6 +113,40 @@ async function record(context: JobContext, outcomes: Map<Job<ClaimJobPayload>, O
     return [{ tenantId: context.tenant.id, type, data }];
   });
   await recordEvents(context.db, events);
+  await uncountFailed(
+    context,
+    [...changed.values()].filter(({ outcome }) => outcome.status === "FAILED").map(({ row }) => row),
+  );
+}
+
+/** Failed claims leave their campaign's budget and their business's cap (see claims/eligibility.ts). */
+async function uncountFailed(context: JobContext, failed: (typeof claims.$inferSelect)[]) {
+  // In id order, as every transaction that takes these rows' locks should.
+  const byCampaign = groupBy(failed, (row) => row.campaignId).sort((a, b) =>
+    a[0]!.campaignId.localeCompare(b[0]!.campaignId),
+  );
+  for (const group of byCampaign) {
+    await context.db
+      .update(campaigns)
+      .set({ liveClaims: sql`greatest(${campaigns.liveClaims} - ${group.length}, 0)` })
+      .where(and(eq(campaigns.tenantId, context.tenant.id), eq(campaigns.id, group[0]!.campaignId)));
+    const byBusiness = groupBy(
+      group.filter((row) => row.businessId !== null),
+      (row) => row.businessId!,
+    ).sort((a, b) => a[0]!.businessId!.localeCompare(b[0]!.businessId!));
+    for (const business of byBusiness) {
+      await context.db
+        .update(campaignEngagements)
+        .set({ liveClaims: sql`greatest(${campaignEngagements.liveClaims} - ${business.length}, 0)` })
+        .where(
+          and(
+            eq(campaignEngagements.tenantId, context.tenant.id),
+            eq(campaignEngagements.campaignId, group[0]!.campaignId),
+            eq(campaignEngagements.businessId, business[0]!.businessId!),
+          ),
+        );
+    }
+  }
 }
 
 /**

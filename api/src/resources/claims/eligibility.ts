@@ -1,16 +1,18 @@
 // The rules a claim must meet before it is accepted. Those that read only the request (distance,
 // conditions) are checked first; those that count earlier claims are checked inside the transaction
-// that records the claim, serialised per user (and per campaign when a campaign-wide count matters),
-// so that simultaneous claims cannot all pass a limit that only one of them may.
-import { and, count, eq, max, ne, sql } from "drizzle-orm";
+// that records the claim, serialised per user, and the campaign-wide ones (budget, a business's cap)
+// by counters kept on the campaign and the engagement, so that simultaneous claims cannot all pass a
+// limit that only one of them may, and no claim counts all of a campaign's claims.
+import { and, count, eq, isNull, lt, max, ne, or, sql } from "drizzle-orm";
 import { Engine, type TopLevelCondition } from "json-rules-engine";
 import type { Database } from "../../db/client.ts";
 import { claims } from "../../db/relaySchema.ts";
-import { campaignTriggers, campaigns } from "../../db/schema.ts";
+import { campaignEngagements, campaignTriggers, campaigns } from "../../db/schema.ts";
 import { claimRefused } from "../../errors.ts";
 
 type Trigger = typeof campaignTriggers.$inferSelect;
 type Campaign = typeof campaigns.$inferSelect;
+type Engagement = typeof campaignEngagements.$inferSelect;
 export type Point = { lat: number; lng: number };
 
 const EARTH_RADIUS_METERS = 6_371_008.8;
@@ -73,21 +75,12 @@ const counted = async (db: Database, ...conditions: ReturnType<typeof eq>[]) => 
 
 const startOfUtcDay = (now: Date) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
 
-/** The rules that count earlier claims; call under lockUser (and the campaign row's lock when it has a budget or a business cap). */
+/** The rules that count the user's earlier claims; call under lockUser. */
 export async function checkCounts(
   db: Database,
-  claim: {
-    campaign: Campaign;
-    userId: string;
-    business?: { id: string; maxClaims: number | null };
-    trigger?: Trigger;
-    now: Date;
-  },
+  claim: { campaign: Campaign; userId: string; trigger?: Trigger; now: Date },
 ) {
-  const { campaign, userId, business, trigger, now } = claim;
-  if (campaign.budget !== null && (await counted(db, eq(claims.campaignId, campaign.id))) >= campaign.budget) {
-    throw claimRefused(409, "budget-exhausted", `The campaign's budget of ${campaign.budget} claims is spent.`);
-  }
+  const { campaign, userId, trigger, now } = claim;
   if (
     campaign.maxClaimsPerUser !== null &&
     (await counted(db, eq(claims.campaignId, campaign.id), eq(claims.userId, userId))) >= campaign.maxClaimsPerUser
@@ -97,13 +90,6 @@ export async function checkCounts(
       "user-limit-reached",
       `This user has made the campaign's ${campaign.maxClaimsPerUser} claims per user.`,
     );
-  }
-  if (
-    business &&
-    business.maxClaims !== null &&
-    (await counted(db, eq(claims.campaignId, campaign.id), eq(claims.businessId, business.id))) >= business.maxClaims
-  ) {
-    throw claimRefused(409, "business-cap-reached", `The business has brought its ${business.maxClaims} claims.`);
   }
   if (!trigger) return;
   if (trigger.maxPerUser === null && trigger.maxPerDay === null && trigger.cooldownSeconds === null) return;
@@ -142,5 +128,37 @@ export async function checkCounts(
         retryAfterSeconds,
       });
     }
+  }
+}
+
+/**
+ * Counts the claim against its campaign's budget and its business's cap, one conditional UPDATE
+ * each, refusing it when either is spent. Call last in the claim's transaction: the campaign's row
+ * (and the engagement's) stays locked until commit, so claims of one campaign wait for each other
+ * only that long.
+ */
+export async function countClaim(db: Database, claim: { campaign: Campaign; engagement?: Engagement }) {
+  const { campaign, engagement } = claim;
+  const [withinBudget] = await db
+    .update(campaigns)
+    .set({ liveClaims: sql`${campaigns.liveClaims} + 1` })
+    .where(and(eq(campaigns.id, campaign.id), or(isNull(campaigns.budget), lt(campaigns.liveClaims, campaigns.budget))))
+    .returning({ id: campaigns.id });
+  if (!withinBudget) {
+    throw claimRefused(409, "budget-exhausted", `The campaign's budget of ${campaign.budget} claims is spent.`);
+  }
+  if (!engagement) return;
+  const [withinCap] = await db
+    .update(campaignEngagements)
+    .set({ liveClaims: sql`${campaignEngagements.liveClaims} + 1` })
+    .where(
+      and(
+        eq(campaignEngagements.id, engagement.id),
+        or(isNull(campaignEngagements.maxClaims), lt(campaignEngagements.liveClaims, campaignEngagements.maxClaims)),
+      ),
+    )
+    .returning({ id: campaignEngagements.id });
+  if (!withinCap) {
+    throw claimRefused(409, "business-cap-reached", `The business has brought its ${engagement.maxClaims} claims.`);
   }
 }

@@ -19,7 +19,7 @@ import {
   type TestResponse,
   type TestTenant,
 } from "../../../test/harness.ts";
-import { runJobs } from "../../../test/relay-by-hand.ts";
+import { availableJobs, contextOf, runJobs } from "../../../test/relay-by-hand.ts";
 import { claims, idempotencyKeys, relayJobs } from "../../db/relaySchema.ts";
 import { campaigns } from "../../db/schema.ts";
 import { fingerprint } from "../../http/idempotency.ts";
@@ -261,9 +261,12 @@ for (const database of testDatabases()) {
       assertRefusedBy(await claim({ campaignId: campaign.id }, { token: one.token }), 409, "user-limit-reached");
       assert.equal((await claim({ campaignId: campaign.id }, { token: two.token })).status, 202);
       assertRefusedBy(await claim({ campaignId: campaign.id }, { token: three.token }), 409, "budget-exhausted");
-      // A claim that failed on chain gives its place back.
-      await api.services.db.update(claims).set({ status: "FAILED" }).where(eq(claims.id, first.body.id));
+      // A claim that failed on chain gives its place back (the relayer settles it FAILED).
+      const [firstRow] = await api.services.db.select().from(claims).where(eq(claims.id, first.body.id));
+      const [job] = await availableJobs(api.services.db, claimKind, [firstRow!.jobId!]);
+      await claimKind.fail([job!], "dropped by the test", await contextOf(api, chain, job!));
       assert.equal((await claim({ campaignId: campaign.id }, { token: three.token })).status, 202);
+      assertRefusedBy(await claim({ campaignId: campaign.id }, { token: one.token }), 409, "budget-exhausted");
     });
 
     it("accepts exactly one of 50 simultaneous claims by one user against a per-user limit of 1", async () => {
@@ -280,6 +283,22 @@ for (const database of testDatabases()) {
       }
       const rows = await api.services.db.select().from(claims).where(eq(claims.userId, user.id));
       assert.equal(rows.length, 1);
+    });
+
+    it("accepts exactly 5 of 20 simultaneous claims by 20 users against a budget of 5", async () => {
+      const campaign = await published({ budget: 5 });
+      const claimants = await Promise.all(Array.from({ length: 20 }, () => newUser()));
+      const answers = await Promise.all(claimants.map(({ token }) => claim({ campaignId: campaign.id }, { token })));
+      const statuses = answers.map((answer) => answer.status);
+      assert.equal(statuses.filter((status) => status === 202).length, 5, statuses.join(","));
+      for (const answer of answers.filter((answer) => answer.status !== 202)) {
+        assert.equal(answer.status, 409);
+        assert.equal(answer.body.rule, "budget-exhausted");
+      }
+      const rows = await api.services.db.select().from(claims).where(eq(claims.campaignId, campaign.id));
+      assert.equal(rows.length, 5);
+      const [row] = await api.services.db.select().from(campaigns).where(eq(campaigns.id, campaign.id));
+      assert.equal(row!.liveClaims, 5);
     });
 
     it("applies the trigger's per-user limit, daily limit and cool-down across the campaigns that use it", async () => {

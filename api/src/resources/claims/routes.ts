@@ -35,7 +35,7 @@ import { idParams } from "../../http/pagination.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
 import { enqueue } from "../../relay/jobs.ts";
 import { CLAIM_KIND, claimBatchKey, type ClaimJobPayload } from "../../relay/kinds/claim.ts";
-import { checkCounts, checkRequest, lockUser } from "./eligibility.ts";
+import { checkCounts, checkRequest, countClaim, lockUser } from "./eligibility.ts";
 import { claim, claimAccepted, claimCreate, claimList, claimListQuery } from "./schema.ts";
 import { verifyTriggerProof } from "./triggerProof.ts";
 
@@ -233,22 +233,14 @@ export function registerClaims(api: Api) {
       const accepted = await scope.db.transaction(async (transaction) => {
         const tx = transaction as unknown as Database;
         await lockUser(tx, user.id);
-        // Campaign-wide counts (budget, a business's cap) need every claim of the campaign in line.
-        const current = tx
+        // Read again inside the transaction: the campaign may have been paused or closed meanwhile.
+        const [current] = await tx
           .select()
           .from(campaigns)
           .where(scope.where(campaigns, eq(campaigns.id, campaign.id)));
-        const wide = campaign.budget !== null || (engagement !== undefined && engagement.maxClaims !== null);
-        const [locked] = wide ? await current.for("update") : await current;
-        if (!locked) throw notFound("campaign");
-        checkCampaign(locked, now);
-        await checkCounts(tx, {
-          campaign: locked,
-          userId: user.id,
-          ...(engagement && business && { business: { id: business.id, maxClaims: engagement.maxClaims } }),
-          ...(trigger && { trigger }),
-          now,
-        });
+        if (!current) throw notFound("campaign");
+        checkCampaign(current, now);
+        await checkCounts(tx, { campaign: current, userId: user.id, ...(trigger && { trigger }), now });
         const [row] = await tx
           .insert(claims)
           .values({
@@ -266,7 +258,7 @@ export function registerClaims(api: Api) {
         const payload: ClaimJobPayload = {
           claimId: row!.id,
           onchainClaimId: String(row!.onchainClaimId),
-          onchainCampaignId: locked.onchainCampaignId!,
+          onchainCampaignId: current.onchainCampaignId!,
           recipient: user.walletAddress as Address,
           source: level,
           business: (business?.walletAddress ?? zeroAddress) as Address,
@@ -279,6 +271,7 @@ export function registerClaims(api: Api) {
           payload,
         });
         await tx.update(claims).set({ jobId }).where(eq(claims.id, row!.id));
+        await countClaim(tx, { campaign: current, ...(engagement && { engagement }) });
         return row!;
       });
       ctx.status = 202;
