@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { decodeFunctionData, encodeFunctionData, zeroAddress, type Address, type Hash } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { pointsTokenAbi } from "../../../../abi/pointsToken.ts";
-import { rewardTokenAbi } from "../../../../abi/rewardToken.ts";
+import { rpcUrlVariableFor } from "../../../../deploy/deployment-file.ts";
 import { waitForIndexedBlock } from "../../../../indexer/status.ts";
 import { startIndexer, type IndexerProcess } from "../../../../scripts/indexer-process.ts";
 import { freePort } from "../../../../test/helpers/ports.ts";
@@ -59,7 +59,11 @@ before(async () => {
     port: await freePort(),
     schema: `tx_${process.pid}`,
     pgliteDir: join(chain.deploymentsDir, "pglite"),
-    env: { RPC_URL_31337: chain.rpcUrl, PERS_DEPLOYMENTS_DIR: chain.deploymentsDir, DATABASE_URL: undefined },
+    env: {
+      [rpcUrlVariableFor(clientsOf(chain).chainId)]: chain.rpcUrl,
+      PERS_DEPLOYMENTS_DIR: chain.deploymentsDir,
+      DATABASE_URL: undefined,
+    },
     onOutput: (text) => (indexerOutput = (indexerOutput + text).slice(-5000)),
   });
 });
@@ -148,7 +152,7 @@ for (const database of testDatabases()) {
       assert.equal(transfer.body.status, "AWAITING_SIGNATURE");
       const typedData = transfer.body.typedData;
       assert.equal(typedData.primaryType, "ForwardRequest");
-      assert.equal(typedData.domain.chainId, 31337);
+      assert.equal(typedData.domain.chainId, clientsOf(chain).chainId);
       assert.equal(typedData.domain.verifyingContract, clientsOf(chain).deployment.contracts.forwarder);
       assert.equal(typedData.message.from, wallet.address);
       assert.equal(typedData.message.to, a.tenant.contracts.pointsToken);
@@ -455,7 +459,9 @@ for (const database of testDatabases()) {
         to: zeroAddress,
       });
       const elsewhere = await issuePoints(chain, other.tenant, aliceAddress, 7n);
-      await waitForIndexedBlock(indexer.url, 31337, elsewhere.blockNumber, { timeoutMs: 60_000 }).catch((error) => {
+      await waitForIndexedBlock(indexer.url, clientsOf(chain).chainId, elsewhere.blockNumber, {
+        timeoutMs: 60_000,
+      }).catch((error) => {
         throw new Error(`${error.message}\n${indexerOutput}`);
       });
 
