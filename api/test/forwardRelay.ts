@@ -7,6 +7,7 @@ import { IssueReason } from "../../abi/enums.ts";
 import { pointsTokenAbi } from "../../abi/pointsToken.ts";
 import { redemptionRegistryAbi } from "../../abi/redemptionRegistry.ts";
 import { rewardTokenAbi } from "../../abi/rewardToken.ts";
+import { statusTokenAbi } from "../../abi/statusToken.ts";
 import type { ChainClients } from "../src/chain/chains.ts";
 import { relayJobs } from "../src/db/relaySchema.ts";
 import { tenants } from "../src/db/schema.ts";
@@ -26,16 +27,72 @@ async function send(clients: ChainClients, call: Parameters<ChainClients["wallet
 }
 
 let reference = 0;
-
-/** Issues `amount` points of the tenant to `to` (the platform is an issuer). */
-export async function issuePoints(chain: TestChain, tenant: { contracts: any }, to: Address, amount: bigint) {
+/** A fresh 32-byte issue reference: the tokens refuse one used before. */
+const nextReference = () => {
   reference += 1;
-  await send(clientsOf(chain), {
+  return `0x${(Date.now() * 1000 + reference).toString(16).padStart(64, "0")}` as const;
+};
+
+/** Issues `amount` points of the tenant to `to` (the platform is an issuer); the receipt. */
+export async function issuePoints(chain: TestChain, tenant: { contracts: any }, to: Address, amount: bigint) {
+  return send(clientsOf(chain), {
     address: tenant.contracts.pointsToken,
     abi: pointsTokenAbi,
     functionName: "issue",
-    args: [to, amount, IssueReason.GRANT, `0x${(Date.now() * 1000 + reference).toString(16).padStart(64, "0")}`],
+    args: [to, amount, IssueReason.GRANT, nextReference()],
   } as never);
+}
+
+export type MultiToken = "rewardToken" | "statusToken";
+const abiOf = (token: MultiToken) => (token === "rewardToken" ? rewardTokenAbi : statusTokenAbi);
+
+/** Defines class `id` of the tenant's reward or status token (unlimited supply) unless it is already. */
+export async function defineClass(chain: TestChain, tenant: { contracts: any }, token: MultiToken, id: bigint) {
+  const clients = clientsOf(chain);
+  const address = tenant.contracts[token];
+  const defined = await clients.publicClient.readContract({
+    address,
+    abi: abiOf(token),
+    functionName: "isClassDefined",
+    args: [id],
+  });
+  if (!defined) {
+    await send(clients, { address, abi: abiOf(token), functionName: "defineClass", args: [id, 0n, ""] } as never);
+  }
+}
+
+/** Issues `amount` of class `id` of the tenant's reward or status token to `to` (defined first if need be); the receipt. */
+export async function issueClass(
+  chain: TestChain,
+  tenant: { contracts: any },
+  token: MultiToken,
+  to: Address,
+  id: bigint,
+  amount: bigint,
+) {
+  await defineClass(chain, tenant, token, id);
+  return send(clientsOf(chain), {
+    address: tenant.contracts[token],
+    abi: abiOf(token),
+    functionName: "issue",
+    args: [to, id, amount, IssueReason.GRANT, nextReference()],
+  } as never);
+}
+
+/** A holder's balance of class `id` of the tenant's reward or status token. */
+export function classBalance(
+  chain: TestChain,
+  tenant: { contracts: any },
+  token: MultiToken,
+  holder: Address,
+  id: bigint,
+) {
+  return clientsOf(chain).publicClient.readContract({
+    address: tenant.contracts[token],
+    abi: abiOf(token),
+    functionName: "balanceOf",
+    args: [holder, id],
+  });
 }
 
 /** An offer costing `price` points a unit and paying one reward (class REWARD_ID), with `supply` units. */
@@ -45,20 +102,7 @@ export async function createOffer(
   { price = 100n, supply = 10n, startIn = -60, endIn = 86_400 } = {},
 ): Promise<bigint> {
   const clients = clientsOf(chain);
-  const defined = await clients.publicClient.readContract({
-    address: tenant.contracts.rewardToken,
-    abi: rewardTokenAbi,
-    functionName: "isClassDefined",
-    args: [REWARD_ID],
-  });
-  if (!defined) {
-    await send(clients, {
-      address: tenant.contracts.rewardToken,
-      abi: rewardTokenAbi,
-      functionName: "defineClass",
-      args: [REWARD_ID, 0n, ""],
-    } as never);
-  }
+  await defineClass(chain, tenant, "rewardToken", REWARD_ID);
   const now = Number((await clients.publicClient.getBlock()).timestamp);
   const receipt = await send(clients, {
     address: tenant.contracts.redemptionRegistry,

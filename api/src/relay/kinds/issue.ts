@@ -1,18 +1,25 @@
-// Issuing a tenant's points outside a programme: PointsToken.issue(to, amount, reason, reference),
-// one per transaction, by the platform signer (it holds ISSUER_ROLE on every tenant it created).
+// Issuing a tenant's tokens outside a programme: PointsToken.issue(to, amount, reason, reference), or
+// the reward or status token's issue(to, id, amount, reason, reference) for a class, one per
+// transaction, by the platform signer (it holds ISSUER_ROLE on every tenant token it created).
 // A reference is used once on chain, so a job carried twice (a dropped transaction, a crash) issues
-// once: a repeat reverts with TokenReferenceUsed, which this kind takes as done.
+// once: a repeat reverts with TokenReferenceUsed, which this kind takes as done. An admin's MINT
+// (transaction_requests) rides this kind and is settled with its job.
+import { and, eq, inArray } from "drizzle-orm";
 import { encodeFunctionData, getAddress, type Address, type Hash, type Hex } from "viem";
-import { eq } from "drizzle-orm";
 import { pointsTokenAbi } from "../../../../abi/pointsToken.ts";
+import { rewardTokenAbi } from "../../../../abi/rewardToken.ts";
 import { IssueReason } from "../../../../abi/enums.ts";
 import type { Database } from "../../db/client.ts";
+import { transactionRequests } from "../../db/redemptionsSchema.ts";
 import { relayJobs } from "../../db/relaySchema.ts";
+import { recordEvent } from "../../events/outbox.ts";
 import { enqueue, type Job, type JobContext, type JobKind } from "../jobs.ts";
 
 export type IssuePayload = {
-  /** One of the tenant's points tokens; its first one when absent. */
+  /** One of the tenant's tokens; its first points token when absent. */
   token?: Address;
+  /** The class of a reward or status token, as a decimal string; absent for points. */
+  tokenId?: string;
   to: Address;
   /** In the token's smallest unit, as a decimal string. */
   amount: string;
@@ -35,16 +42,7 @@ export function createIssueKind(hooks: IssueHooks = {}, name = ISSUE_KIND): JobK
     maxBatch: 1,
     encode: async ([job], { tenant }) => ({
       to: tokenOf(job!, tenant),
-      data: encodeFunctionData({
-        abi: pointsTokenAbi,
-        functionName: "issue",
-        args: [
-          getAddress(job!.payload.to),
-          BigInt(job!.payload.amount),
-          IssueReason[job!.payload.reason],
-          job!.payload.reference,
-        ],
-      }),
+      data: encodeIssue(job!.payload),
     }),
     settle: async (jobs, receipt, context) => {
       for (const job of jobs) await hooks.onIssued?.(job, { transactionHash: receipt.transactionHash }, context);
@@ -70,6 +68,21 @@ export function createIssueKind(hooks: IssueHooks = {}, name = ISSUE_KIND): JobK
 const tokenOf = (job: Job<IssuePayload>, tenant: JobContext["tenant"]) =>
   getAddress(job.payload.token ?? tenant.contracts.pointsToken);
 
+/**
+ * The token's issue call. The reward and status tokens share their issue function (and its
+ * `Issued` event) from one base contract, so the reward token's ABI encodes both.
+ */
+export function encodeIssue(payload: IssuePayload): Hex {
+  const [to, amount, reason] = [getAddress(payload.to), BigInt(payload.amount), IssueReason[payload.reason]];
+  return payload.tokenId === undefined
+    ? encodeFunctionData({ abi: pointsTokenAbi, functionName: "issue", args: [to, amount, reason, payload.reference] })
+    : encodeFunctionData({
+        abi: rewardTokenAbi,
+        functionName: "issue",
+        args: [to, BigInt(payload.tokenId), amount, reason, payload.reference],
+      });
+}
+
 /** The transaction that issued this job's reference (null if its event is not found), or undefined if none did. */
 async function earlierIssue(job: Job<IssuePayload>, { chain, tenant }: JobContext): Promise<Hash | null | undefined> {
   const token = tokenOf(job, tenant);
@@ -82,7 +95,7 @@ async function earlierIssue(job: Job<IssuePayload>, { chain, tenant }: JobContex
   if (!used) return undefined;
   const [event] = await chain.publicClient.getContractEvents({
     address: token,
-    abi: pointsTokenAbi,
+    abi: job.payload.tokenId === undefined ? pointsTokenAbi : rewardTokenAbi,
     eventName: "Issued",
     args: { ref: job.payload.reference },
     fromBlock: 0n,
@@ -90,7 +103,50 @@ async function earlierIssue(job: Job<IssuePayload>, { chain, tenant }: JobContex
   return event?.transactionHash ?? null;
 }
 
-export const issueKind = createIssueKind();
+type GrantSettlement = { status: "COMPLETED"; transactionHash: Hash | null } | { status: "FAILED"; error: string };
+
+/** Settles the MINT request the job carries, if any, and records `transaction.confirmed` once. */
+async function settleGrant(job: Job<IssuePayload>, settlement: GrantSettlement, { db, tenant }: JobContext) {
+  await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(transactionRequests)
+      .set({
+        status: settlement.status,
+        ...(settlement.status === "COMPLETED"
+          ? { transactionHash: settlement.transactionHash, error: null }
+          : { error: settlement.error }),
+        updatedAt: new Date(),
+      })
+      .where(
+        and(
+          eq(transactionRequests.jobId, job.id),
+          eq(transactionRequests.tenantId, tenant.id),
+          inArray(transactionRequests.status, ["PENDING", "PROCESSING"]),
+        ),
+      )
+      .returning();
+    if (!row || settlement.status !== "COMPLETED") return;
+    await recordEvent(tx as unknown as Database, {
+      tenantId: tenant.id,
+      type: "transaction.confirmed",
+      data: {
+        transactionId: row.id,
+        type: row.type,
+        token: row.token,
+        tokenId: row.tokenId,
+        from: row.from,
+        to: row.to,
+        amount: row.amount,
+        transactionHash: settlement.transactionHash,
+      },
+    });
+  });
+}
+
+export const issueKind = createIssueKind({
+  onIssued: (job, { transactionHash }, context) => settleGrant(job, { status: "COMPLETED", transactionHash }, context),
+  onFailed: (job, reason, context) => settleGrant(job, { status: "FAILED", error: reason }, context),
+});
 
 /** Queues an issue; pass the caller's database transaction so that it commits with the caller's record. */
 export function enqueueIssue(

@@ -1,6 +1,6 @@
 // Transactions: movements of the tenant's tokens. Reads come from the indexer (what the chain did),
-// beside the API's own requests it has not confirmed yet; writes are an admin's grant (MINT, issued
-// by the relayer's `issue` job) and a holder's TRANSFER or BURN of their own tokens (a forward request,
+// beside the API's own requests it has not confirmed yet; writes are an admin's grant (MINT of points
+// or of a reward or status class, issued by the relayer's `issue` job) and a holder's TRANSFER or BURN of their own tokens (a forward request,
 // signed here for custodial holders, by the holder otherwise).
 import { eq } from "drizzle-orm";
 import type { Context } from "koa";
@@ -21,7 +21,7 @@ import { acceptForward, submitSignature } from "../../relay/acceptForward.ts";
 import { forwardGasFor, simulateForwarded } from "../../relay/forwardRequests.ts";
 import { enqueue } from "../../relay/jobs.ts";
 import { MAX_FORWARD_GAS } from "../../relay/kinds/forward.ts";
-import { ISSUE_KIND, type IssuePayload } from "../../relay/kinds/issue.ts";
+import { encodeIssue, ISSUE_KIND, type IssuePayload } from "../../relay/kinds/issue.ts";
 import { signatureBody } from "../redemptions/schema.ts";
 import { holderOf } from "../redemptions/holder.ts";
 import { forwardRequestOf, pendingRequests, present, withJobs, type Row } from "./requests.ts";
@@ -117,7 +117,7 @@ export function registerTransactions(api: Api) {
     method: "post",
     path: "/transactions",
     summary:
-      "MINT (an admin's grant), or TRANSFER / BURN of the caller's own tokens (custodial: executed at once; self-custody: typed data to sign)",
+      "MINT (an admin's grant of points or of a reward or status class), or TRANSFER / BURN of the caller's own tokens (custodial: executed at once; self-custody: typed data to sign)",
     tags: ["transactions"],
     access: access.levels("USER", "ADMIN"),
     body: transactionCreate,
@@ -135,19 +135,36 @@ export function registerTransactions(api: Api) {
         }
         const recipient = body.userId ? await scope.find(users, body.userId, "user") : undefined;
         const tenantChain = await tenantChainOf(ctx);
+        const { chain } = tenantChain;
         const token = (body.token ?? tenantChain.tenant.contracts.pointsToken) as Address;
-        if (tokenKindOf(tenantChain, token) !== "POINTS") throw unprocessable("Only points can be granted.");
+        const kind = tokenKindOf(tenantChain, token);
+        const tokenId = BigInt(body.tokenId);
+        if (kind === "POINTS" && tokenId !== 0n) throw unprocessable("Points have no token id: give tokenId 0.");
         const to = (recipient?.walletAddress ?? body.to) as Address;
         const id = crypto.randomUUID();
         // The grant's on-chain reference: the request's id, so that the chain names the request.
         const reference = pad(`0x${id.replace(/-/g, "")}`, { size: 32 });
+        const payload: IssuePayload = {
+          token,
+          ...(kind !== "POINTS" && { tokenId: tokenId.toString() }),
+          to,
+          amount: body.amount,
+          reason: "GRANT",
+          reference,
+        };
+        // What the chain would answer the relayer's issue (a class not defined, its supply cap, a
+        // paused token, the platform's issuer role revoked), said now rather than by a failed job.
+        const simulation = await readChain(ctx, chain.chainId, () =>
+          simulateForwarded(chain, { from: chain.walletClient.account.address, to: token, data: encodeIssue(payload) }),
+        );
+        if (!simulation.ok) throw unprocessable(`The mint would fail on chain: ${simulation.reason}.`);
         const row = await scope.db.transaction(async (transaction) => {
           const tx = transaction as unknown as Database;
           const jobId = await enqueue<IssuePayload>(tx, {
             tenantId: scope.tenantId,
             chainId: tenantChain.tenant.chainId,
             kind: ISSUE_KIND,
-            payload: { token, to, amount: body.amount, reason: "GRANT", reference },
+            payload,
             batchKey: `issue:${token.toLowerCase()}`,
           });
           return tenantScope(tx, scope.tenantId).insert(transactionRequests, {
@@ -156,7 +173,7 @@ export function registerTransactions(api: Api) {
             requestedBy: principal.subject,
             userId: recipient?.id ?? null,
             token,
-            tokenId: "0",
+            tokenId: tokenId.toString(),
             from: null,
             to,
             amount: body.amount,

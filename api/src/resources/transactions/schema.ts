@@ -9,8 +9,10 @@ export const transactionCreate = z
   .discriminatedUnion("type", [
     z.strictObject({
       type: z.literal("MINT"),
-      /** The points token (the tenant's main one when omitted). */
+      /** The tenant's points (its main one when omitted), reward or status token. */
       token: address.optional(),
+      /** The reward or status class; 0 for points. */
+      tokenId: uint256.default("0"),
       to: address.optional(),
       userId: z.uuid().optional(),
       amount: positiveAmount,
