@@ -56,6 +56,8 @@ const api = await startApi({
     MASTER_KEY: process.env.MASTER_KEY ?? randomBytes(32).toString("hex"),
     PLATFORM_API_KEY: platformKey,
     LOG_LEVEL: process.env.API_LOG_LEVEL ?? "warn",
+    // Everything runs on this machine: webhook receivers and identity providers too.
+    OUTBOUND_ALLOW_PRIVATE_NETWORKS: process.env.OUTBOUND_ALLOW_PRIVATE_NETWORKS ?? "true",
   }),
 }).catch((error: Error) => {
   console.error(`start: the API did not start: ${error.message}. Set API_PORT to move it.`);

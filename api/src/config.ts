@@ -84,6 +84,11 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Let tenants register an http:// JWKS URL (local development and tests only: https otherwise). */
   IDP_ALLOW_HTTP: z.stringbool().default(false),
+  /**
+   * Let the API connect to private, loopback and other non-public addresses when it fetches a URL a
+   * tenant gave it (webhook endpoints, JWKS URLs): local development and tests only, SSRF otherwise.
+   */
+  OUTBOUND_ALLOW_PRIVATE_NETWORKS: z.stringbool().default(false),
   /** Browser origins allowed to call the API (dApps): `*` or origins separated by commas. */
   CORS_ORIGINS: z
     .string()

@@ -115,6 +115,8 @@ export async function startTestApi(options: {
     WEBHOOK_DISPATCHER: "false",
     // Tests start the relayer themselves (api/src/relay/*.test.ts), or pass RELAYER_ENABLED=true.
     RELAYER_ENABLED: "false",
+    // Receivers and identity providers under test listen on 127.0.0.1.
+    OUTBOUND_ALLOW_PRIVATE_NETWORKS: "true",
     ...options.environment,
   });
   const api = await startApi({

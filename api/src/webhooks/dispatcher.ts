@@ -11,12 +11,15 @@
 //    dies mid-attempt leaves them to be retried when the lease ends. Each attempt is logged; a failure
 //    is retried after the next delay of WEBHOOK_RETRY_SCHEDULE_SECONDS, and fails for good after
 //    the last one. Receivers see the same webhook-id on every attempt and may see one twice.
+//    An endpoint whose address the API may not connect to (a private network: ../outbound/agent.ts)
+//    fails at once, its attempt logged with the reason.
 import { and, arrayContains, asc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { platformEvents } from "../db/relaySchema.ts";
 import { tenants } from "../db/schema.ts";
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/webhooksSchema.ts";
 import type { Services } from "../http/context.ts";
+import { outboundFetch, processOutboundAgent } from "../outbound/agent.ts";
 import { openEndpointSecret } from "./secrets.ts";
 import { sendWebhook } from "./send.ts";
 
@@ -147,10 +150,17 @@ export async function attemptDelivery(
     messageId: delivery.eventId,
     body: delivery.body,
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    fetch: outboundFetch(processOutboundAgent(config.OUTBOUND_ALLOW_PRIVATE_NETWORKS)),
   });
+  if (outcome.refused) {
+    services.logger.warn(
+      { tenantId: delivery.tenantId, endpointId: endpoint.id, deliveryId: delivery.id, reason: outcome.error },
+      "webhook delivery refused: the endpoint's address is not public",
+    );
+  }
   const attempts = delivery.attempts + 1;
   const delay = retryDelaySeconds(config.WEBHOOK_RETRY_SCHEDULE_SECONDS, attempts);
-  const status = outcome.ok ? "SUCCEEDED" : delay === null ? "FAILED" : "PENDING";
+  const status = outcome.ok ? "SUCCEEDED" : outcome.refused || delay === null ? "FAILED" : "PENDING";
   await db.transaction(async (tx) => {
     await tx.insert(webhookAttempts).values({
       tenantId: delivery.tenantId,

@@ -2,6 +2,8 @@
 // webhook-timestamp, webhook-signature), within a timeout, never following a redirect. Whatever
 // happens is an outcome to log, never a thrown error.
 import { Webhook } from "standardwebhooks";
+import type { Response } from "undici";
+import { outboundRefusalOf, type OutboundFetch } from "../outbound/agent.ts";
 
 export type SendParameters = {
   url: string;
@@ -10,6 +12,8 @@ export type SendParameters = {
   messageId: string;
   body: string;
   timeoutMs: number;
+  /** Connects only where the API may (../outbound/agent.ts). */
+  fetch: OutboundFetch;
 };
 
 export type SendReturnType = {
@@ -18,6 +22,8 @@ export type SendReturnType = {
   durationMs: number;
   error: string | null;
   responseExcerpt: string | null;
+  /** The address is one the API may not connect to: trying again will not help. */
+  refused: boolean;
 };
 
 const EXCERPT_CHARS = 500;
@@ -54,7 +60,7 @@ function describe(error: unknown, timeoutMs: number): string {
 }
 
 export async function sendWebhook(parameters: SendParameters): Promise<SendReturnType> {
-  const { url, secret, messageId, body, timeoutMs } = parameters;
+  const { url, secret, messageId, body, timeoutMs, fetch } = parameters;
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   try {
@@ -83,14 +89,16 @@ export async function sendWebhook(parameters: SendParameters): Promise<SendRetur
     } else if (!ok) {
       error = `answered ${response.status}`;
     }
-    return { ok, statusCode: response.status, durationMs: elapsed(), error, responseExcerpt };
+    return { ok, statusCode: response.status, durationMs: elapsed(), error, responseExcerpt, refused: false };
   } catch (error) {
+    const refusal = outboundRefusalOf(error);
     return {
       ok: false,
       statusCode: null,
       durationMs: elapsed(),
-      error: describe(error, timeoutMs),
+      error: refusal ? `refused: ${refusal.message}` : describe(error, timeoutMs),
       responseExcerpt: null,
+      refused: refusal !== undefined,
     };
   }
 }

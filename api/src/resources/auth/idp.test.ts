@@ -12,6 +12,7 @@ import {
   createTestTenant,
   insertUser,
   isProblem,
+  PLATFORM_KEY,
   startTestApi,
   startTestChain,
   testDatabases,
@@ -20,6 +21,7 @@ import {
   type TestResponse,
   type TestTenant,
 } from "../../../test/harness.ts";
+import { SAFE_URLS, UNSAFE_URLS } from "../../../test/unsafeUrls.ts";
 
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
 type SigningKey = Parameters<SignJWT["sign"]>[0];
@@ -259,6 +261,93 @@ for (const database of testDatabases()) {
         });
       }
       assert.equal((await signIn(a, await idp.mint({ sub: "alice" }))).status, 200, "the registered URL again");
+    });
+
+    it("refuses a jwksUrl into a private network, with credentials or not https, naming the field", async () => {
+      const patch = (jwksUrl: string) =>
+        api.request("PATCH", `/tenants/${b.id}`, {
+          token: b.adminToken,
+          body: { idp: { issuer: ISSUER, audience: AUDIENCE, jwksUrl } },
+        });
+      api.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS = false;
+      api.config.IDP_ALLOW_HTTP = false;
+      try {
+        for (const { url, message } of UNSAFE_URLS) {
+          const refused = await patch(url);
+          assert.equal(refused.status, 400, `${url}: ${refused.text}`);
+          assert.ok(isProblem(refused), url);
+          assert.equal(refused.body.type, "/problems/validation-failed", url);
+          assert.deepEqual(
+            refused.body.errors.map((error: { path: string }) => error.path),
+            ["body.idp.jwksUrl"],
+            url,
+          );
+          assert.match(refused.body.errors[0].message, message, url);
+        }
+        // A new tenant is refused before its contracts are deployed.
+        const created = await api.request("POST", "/tenants", {
+          apiKey: PLATFORM_KEY,
+          body: {
+            name: "Refused",
+            externalId: `refused-${database.name}`,
+            points: { name: "Points", symbol: "PTS" },
+            admin: { email: "admin@refused.test", name: "Admin", password: "correct horse battery staple" },
+            idp: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: "https://169.254.169.254/jwks.json" },
+          },
+        });
+        assert.equal(created.status, 400, created.text);
+        assert.equal(created.body.errors[0].path, "body.idp.jwksUrl");
+        const listed = await api.request("GET", `/tenants?limit=100`, { apiKey: PLATFORM_KEY });
+        assert.ok(!listed.text.includes(`refused-${database.name}`));
+        for (const url of SAFE_URLS) assert.equal((await patch(url)).status, 200, url);
+      } finally {
+        api.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS = true;
+        api.config.IDP_ALLOW_HTTP = true;
+        const restored = await api.request("PATCH", `/tenants/${b.id}`, {
+          token: b.adminToken,
+          body: {
+            idp: {
+              issuer: "https://login.b.test",
+              audience: "b-app",
+              publicJwk: { ...(await exportJWK(bKey.publicKey)), kid: "b-1" },
+            },
+          },
+        });
+        assert.equal(restored.status, 200, restored.text);
+      }
+    });
+
+    it("refuses to fetch the JWKS from a name that resolves to a private address (503), fetching nothing", async () => {
+      // Registered while private networks were allowed: localhost resolves to 127.0.0.1 (/etc/hosts).
+      const byName = idp.jwksUrl.replace("//127.0.0.1:", "//localhost:");
+      const moved = await api.request("PATCH", `/tenants/${a.id}`, {
+        token: a.adminToken,
+        body: { idp: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: byName } },
+      });
+      assert.equal(moved.status, 200, moved.text);
+      assert.equal(moved.body.idp.jwksUrl, byName);
+      const fetchesBefore = idp.state.fetches;
+      api.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS = false;
+      try {
+        const refused = await signIn(a, await idp.mint({ sub: "alice" }));
+        assert.equal(refused.status, 503, refused.text);
+        assert.ok(isProblem(refused));
+        assert.equal(refused.body.type, "/problems/unavailable");
+        assert.match(refused.body.detail, /address the API does not connect to/);
+        assert.equal(refused.body.accessToken, undefined);
+        assert.equal(idp.state.fetches, fetchesBefore, "the provider was never reached");
+      } finally {
+        api.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS = true;
+      }
+      // Allowed again (local development), the same URL serves: the refusal was the guard's.
+      const allowed = await signIn(a, await idp.mint({ sub: "alice" }));
+      assert.equal(allowed.status, 200, allowed.text);
+      assert.equal(idp.state.fetches, fetchesBefore + 1);
+      const restored = await api.request("PATCH", `/tenants/${a.id}`, {
+        token: a.adminToken,
+        body: { idp: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: idp.jwksUrl } },
+      });
+      assert.equal(restored.status, 200, restored.text);
     });
 
     it("picks the business context: businessId or asBusiness, 409 listing the choices, 403 outside them", async () => {

@@ -1,14 +1,17 @@
 // A tenant's own identity provider: its JWTs sign the tenant's users in. Checked with jose against
 // the JWKS URL the tenant registered (fetched once and cached per tenant, refetched for an unknown
 // kid at most every 30 s) or the one public JWK it registered, with its issuer and audience and
-// asymmetric algorithms only: never HS* (its "secret" would be a public key), never none.
+// asymmetric algorithms only: never HS* (its "secret" would be a public key), never none. The JWKS is
+// fetched only from a public address (../../outbound/agent.ts) unless private networks are allowed.
 import type { Context } from "koa";
 import { eq } from "drizzle-orm";
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWK, type JWTPayload } from "jose";
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwtVerify, type JWK, type JWTPayload } from "jose";
 import { z } from "zod";
 import { tenantScope } from "../../db/scope.ts";
 import { tenants } from "../../db/schema.ts";
+import type { Config } from "../../config.ts";
 import { badRequest, unauthorized, unavailable } from "../../errors.ts";
+import { outboundFetch, outboundRefusalOf, processOutboundAgent } from "../../outbound/agent.ts";
 import { projectTenant, type Grant } from "./grants.ts";
 import { userSubject } from "./businessContext.ts";
 import { userByExternalId } from "./signInUsers.ts";
@@ -32,7 +35,7 @@ type TenantIdp = { id: string; jwksUrl: string | null; publicJwk: Record<string,
 
 const remoteKeySets = new Map<string, { url: string; keys: ReturnType<typeof createRemoteJWKSet> }>();
 
-function keySetOf(tenant: TenantIdp): KeySet {
+function keySetOf(tenant: TenantIdp, config: Config): KeySet {
   if (tenant.jwksUrl) {
     let cached = remoteKeySets.get(tenant.id);
     if (cached?.url !== tenant.jwksUrl) {
@@ -42,6 +45,9 @@ function keySetOf(tenant: TenantIdp): KeySet {
           timeoutDuration: 5_000,
           cooldownDuration: 30_000,
           cacheMaxAge: 10 * 60_000,
+          // The flag is read at each fetch, the key set being kept across requests.
+          [customFetch]: (url, options) =>
+            outboundFetch(processOutboundAgent(config.OUTBOUND_ALLOW_PRIVATE_NETWORKS))(url, options),
         }),
       };
       remoteKeySets.set(tenant.id, cached);
@@ -89,7 +95,7 @@ export const idpGrant: Grant<"idp"> = async (ctx: Context, request) => {
 
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(request.token, keySetOf(tenant), {
+    ({ payload } = await jwtVerify(request.token, keySetOf(tenant, config), {
       issuer: tenant.issuer,
       audience: tenant.audience,
       algorithms: IDP_ALGORITHMS,
@@ -99,6 +105,11 @@ export const idpGrant: Grant<"idp"> = async (ctx: Context, request) => {
   } catch (error) {
     if (error instanceof errors.JOSEError && TOKEN_FAULTS.has(error.code)) {
       throw unauthorized("The identity provider's token is invalid or expired.");
+    }
+    const refusal = outboundRefusalOf(error);
+    if (refusal) {
+      ctx.log.warn({ tenantId, reason: refusal.message }, "idp: JWKS URL refused, its address is not public");
+      throw unavailable("The identity provider's JWKS URL is at an address the API does not connect to.");
     }
     ctx.log.warn({ err: error, tenantId }, "idp: keys unavailable");
     throw unavailable("The identity provider's keys could not be fetched or are invalid.");

@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { keccak256, stringToHex } from "viem";
 import { tenantFactoryAbi } from "../../../../abi/tenantFactory.ts";
 import { pointsTokenAbi } from "../../../../abi/pointsToken.ts";
+import { assertInvalid } from "../../../test/callers.ts";
 import {
   createTestTenant,
   isProblem,
@@ -116,8 +117,8 @@ for (const database of testDatabases()) {
         token: a.adminToken,
         body: { idp: { issuer: "https://idp.test", audience: "pers", jwksUrl: "http://idp.test/jwks.json" } },
       });
-      assert.equal(plainHttp.status, 400);
-      assert.match(plainHttp.body.detail, /https/);
+      assertInvalid(plainHttp, ["body.idp.jwksUrl"]);
+      assert.match(plainHttp.body.errors[0].message, /https/);
       const foreign = await api.request("PATCH", `/tenants/${b.id}`, { token: a.adminToken, body: { name: "x" } });
       assert.equal(foreign.status, 404);
 

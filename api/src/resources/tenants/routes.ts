@@ -11,6 +11,7 @@ import { badRequest, conflict, notFound, unavailable } from "../../errors.ts";
 import { date } from "../../http/fields.ts";
 import { idParams } from "../../http/pagination.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
+import { assertOutboundUrl } from "../../outbound/urlPolicy.ts";
 import { deploySuite } from "./deploy.ts";
 import { tenant, tenantCreate, tenantCreated, tenantList, tenantListQuery, tenantUpdate } from "./schema.ts";
 
@@ -55,10 +56,12 @@ const idpColumns = (
   ctx: Context,
   idp: { issuer: string; audience: string; jwksUrl?: string; publicJwk?: Record<string, unknown> } | null,
 ) => {
-  // The API fetches this URL itself: plain http would let anyone on the path forge the keys.
-  if (idp?.jwksUrl?.startsWith("http:") && !ctx.services.config.IDP_ALLOW_HTTP) {
-    throw badRequest("The identity provider's jwksUrl must use https.");
-  }
+  // The API fetches this URL itself: plain http would let anyone on the path forge the keys, and a
+  // private address would let a tenant make the API call inside our network.
+  assertOutboundUrl(idp?.jwksUrl, "body.idp.jwksUrl", {
+    allowHttp: ctx.services.config.IDP_ALLOW_HTTP,
+    allowPrivateNetworks: ctx.services.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS,
+  });
   return {
     idpIssuer: idp?.issuer ?? null,
     idpAudience: idp?.audience ?? null,
@@ -92,6 +95,8 @@ export function registerTenants(api: Api) {
         .from(tenants)
         .where(eq(tenants.externalId, input.externalId));
       if (existing) throw conflict(`A tenant with externalId ${input.externalId} exists.`);
+      // Checked before anything is deployed.
+      const idp = idpColumns(ctx, input.idp ?? null);
 
       const id = randomUUID();
       const custodial = input.adminAddress ? undefined : createCustodialWallet(config.MASTER_KEY, `tenant-admin:${id}`);
@@ -124,7 +129,7 @@ export function registerTenants(api: Api) {
               tenantFactory: chain.deployment.contracts.tenantFactory,
             },
             creationTransaction: deployed.transactionHash,
-            ...idpColumns(ctx, input.idp ?? null),
+            ...idp,
           })
           .returning();
         const [admin] = await tx

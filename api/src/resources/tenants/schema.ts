@@ -6,7 +6,10 @@ const idp = z
   .strictObject({
     issuer: z.string().min(1).max(500),
     audience: z.string().min(1).max(500),
-    jwksUrl: httpsUrl.optional(),
+    jwksUrl: httpsUrl.optional().meta({
+      description:
+        "https (http only where the API allows it), without credentials, on a public host: the API fetches it",
+    }),
     publicJwk: z.record(z.string(), z.unknown()).optional(),
   })
   .refine((value) => Boolean(value.jwksUrl) !== Boolean(value.publicJwk), "give exactly one of jwksUrl and publicJwk")

@@ -16,6 +16,7 @@ import {
   type TestChain,
   type TestTenant,
 } from "../../../test/harness.ts";
+import { SAFE_URLS, UNSAFE_URLS } from "../../../test/unsafeUrls.ts";
 import { startWebhookReceiver, until, verifyWebhook, type WebhookReceiver } from "../../../test/webhookReceiver.ts";
 
 const UNKNOWN = "00000000-0000-4000-8000-000000000000";
@@ -422,6 +423,93 @@ for (const database of testDatabases()) {
       } finally {
         api.config.WEBHOOKS_ALLOW_HTTP = true;
       }
+    });
+
+    it("refuses URLs into private networks, with credentials or not https, at registration and update", async () => {
+      const endpoint = await register(a, "guarded-url", ["claim.failed"]);
+      api.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS = false;
+      api.config.WEBHOOKS_ALLOW_HTTP = false;
+      try {
+        for (const { url, message } of UNSAFE_URLS) {
+          const created = await api.request("POST", "/webhooks", {
+            token: a.adminToken,
+            body: { url, eventTypes: ["claim.failed"] },
+          });
+          const updated = await api.request("PATCH", `/webhooks/${endpoint.id}`, {
+            token: a.adminToken,
+            body: { url },
+          });
+          for (const response of [created, updated]) {
+            assert.equal(response.status, 400, `${url}: ${response.text}`);
+            assert.ok(isProblem(response), url);
+            assert.equal(response.body.type, "/problems/validation-failed", url);
+            assert.equal(response.body.errors.length, 1, url);
+            assert.equal(response.body.errors[0].path, "body.url", url);
+            assert.match(response.body.errors[0].message, message, url);
+          }
+        }
+        for (const url of SAFE_URLS) {
+          const created = await api.request("POST", "/webhooks", {
+            token: a.adminToken,
+            body: { url, eventTypes: ["claim.failed"] },
+          });
+          assert.equal(created.status, 201, `${url}: ${created.text}`);
+        }
+      } finally {
+        api.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS = true;
+        api.config.WEBHOOKS_ALLOW_HTTP = true;
+      }
+      const read = await api.request("GET", `/webhooks/${endpoint.id}`, { token: a.adminToken });
+      assert.equal(read.body.url, endpoint.url, "no refused URL was saved");
+    });
+
+    it("refuses at delivery an endpoint whose address is not public, failing it at once with the reason", async () => {
+      // Registered while private networks were allowed: by a name that resolves to 127.0.0.1
+      // (localhost, from /etc/hosts), and by the IP literal.
+      const byName = await register(a, "refused-name", ["redemption.completed"]);
+      const renamed = await api.request("PATCH", `/webhooks/${byName.id}`, {
+        token: a.adminToken,
+        body: { url: byName.url.replace("//127.0.0.1:", "//localhost:") },
+      });
+      assert.equal(renamed.status, 200, renamed.text);
+      assert.match(renamed.body.url, /^http:\/\/localhost:\d+\//);
+      const byLiteral = await register(a, "refused-literal", ["redemption.completed"]);
+      api.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS = false;
+      try {
+        await emit(a.id, "redemption.completed", { redemptionId: "r-1" });
+        await dispatcher.runOnce();
+        for (const [endpoint, reason] of [
+          [byName, /^refused: localhost resolves to (127\.0\.0\.1|::1), a non-public address \(loopback\)/],
+          [byLiteral, /^refused: 127\.0\.0\.1, a non-public address \(loopback\)/],
+        ] as const) {
+          const [delivery, ...others] = await deliveriesOf(a, endpoint.id);
+          assert.equal(others.length, 0);
+          assert.equal(delivery.status, "FAILED", "a refusal is not retried");
+          assert.equal(delivery.attempts, 1);
+          assert.equal(delivery.nextAttemptAt, null);
+          assert.equal(delivery.lastStatusCode, null);
+          assert.match(delivery.lastError, reason);
+          const detail = await deliveryOf(a, endpoint.id, delivery.id);
+          assert.equal(detail.attemptLog.length, 1);
+          assert.match(detail.attemptLog[0].error, reason);
+        }
+        offsetMs += 3_600_000;
+        await dispatcher.runOnce();
+        assert.equal(receiver.on(byName.path).length, 0, "nothing reached the receiver by name");
+        assert.equal(receiver.on(byLiteral.path).length, 0, "nothing reached the receiver by address");
+        assert.equal((await deliveriesOf(a, byName.id))[0].attempts, 1);
+      } finally {
+        api.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS = true;
+      }
+      // Allowed again (local development), a redelivery by hand reaches the same receiver by name.
+      const [refused] = await deliveriesOf(a, byName.id);
+      const redelivered = await api.request("POST", `/webhooks/${byName.id}/deliveries/${refused.id}/redeliver`, {
+        token: a.adminToken,
+      });
+      assert.equal(redelivered.status, 202, redelivered.text);
+      await dispatcher.runOnce();
+      assert.equal(receiver.on(byName.path).length, 1, "the receiver was reachable all along");
+      assert.equal((await deliveryOf(a, byName.id, refused.id)).status, "SUCCEEDED");
     });
 
     it("answers 401 without a credential and 403 to levels other than ADMIN", async () => {

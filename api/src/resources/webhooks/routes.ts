@@ -7,10 +7,11 @@ import type { Context } from "koa";
 import { access } from "../../auth/principal.ts";
 import { scopeOf } from "../../db/scope.ts";
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from "../../db/webhooksSchema.ts";
-import { conflict, notFound, validationFailed } from "../../errors.ts";
+import { conflict, notFound } from "../../errors.ts";
 import { date } from "../../http/fields.ts";
 import { idParams } from "../../http/pagination.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
+import { assertOutboundUrl } from "../../outbound/urlPolicy.ts";
 import { newEndpointSecret } from "../../webhooks/secrets.ts";
 import {
   deliveryParams,
@@ -65,11 +66,12 @@ const presentAttempt = (row: AttemptRow) => ({
   createdAt: date(row.createdAt)!,
 });
 
-/** https, or http where the API allows it (local development and tests). */
-function assertUrlAllowed(ctx: Context, url: string | undefined) {
-  if (url === undefined || url.startsWith("https:") || ctx.services.config.WEBHOOKS_ALLOW_HTTP) return;
-  throw validationFailed([{ path: "body.url", message: "must be an https URL" }]);
-}
+/** https (http where the API allows it), and a public host unless private networks are allowed. */
+const assertUrlAllowed = (ctx: Context, url: string | undefined) =>
+  assertOutboundUrl(url, "body.url", {
+    allowHttp: ctx.services.config.WEBHOOKS_ALLOW_HTTP,
+    allowPrivateNetworks: ctx.services.config.OUTBOUND_ALLOW_PRIVATE_NETWORKS,
+  });
 
 /** The caller's endpoint (another tenant's answers 404). */
 const ownEndpoint = (ctx: Context, id: string) => scopeOf(ctx).find(webhookEndpoints, id, "webhook endpoint");

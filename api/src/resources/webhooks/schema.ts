@@ -14,7 +14,10 @@ const deliveryStatus = z.enum(["PENDING", "SUCCEEDED", "FAILED"]);
 
 export const webhookEndpointCreate = z
   .strictObject({
-    url: httpsUrl.meta({ description: "https (http only where the API allows it, for local development)" }),
+    url: httpsUrl.meta({
+      description:
+        "https (http only where the API allows it, for local development), without credentials, on a public host: never a private, loopback or link-local address nor a local name such as localhost",
+    }),
     description: text.optional(),
     eventTypes,
   })
