@@ -10,7 +10,7 @@ import { signPurchaseWebhook } from "../src/resources/purchases/webhook.ts";
 import { createOffer, REWARD_ID } from "./forwardRelay.ts";
 import {
   createTestTenant,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
@@ -33,7 +33,6 @@ after(async () => {
 for (const database of testDatabases()) {
   describe(`flows end to end on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let tenant: TestTenant;
     let endpoint: { secret: string; path: string };
     let user: { id: string; walletAddress: Address };
@@ -58,10 +57,7 @@ for (const database of testDatabases()) {
     };
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({
-        database: opened.parameters,
+      api = await startTestApiOn(database, {
         chain,
         environment: {
           RELAYER_ENABLED: "true",
@@ -86,10 +82,7 @@ for (const database of testDatabases()) {
       assert.equal(made.status, 201, made.text);
       user = made.body;
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("publishes a campaign, claims it for a custodial user and pays on chain, with claim.confirmed out", async () => {
       const campaign = await api.request("POST", "/campaigns", {

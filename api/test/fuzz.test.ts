@@ -9,7 +9,7 @@ import {
   insertUser,
   isProblem,
   PLATFORM_KEY,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   tokenFor,
@@ -95,14 +95,11 @@ after(async () => chain.close());
 for (const database of testDatabases()) {
   describe(`generated requests to every route on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let credentials: { name: string; options: RequestOptions }[];
     let document: any;
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       const tenant = await createTestTenant(api);
       const { token: userToken, user } = await insertUser(api, tenant.id);
       const key = await api.request("POST", "/api-keys", {
@@ -131,10 +128,7 @@ for (const database of testDatabases()) {
       ];
       document = (await api.request("GET", "/openapi.json")).body;
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("never answers 5xx, and answers every error with problem+json", async () => {
       const operations = Object.entries(document.paths as Record<string, Record<string, any>>).flatMap(

@@ -147,6 +147,22 @@ export async function startTestApi(options: {
   return { ...api, config, request };
 }
 
+/** An API on a fresh database of this kind (see testDatabases); its close() drops the database too. */
+export async function startTestApiOn(
+  database: TestDatabase,
+  options: Omit<Parameters<typeof startTestApi>[0], "database"> = {},
+): Promise<TestApi> {
+  const opened = await database.open();
+  const api = await startTestApi({ ...options, database: opened.parameters });
+  return {
+    ...api,
+    close: async () => {
+      await api.close();
+      await opened.drop();
+    },
+  };
+}
+
 let tenantCounter = 0;
 
 export type TestTenant = {

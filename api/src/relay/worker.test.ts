@@ -9,6 +9,7 @@ import { platformEvents } from "../db/relaySchema.ts";
 import {
   createTestTenant,
   startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
@@ -71,19 +72,13 @@ function rewardClaimKind(registry: Address) {
 for (const database of testDatabases()) {
   describe(`relayer on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let tenant: TestTenant;
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       tenant = await createTestTenant(api);
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("carries a job PENDING → SUBMITTED → CONFIRMED (after the configured confirmations), tokens on chain", async () => {
       const { db } = api.services;

@@ -9,7 +9,7 @@ import { CampaignStatus } from "../../../../abi/enums.ts";
 import { campaignCallers, type CampaignCallers } from "../../../test/campaign-fixtures.ts";
 import {
   createTestTenant,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
@@ -31,7 +31,6 @@ after(async () => chain.close());
 for (const database of testDatabases()) {
   describe(`campaign jobs on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let callers: CampaignCallers;
     let businessWallet: Address;
@@ -66,9 +65,7 @@ for (const database of testDatabases()) {
       (await api.request("GET", `/campaigns/${id}`, { token: a.adminToken })).body.onchainCampaignId as string | null;
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       callers = await campaignCallers(api, a);
       const [business] = await api.services.db
@@ -77,10 +74,7 @@ for (const database of testDatabases()) {
         .where(eq(businesses.id, callers.business.id));
       businessWallet = business!.walletAddress as Address;
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("publishes a campaign when it first becomes ACTIVE: its config, payouts and engagements, one job at a time", async () => {
       const startsAt = new Date(Date.now() - hour);

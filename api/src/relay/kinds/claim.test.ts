@@ -12,7 +12,7 @@ import { publishedCampaign, type PublishedCampaign } from "../../../test/claim-f
 import {
   createTestTenant,
   insertUser,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
@@ -32,7 +32,6 @@ after(async () => chain.close());
 for (const database of testDatabases()) {
   describe(`claim jobs on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let callers: CampaignCallers;
     let users: { id: string; walletAddress: string }[];
@@ -95,18 +94,13 @@ for (const database of testDatabases()) {
     };
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       callers = await campaignCallers(api, a);
       users = [];
       for (let i = 0; i < 6; i++) users.push((await insertUser(api, a.id)).user);
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("pays accepted claims in one claimBatch, fails the skipped ones with their reason, and reports the spent budget", async () => {
       const campaign = await publishedCampaign(

@@ -6,7 +6,7 @@ import { admins } from "../../db/schema.ts";
 import {
   createTestTenant,
   isProblem,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
@@ -24,7 +24,6 @@ const PASSWORD = "a long enough password";
 for (const database of testDatabases()) {
   describe(`/admins on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     let ca: TenantCallers;
@@ -38,17 +37,12 @@ for (const database of testDatabases()) {
       api.request("POST", "/admins", { token: tenant.adminToken, body });
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       b = await createTestTenant(api);
       ca = await callersOf(api, a);
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("creates an admin with a scrypt hash that is never returned, who can then sign in", async () => {
       const created = await create(a, { email: "Ops@Example.test", name: "Ops", password: PASSWORD });

@@ -8,7 +8,7 @@ import {
   insertUser,
   isProblem,
   PLATFORM_KEY,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   tokenFor,
@@ -25,16 +25,13 @@ after(async () => chain.close());
 for (const database of testDatabases()) {
   describe(`/api-keys on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     /** B's key, which no caller of A may see or touch. */
     let bKey: { id: string; key: string; name: string; prefix: string };
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       b = await createTestTenant(api);
       const created = await api.request("POST", "/api-keys", {
@@ -43,10 +40,7 @@ for (const database of testDatabases()) {
       });
       bKey = created.body;
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     const create = async (tenant: TestTenant, body: Record<string, unknown>) => {
       const created = await api.request("POST", "/api-keys", { token: tenant.adminToken, body });

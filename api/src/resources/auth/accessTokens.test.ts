@@ -21,7 +21,7 @@ import {
   createTestTenant,
   insertUser,
   isProblem,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   tokenFor,
@@ -42,25 +42,19 @@ const now = () => Math.floor(Date.now() / 1000);
 for (const database of testDatabases()) {
   describe(`access tokens on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     /** The API's current signing key, as an attacker who stole it would hold it (for the control). */
     let signer: { kid: string; privateKey: SigningKey; publicJwk: JWK };
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       const kid = decodeProtectedHeader(a.adminToken).kid!;
       const [row] = await api.services.db.select().from(signingKeys).where(eq(signingKeys.kid, kid));
       const privateJwk = JSON.parse(open(api.config.MASTER_KEY, row!.privateKeyCiphertext, `signing-key:${kid}`));
       signer = { kid, privateKey: (await importJWK(privateJwk, "ES256")) as SigningKey, publicJwk: row!.publicJwk };
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     const adminClaims = (): JWTPayload => ({
       sub: `admin:${a.admin.id}`,

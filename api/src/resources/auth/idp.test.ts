@@ -13,7 +13,7 @@ import {
   insertUser,
   isProblem,
   PLATFORM_KEY,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
@@ -83,16 +83,13 @@ after(async () => {
 for (const database of testDatabases()) {
   describe(`identity-provider sign-in on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     /** B registered one public key (ES256) rather than a JWKS URL. */
     let bKey: KeyPair;
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain, environment: { IDP_ALLOW_HTTP: "true" } });
+      api = await startTestApiOn(database, { chain, environment: { IDP_ALLOW_HTTP: "true" } });
       a = await createTestTenant(api, { idp: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: idp.jwksUrl } });
       b = await createTestTenant(api);
       bKey = await generateKeyPair("ES256", { extractable: true });
@@ -108,10 +105,7 @@ for (const database of testDatabases()) {
       });
       assert.equal(registered.status, 200, registered.text);
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     const signIn = (tenant: TestTenant, token: string, extra: Record<string, unknown> = {}) =>
       api.request("POST", "/auth/token", { projectKey: tenant.projectKey, body: { type: "idp", token, ...extra } });

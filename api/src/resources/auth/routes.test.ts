@@ -7,7 +7,7 @@ import { sha256 } from "../../crypto/hashing.ts";
 import {
   createTestTenant,
   isProblem,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
@@ -22,21 +22,15 @@ after(async () => chain.close());
 for (const database of testDatabases()) {
   describe(`/auth (password, api_key, refresh, limits) on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       b = await createTestTenant(api);
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     const signIn = (tenant: TestTenant, email: string, password: string) =>
       api.request("POST", "/auth/token", {
@@ -218,20 +212,13 @@ for (const database of testDatabases()) {
 
   describe(`/auth limits on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({
-        database: opened.parameters,
+      api = await startTestApiOn(database, {
         environment: { AUTH_RATE_LIMIT_PER_IP: "3", BODY_LIMIT_BYTES: "512" },
       });
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("answers a body over the limit with 413 before it counts as a sign-in", async () => {
       const huge = await api.request("POST", "/auth/token", {

@@ -9,7 +9,7 @@ import { businesses, businessMembers, siweNonces, users } from "../../db/schema.
 import {
   createTestTenant,
   isProblem,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
@@ -27,23 +27,17 @@ const newWallet = () => privateKeyToAccount(generatePrivateKey());
 for (const database of testDatabases()) {
   describe(`Sign-In with Ethereum on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     let domain: string;
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       b = await createTestTenant(api);
       domain = new URL(api.url).host;
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     const nonceFor = async (tenant: TestTenant) => {
       const response = await api.request("POST", "/auth/nonce", { projectKey: tenant.projectKey });
@@ -250,23 +244,16 @@ for (const database of testDatabases()) {
 for (const database of testDatabases()) {
   describe(`Sign-In with Ethereum behind a configured domain on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let tenant: TestTenant;
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({
-        database: opened.parameters,
+      api = await startTestApiOn(database, {
         chain,
         environment: { SIWE_DOMAINS: "app.example.test, www.example.test" },
       });
       tenant = await createTestTenant(api);
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("accepts the configured domains and no longer the API's own host", async () => {
       const wallet = newWallet();

@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import {
   createTestTenant,
   isProblem,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
@@ -20,7 +20,6 @@ after(async () => chain.close());
 for (const database of testDatabases()) {
   describe(`/business-types on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     let ca: TenantCallers;
@@ -30,17 +29,12 @@ for (const database of testDatabases()) {
     const names = (response: TestResponse) => response.body.data.map((type: { name: string }) => type.name);
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       b = await createTestTenant(api);
       ca = await callersOf(api, a);
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("creates a type (ADMIN only); a taken name is 409 in its tenant and free in another", async () => {
       const created = await create({ name: "  Bakery ", description: "Bread and cakes" });

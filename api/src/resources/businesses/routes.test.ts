@@ -9,7 +9,7 @@ import {
   createTestTenant,
   insertUser,
   isProblem,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   tokenFor,
@@ -31,7 +31,6 @@ const FULL_FIELDS = [...PUBLIC_FIELDS, "active", "createdAt", "custodial", "emai
 for (const database of testDatabases()) {
   describe(`/businesses on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     let ca: TenantCallers;
@@ -47,9 +46,7 @@ for (const database of testDatabases()) {
     const fields = (value: object) => Object.keys(value).sort();
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       b = await createTestTenant(api);
       ca = await callersOf(api, a);
@@ -59,10 +56,7 @@ for (const database of testDatabases()) {
       const foreign = await api.request("POST", "/business-types", { token: b.adminToken, body: { name: "Cafe" } });
       foreignType = foreign.body.id;
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("gives each business its own custodial wallet, sealed and bound to the business, never returned", async () => {
       const created = await create({ name: "Bean There", email: "Hello@Bean.test", businessTypeId: cafeType });

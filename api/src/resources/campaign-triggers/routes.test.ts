@@ -4,7 +4,7 @@ import fc from "fast-check";
 import {
   createTestTenant,
   isProblem,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
@@ -24,16 +24,13 @@ after(async () => chain.close());
 for (const database of testDatabases()) {
   describe(`/campaign-triggers on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     let aCallers: CampaignCallers;
     let bTrigger: { id: string; name: string };
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       b = await createTestTenant(api);
       aCallers = await campaignCallers(api, a);
@@ -44,10 +41,7 @@ for (const database of testDatabases()) {
       assert.equal(created.status, 201);
       bTrigger = created.body;
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("creates a trigger with every limit, a point and conditions, and reads it back", async () => {
       const conditions = { all: [{ fact: "purchaseAmount", operator: "greaterThanInclusive", value: 10 }] };

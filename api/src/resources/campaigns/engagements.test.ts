@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import {
   createTestTenant,
   isProblem,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type RequestOptions,
@@ -23,7 +23,6 @@ after(async () => chain.close());
 for (const database of testDatabases()) {
   describe(`/campaigns/:id/engagements on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     let aCallers: CampaignCallers;
@@ -38,9 +37,7 @@ for (const database of testDatabases()) {
     };
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       b = await createTestTenant(api);
       aCallers = await campaignCallers(api, a);
@@ -53,10 +50,7 @@ for (const database of testDatabases()) {
       assert.equal(engaged.status, 201);
       bEngagement = engaged.body;
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("engages the tenant's businesses, lists, updates and removes them", async () => {
       const id = await create(a, { title: "Engaging", status: "ACTIVE" });

@@ -5,7 +5,7 @@ import { campaigns } from "../../db/schema.ts";
 import {
   createTestTenant,
   insertUser,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
@@ -22,7 +22,6 @@ after(async () => chain.close());
 for (const database of testDatabases()) {
   describe(`the campaign list cache on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
 
@@ -39,21 +38,15 @@ for (const database of testDatabases()) {
       api.services.db.update(campaigns).set({ title }).where(eq(campaigns.id, id));
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
       // Long enough that nothing ages out during the test: every change seen comes from forgetting.
-      api = await startTestApi({
-        database: opened.parameters,
+      api = await startTestApiOn(database, {
         chain,
         environment: { CAMPAIGN_LIST_CACHE_MS: "600000" },
       });
       a = await createTestTenant(api);
       b = await createTestTenant(api);
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("serves a kept answer until the tenant's campaigns change through this API", async () => {
       const coffee = await create(a, { title: "Coffee" });

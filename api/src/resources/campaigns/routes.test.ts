@@ -5,7 +5,7 @@ import {
   createTestTenant,
   insertUser,
   isProblem,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type RequestOptions,
@@ -27,7 +27,6 @@ after(async () => chain.close());
 for (const database of testDatabases()) {
   describe(`/campaigns on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     let aCallers: CampaignCallers;
@@ -43,9 +42,7 @@ for (const database of testDatabases()) {
     };
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       b = await createTestTenant(api);
       aCallers = await campaignCallers(api, a, ["gold"]);
@@ -62,10 +59,7 @@ for (const database of testDatabases()) {
       const trigger = await api.request("POST", "/campaign-triggers", { token: b.adminToken, body: { name: "B's" } });
       bTrigger = trigger.body.id;
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("creates a campaign with every field, DRAFT by default and not yet on chain", async () => {
       const trigger = await api.request("POST", "/campaign-triggers", { token: a.adminToken, body: { name: "scan" } });

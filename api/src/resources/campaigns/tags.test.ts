@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import {
   createTestTenant,
   isProblem,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type RequestOptions,
@@ -22,7 +22,6 @@ after(async () => chain.close());
 for (const database of testDatabases()) {
   describe(`/campaigns/:id/tags on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     let aCallers: CampaignCallers;
@@ -35,9 +34,7 @@ for (const database of testDatabases()) {
     };
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       b = await createTestTenant(api);
       aCallers = await campaignCallers(api, a);
@@ -48,10 +45,7 @@ for (const database of testDatabases()) {
       });
       assert.equal(tagged.status, 200);
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("replaces, adds and removes tags as a set of lowercase slugs; anyone who sees the campaign reads them", async () => {
       const id = await create(a, { title: "Tagged", status: "ACTIVE" });

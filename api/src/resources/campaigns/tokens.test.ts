@@ -7,7 +7,7 @@ import { tenantScope } from "../../db/scope.ts";
 import {
   createTestTenant,
   isProblem,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type RequestOptions,
@@ -27,7 +27,6 @@ after(async () => chain.close());
 for (const database of testDatabases()) {
   describe(`/campaigns/:id/tokens on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     let aCallers: CampaignCallers;
@@ -41,9 +40,7 @@ for (const database of testDatabases()) {
     };
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       b = await createTestTenant(api);
       aCallers = await campaignCallers(api, a);
@@ -55,10 +52,7 @@ for (const database of testDatabases()) {
       assert.equal(payout.status, 201);
       bPayout = payout.body;
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("adds payouts of the tenant's own tokens, lists and removes them", async () => {
       const id = await create(a, { title: "Pays", status: "ACTIVE" });

@@ -7,6 +7,7 @@ import {
   isProblem,
   PLATFORM_KEY,
   startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
@@ -30,23 +31,17 @@ after(async () => base.close());
 for (const database of testDatabases()) {
   describe(`/chains on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     let callers: Callers;
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       b = await createTestTenant(api);
       callers = await callersOf(api, a);
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("reports each chain's head, gas price and the platform signer's balance as the chain has them", async () => {
       const { publicClient, walletClient } = base.chains.get(CHAIN_ID)!;

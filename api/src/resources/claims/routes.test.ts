@@ -10,7 +10,7 @@ import {
   insertUser,
   isProblem,
   PLATFORM_KEY,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type RequestOptions,
@@ -45,7 +45,6 @@ after(async () => chain.close());
 for (const database of testDatabases()) {
   describe(`/campaigns/claims on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     let aCallers: CampaignCallers;
@@ -78,9 +77,7 @@ for (const database of testDatabases()) {
       publishedCampaign(api, chain, a, body, options);
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       b = await createTestTenant(api);
       aCallers = await campaignCallers(api, a);
@@ -93,10 +90,7 @@ for (const database of testDatabases()) {
       assert.equal(claimed.status, 202, claimed.text);
       bClaim = claimed.body;
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("a USER claims for themself: 202 with the on-chain claim id, then GET shows it PENDING", async () => {
       const { user, token } = await newUser();

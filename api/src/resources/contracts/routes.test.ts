@@ -9,7 +9,7 @@ import {
   createTestTenant,
   isProblem,
   PLATFORM_KEY,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
@@ -30,16 +30,13 @@ after(async () => base.close());
 for (const database of testDatabases()) {
   describe(`/contracts on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     let callers: Callers;
     let secondPoints: Hex;
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       const admin = hardhatWallet(base, 6);
       a = await createTestTenant(api, { adminAddress: admin.account.address });
       b = await createTestTenant(api);
@@ -64,10 +61,7 @@ for (const database of testDatabases()) {
         })
       )[1]!;
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("lists the tenant's suite and every points token with the implementation each proxy runs", async () => {
       const { publicClient, deployment } = base.chains.get(CHAIN_ID)!;

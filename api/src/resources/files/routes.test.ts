@@ -9,7 +9,7 @@ import {
   insertUser,
   isProblem,
   PLATFORM_KEY,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type RequestOptions,
@@ -54,7 +54,6 @@ after(async () => chain.close());
 for (const database of testDatabases()) {
   describe(`/files on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     let callers: Callers;
@@ -67,10 +66,7 @@ for (const database of testDatabases()) {
     const bytesOnDisk = (tenantId: string, id: string) => join(api.config.API_DATA_DIR, "files", tenantId, id);
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({
-        database: opened.parameters,
+      api = await startTestApiOn(database, {
         chain,
         environment: { FILE_MAX_BYTES: String(MAX_BYTES) },
       });
@@ -99,10 +95,7 @@ for (const database of testDatabases()) {
         uploaded[name] = answer.body;
       }
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("stores an upload by id under the tenant's folder, with its sniffed type, size, hash and uploader", async () => {
       const file = uploaded.userPublic;

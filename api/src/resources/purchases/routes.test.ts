@@ -15,7 +15,7 @@ import {
   createTestTenant,
   insertUser,
   isProblem,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
@@ -45,7 +45,6 @@ type Provider = { id: string; secret: string; tokenAddress: string; webhookPath:
 for (const database of testDatabases()) {
   describe(`/purchases on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     let aCallers: TenantCallers;
@@ -123,9 +122,7 @@ for (const database of testDatabases()) {
     };
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain, environment: { WEBHOOKS_ALLOW_HTTP: "true" } });
+      api = await startTestApiOn(database, { chain, environment: { WEBHOOKS_ALLOW_HTTP: "true" } });
       a = await createTestTenant(api);
       b = await createTestTenant(api);
       aCallers = await callersOf(api, a, "a");
@@ -140,10 +137,7 @@ for (const database of testDatabases()) {
       assert.equal(bPayment.status, 202, bPayment.text);
       bPurchaseId = bPayment.body.purchase.id;
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("registers a provider with a secret shown once, issuing the tenant's points token by default", async () => {
       assert.match(aProvider.secret, /^pers_ps_[A-Za-z0-9_-]{43}$/);

@@ -7,7 +7,7 @@ import {
   createTestTenant,
   insertUser,
   isProblem,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
@@ -28,23 +28,17 @@ const PRICE = 100n;
 for (const database of testDatabases()) {
   describe(`/redemptions on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     let ca: TenantCallers;
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       b = await createTestTenant(api);
       ca = await callersOf(api, a);
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     const redeemAs = (token: string, body: Record<string, unknown>) =>
       api.request("POST", "/redemptions/redeems", { token, body });

@@ -8,7 +8,7 @@ import {
   createTestTenant,
   isProblem,
   PLATFORM_KEY,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
@@ -23,21 +23,15 @@ after(async () => chain.close());
 for (const database of testDatabases()) {
   describe(`/tenants on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       b = await createTestTenant(api, { adminAddress: "0x90F79bf6EB2c4f870365E785982E1f101E93b906" });
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("deploys the suite on chain with the tenant's admin (custodial when none is given) and the platform as operator", async () => {
       const { publicClient, deployment, walletClient } = chain.chains.get(31337)!;

@@ -12,7 +12,7 @@ import {
   createTestTenant,
   isProblem,
   PLATFORM_KEY,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
@@ -36,7 +36,6 @@ const ref = (label: string) => keccak256(stringToHex(`${label}:${Math.random()}`
 for (const database of testDatabases()) {
   describe(`/tokens on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     let callers: Callers;
@@ -50,9 +49,7 @@ for (const database of testDatabases()) {
     };
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       const admin = hardhatWallet(base, 5);
       a = await createTestTenant(api, {
         adminAddress: admin.account.address,
@@ -108,10 +105,7 @@ for (const database of testDatabases()) {
       milesAddress = tokens[1]!;
       await send(admin.writeContract({ address: milesAddress, abi: pointsTokenAbi, functionName: "pause" }));
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     /** What the chain itself says about a points token. */
     const pointsOnChain = async (address: Address) => {

@@ -10,7 +10,7 @@ import {
   createTestTenant,
   insertUser,
   isProblem,
-  startTestApi,
+  startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
@@ -30,7 +30,6 @@ const WALLET = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
 for (const database of testDatabases()) {
   describe(`/users on ${database.name}`, () => {
     let api: TestApi;
-    let drop: () => Promise<void>;
     let a: TestTenant;
     let b: TestTenant;
     let ca: TenantCallers;
@@ -42,18 +41,13 @@ for (const database of testDatabases()) {
     const ids = (response: TestResponse) => response.body.data.map((user: { id: string }) => user.id);
 
     before(async () => {
-      const opened = await database.open();
-      drop = opened.drop;
-      api = await startTestApi({ database: opened.parameters, chain });
+      api = await startTestApiOn(database, { chain });
       a = await createTestTenant(api);
       b = await createTestTenant(api);
       ca = await callersOf(api, a);
       cb = await callersOf(api, b);
     });
-    after(async () => {
-      await api.close();
-      await drop();
-    });
+    after(() => api.close());
 
     it("makes a custodial wallet for a user who brings none: sealed under the master key, bound to the user, never returned", async () => {
       const created = await create({ email: "Custodial@Example.test", firstName: "Cus", segments: ["gold"] });
