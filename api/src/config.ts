@@ -83,6 +83,8 @@ const environmentSchema = z.object({
     .transform((value) => BigInt(value)),
   /** Gas one tenant's relayed transactions may use per hour (0: no limit); over it, its jobs wait. */
   RELAYER_TENANT_GAS_PER_HOUR: z.coerce.number().int().min(0).default(20_000_000_000),
+  /** How long POST /tenants waits for its TenantFactory transaction to be confirmed before answering 503. */
+  TENANT_DEPLOY_TIMEOUT_MS: positiveInt.default(120_000),
   /** How long a read from a chain may take before the API answers that the chain is unavailable. */
   CHAIN_READ_TIMEOUT_MS: positiveInt.default(5000),
   /** The Ponder indexer (indexer/): balances and transactions are read from its GraphQL. */

@@ -11,7 +11,15 @@ import { groupBy, jobContext, type AnyJob, type ChainLane, type RelayerContext }
 import type { JobContext, JobKind } from "./jobs.ts";
 import { takeNonce } from "./lanes.ts";
 import { overGasLimit } from "./limits.ts";
-import { broadcast, firstFees, marketFees, signFields, TRANSACTION_GAS_CAP, type Fees } from "./transactions.ts";
+import {
+  broadcast,
+  firstFees,
+  marketFees,
+  signFields,
+  TRANSACTION_GAS_CAP,
+  withMargin,
+  type Fees,
+} from "./transactions.ts";
 
 export type Batch = { jobs: AnyJob[]; to: Address; data: Hex; gasLimit: bigint };
 
@@ -307,9 +315,6 @@ export async function simulate(
   }
   return outcome;
 }
-
-/** Estimates are exact for the state they ran on; leave room for a state that moved a little. */
-const withMargin = (gas: bigint) => (gas * 6n) / 5n + 10_000n;
 
 /**
  * The gas limit batches aim at, so that the relayer's transactions fill blocks. A block builder

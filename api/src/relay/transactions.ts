@@ -11,6 +11,9 @@ export type RelayTransaction = typeof relayTransactions.$inferSelect;
 /** The gas one transaction may use at most (EIP-7825, enforced by Hardhat's Osaka rules). */
 export const TRANSACTION_GAS_CAP = 1n << 24n;
 
+/** Estimates are exact for the state they ran on; leave room for a state that moved a little. */
+export const withMargin = (gas: bigint) => (gas * 6n) / 5n + 10_000n;
+
 export type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
 
 export async function currentFees(chain: ChainClients): Promise<Fees> {
