@@ -1,6 +1,8 @@
-// Creating a tenant through the TenantFactory with plain viem clients, so that scripts, tests and
-// the API share one way of doing it.
+// Creating a tenant through the TenantFactory, one way for all: scripts and tests send it with plain
+// viem clients (createTenant); the API sends the same call through its nonce lane (createTenantCall,
+// then createdTenant on the receipt).
 import {
+  encodeFunctionData,
   parseEventLogs,
   type Account,
   type Address,
@@ -8,6 +10,7 @@ import {
   type Hash,
   type Hex,
   type PublicClient,
+  type TransactionReceipt,
   type Transport,
   type WalletClient,
 } from "viem";
@@ -42,6 +45,58 @@ export type CreateTenantReturnType = {
   gasUsed: bigint;
 };
 
+/** The TenantFactory.createTenant call, for a caller that sends it its own way (the API's nonce lane). */
+export function createTenantCall({
+  factory,
+  externalId,
+  admin,
+  operators,
+  points,
+  rewardUri = "",
+  statusUri = "",
+}: Omit<CreateTenantParameters, "publicClient" | "walletClient">): { to: Address; data: Hex } {
+  return {
+    to: factory,
+    data: encodeFunctionData({
+      abi: tenantFactoryAbi,
+      functionName: "createTenant",
+      args: [externalId, tenantParams({ admin, operators, points, rewardUri, statusUri })],
+    }),
+  };
+}
+
+const tenantParams = ({
+  admin,
+  operators,
+  points,
+  rewardUri,
+  statusUri,
+}: Pick<CreateTenantParameters, "admin" | "operators" | "points"> & { rewardUri: string; statusUri: string }) => ({
+  admin,
+  operators,
+  pointsName: points.name,
+  pointsSymbol: points.symbol,
+  pointsDecimals: points.decimals,
+  rewardUri,
+  statusUri,
+});
+
+/** The tenant a createTenant transaction made, read from its receipt. */
+export function createdTenant(receipt: TransactionReceipt): CreateTenantReturnType {
+  const [created] = parseEventLogs({ abi: tenantFactoryAbi, eventName: "TenantCreated", logs: receipt.logs });
+  if (receipt.status !== "success" || !created) {
+    throw new Error(`createTenant ${receipt.transactionHash} did not create a tenant (status ${receipt.status})`);
+  }
+  const { tenantId, pointsToken, rewardToken, statusToken, campaignRegistry, redemptionRegistry } = created.args;
+  return {
+    tenantId,
+    suite: { pointsToken, rewardToken, statusToken, campaignRegistry, redemptionRegistry },
+    transactionHash: receipt.transactionHash,
+    blockNumber: receipt.blockNumber,
+    gasUsed: receipt.gasUsed,
+  };
+}
+
 export async function createTenant({
   publicClient,
   walletClient,
@@ -58,31 +113,8 @@ export async function createTenant({
     address: factory,
     abi: tenantFactoryAbi,
     functionName: "createTenant",
-    args: [
-      externalId,
-      {
-        admin,
-        operators,
-        pointsName: points.name,
-        pointsSymbol: points.symbol,
-        pointsDecimals: points.decimals,
-        rewardUri,
-        statusUri,
-      },
-    ],
+    args: [externalId, tenantParams({ admin, operators, points, rewardUri, statusUri })],
   });
   const transactionHash = await walletClient.writeContract(request);
-  const receipt = await publicClient.waitForTransactionReceipt({ hash: transactionHash });
-  const [created] = parseEventLogs({ abi: tenantFactoryAbi, eventName: "TenantCreated", logs: receipt.logs });
-  if (receipt.status !== "success" || !created) {
-    throw new Error(`createTenant ${transactionHash} did not create a tenant (status ${receipt.status})`);
-  }
-  const { tenantId, pointsToken, rewardToken, statusToken, campaignRegistry, redemptionRegistry } = created.args;
-  return {
-    tenantId,
-    suite: { pointsToken, rewardToken, statusToken, campaignRegistry, redemptionRegistry },
-    transactionHash,
-    blockNumber: receipt.blockNumber,
-    gasUsed: receipt.gasUsed,
-  };
+  return createdTenant(await publicClient.waitForTransactionReceipt({ hash: transactionHash }));
 }

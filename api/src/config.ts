@@ -73,8 +73,20 @@ const environmentSchema = z.object({
   RELAYER_CONFIRMATIONS: positiveInt.default(1),
   /** A relayed transaction not mined after this long is replaced with the same nonce and higher fees. */
   RELAYER_REPLACE_AFTER_MS: positiveInt.default(30_000),
+  /**
+   * The most any relayed transaction may offer per gas (its maxFeePerGas, in wei): a replacement
+   * stops there, and nothing is sent while the chain's base fee is above it. 500 gwei: far above an
+   * L2's usual fees, yet a bound on what a congested chain or a bug can cost.
+   */
+  RELAYER_MAX_FEE_PER_GAS_WEI: z
+    .string()
+    .regex(/^[1-9]\d{0,77}$/, "must be a positive integer in wei")
+    .default("500000000000")
+    .transform((value) => BigInt(value)),
   /** Gas one tenant's relayed transactions may use per hour (0: no limit); over it, its jobs wait. */
   RELAYER_TENANT_GAS_PER_HOUR: z.coerce.number().int().min(0).default(20_000_000_000),
+  /** How long POST /tenants waits for its TenantFactory transaction to be confirmed before answering 503. */
+  TENANT_DEPLOY_TIMEOUT_MS: positiveInt.default(120_000),
   /** How long a read from a chain may take before the API answers that the chain is unavailable. */
   CHAIN_READ_TIMEOUT_MS: positiveInt.default(5000),
   /** The Ponder indexer (indexer/): balances and transactions are read from its GraphQL. */

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { eq, inArray } from "drizzle-orm";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { createWalletClient, http, keccak256, stringToHex, type Address, type Hash, type Hex } from "viem";
 import { pointsTokenAbi } from "../../abi/pointsToken.ts";
 import type { Database } from "../src/db/client.ts";
@@ -21,17 +21,30 @@ export function testRelayer(
   options: Partial<Omit<StartRelayerParameters, "services" | "kinds">> & {
     kinds?: readonly JobKind<any>[];
     db?: Database;
+    logger?: Logger;
   } = {},
 ): Relayer {
-  const { kinds = [issueKind], db = api.services.db, ...settings } = options;
+  const {
+    kinds = [issueKind],
+    db = api.services.db,
+    logger = pino({ level: process.env.RELAYER_TEST_LOG ?? "silent" }),
+    ...settings
+  } = options;
   return startRelayer({
-    services: { ...api.services, db, logger: pino({ level: process.env.RELAYER_TEST_LOG ?? "silent" }) },
+    services: { ...api.services, db, logger },
     kinds,
     pollIntervalMs: 25,
     replaceAfterMs: 60_000,
     confirmations: 1,
     ...settings,
   });
+}
+
+/** A logger that keeps the lines it writes, to check what the relayer said (and how often). */
+export function recordingLogger() {
+  const lines: { level: number; msg: string }[] = [];
+  const logger = pino({ level: "debug" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { logger, lines, said: (pattern: RegExp) => lines.filter((line) => pattern.test(line.msg)).length };
 }
 
 export async function waitFor<T>(

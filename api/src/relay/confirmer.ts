@@ -8,7 +8,14 @@ import type { Database } from "../db/client.ts";
 import { relayJobs, relayTransactions } from "../db/relaySchema.ts";
 import { groupBy, jobContext, type AnyJob, type ChainLane, type RelayerContext } from "./context.ts";
 import { OPEN_STATUSES, type Transaction } from "./lanes.ts";
-import { broadcast, bumpedFees, currentFees, fieldsOf, signFields, type RelayTransaction } from "./transactions.ts";
+import {
+  broadcast,
+  currentFees,
+  fieldsOf,
+  replacementFees,
+  signFields,
+  type RelayTransaction,
+} from "./transactions.ts";
 
 export type ConfirmReturnType = {
   open: number;
@@ -203,7 +210,9 @@ async function drop(context: RelayerContext, row: RelayTransaction): Promise<boo
 
 /**
  * A transaction not mined in time. The next one to be mined (`stuck`) is replaced with fees at
- * least 10% higher; one waiting behind it is only sent again, unchanged, if the node forgot it.
+ * least 10% higher, but never above the ceiling (settings.maxFeePerGas): past it, the lane waits on
+ * the transaction it sent, which may still be mined. One waiting behind it is only sent again,
+ * unchanged, if the node forgot it.
  */
 async function resend(
   context: RelayerContext,
@@ -215,7 +224,12 @@ async function resend(
   const last = row.hashes.at(-1) as Hash;
   let fields = fieldsOf(row);
   if (stuck) {
-    fields = { ...fields, ...bumpedFees(fields, await currentFees(chain)) };
+    const fees = replacementFees(fields, await currentFees(chain), context.settings.maxFeePerGas);
+    if (!fees) {
+      await holdReplacement(context, row);
+      return "waiting";
+    }
+    fields = { ...fields, ...fees };
   } else if (await known(lane, last)) {
     return "waiting";
   }
@@ -225,6 +239,7 @@ async function resend(
     maxFeePerGas: fields.maxFeePerGas.toString(),
     maxPriorityFeePerGas: fields.maxPriorityFeePerGas.toString(),
     lastSentAt: new Date(),
+    error: null,
   });
   if (!recorded) return "waiting";
   const sent = await broadcast(chain, serialized);
@@ -238,6 +253,21 @@ async function resend(
   }
   context.logger.info({ chainId: chain.chainId, nonce: row.nonce, hash, replaced: hash !== last }, "relayer: resent");
   return hash === last ? "rebroadcast" : "replaced";
+}
+
+/**
+ * Records on the transaction why it is not replaced, and warns, once: the reason stays the same
+ * while its fees and the ceiling do, and a later round finds it already written.
+ */
+async function holdReplacement(context: RelayerContext, row: RelayTransaction): Promise<void> {
+  const { maxFeePerGas } = context.settings;
+  const reason = `not replaced: its maxFeePerGas (${row.maxFeePerGas} wei) raised by 10% would pass RELAYER_MAX_FEE_PER_GAS_WEI (${maxFeePerGas} wei)`;
+  if (row.error === reason) return;
+  if (!(await update(context.db, row, { error: reason }))) return;
+  context.logger.warn(
+    { chainId: row.chainId, nonce: row.nonce, maxFeePerGas: row.maxFeePerGas, ceiling: String(maxFeePerGas) },
+    `relayer: stuck transaction ${reason}; waiting for it`,
+  );
 }
 
 async function known(lane: ChainLane, hash: Hash): Promise<boolean> {

@@ -13,6 +13,8 @@ export type RelayerSettings = {
   confirmations: number;
   /** A transaction not mined after this long is replaced (same nonce, fees ≥ 10% higher). */
   replaceAfterMs: number;
+  /** The most any transaction may offer per gas (maxFeePerGas, in wei): replacements stop there. */
+  maxFeePerGas: bigint;
   /** Gas a tenant's relayed transactions may use per hour (0: no limit). */
   tenantGasPerHour: number;
   /** How long a tenant over its gas limit waits before its jobs are looked at again. */
@@ -32,7 +34,12 @@ export type RelayerContext = {
   settings: RelayerSettings;
 };
 
-export type ChainLane = { chain: ChainClients; signer: Signer };
+export type ChainLane = {
+  chain: ChainClients;
+  signer: Signer;
+  /** The base fee seen above the ceiling, while the lane sends nothing new because of it. */
+  waitingForFees?: bigint;
+};
 
 export async function jobContext(db: Database, chain: ChainClients, tenantId: string): Promise<JobContext> {
   const [tenant] = await db.select().from(tenants).where(eq(tenants.id, tenantId));

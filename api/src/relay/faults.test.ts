@@ -1,5 +1,6 @@
 // The chain misbehaving under the relayer: a stuck transaction, a dropped or reorged one, a nonce
-// taken by another transaction, a lane out of step with the chain after a restart.
+// taken by another transaction, a lane out of step with the chain after a restart, fees above the
+// relayer's ceiling.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { and, eq } from "drizzle-orm";
@@ -23,6 +24,7 @@ import {
   node,
   platformWallet,
   pointsBalance,
+  recordingLogger,
   testRelayer,
   transactionRow,
   waitFor,
@@ -267,6 +269,115 @@ for (const database of testDatabases()) {
         assert.ok(fillers.every((row) => row.status === "CONFIRMED"));
         assert.equal(await publicClient().getTransactionCount({ address: platform() }), n + 3);
         assert.equal(await pointsBalance(chain, tenant, holeRecipient), 77n);
+      } finally {
+        await relayer.stop();
+      }
+    });
+
+    it("never replaces a stuck transaction above RELAYER_MAX_FEE_PER_GAS_WEI: the lane waits on it, says why once, and it confirms once the ceiling allows", async () => {
+      const { db } = api.services;
+      const chainNode = node(chain);
+      const reference = newReference();
+      const to = newRecipient();
+      const ceiling = 5_000_000_000n;
+      // Cheap blocks first, so that the first transaction goes out under the ceiling.
+      await chainNode.setNextBaseFee(1_000_000_000n);
+      await chainNode.mine();
+      await chainNode.setAutomine(false);
+      const log = recordingLogger();
+      let relayer = testRelayer(api, { replaceAfterMs: 1000, maxFeePerGas: ceiling, logger: log.logger });
+      try {
+        const id = await issue(reference, to);
+        const submitted = await waitForJob(db, id, ["SUBMITTED"]);
+        const first = await transactionRow(db, submitted.transactionId!);
+        assert.ok(BigInt(first.maxFeePerGas) < ceiling);
+        // The next blocks cost 20 times the ceiling: only a replacement far above it would be mined.
+        await chainNode.setNextBaseFee(100_000_000_000n);
+        await chainNode.mine();
+        const held = await waitFor("the replacement to be held back", async () => {
+          const row = await transactionRow(db, first.id);
+          return row.error?.startsWith("not replaced") ? row : undefined;
+        });
+        // Fees only rise from one replacement to the next: the last one's are the highest sent.
+        const offered = BigInt(held.maxFeePerGas);
+        assert.ok(offered <= ceiling, `${offered} over the ceiling`);
+        assert.ok((offered * 11n) / 10n + 1n > ceiling, "held back while a 10% bump still fitted");
+        assert.ok(held.hashes.length >= 2, "replaced up to the ceiling first");
+        const pooled = await publicClient().getTransaction({ hash: held.hashes.at(-1) as Hash });
+        assert.equal(pooled.maxFeePerGas, offered);
+        assert.equal(pooled.nonce, first.nonce);
+        // Several replacement periods later: the same transaction, still waited on, and said once.
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        const later = await transactionRow(db, first.id);
+        assert.deepEqual(later.hashes, held.hashes);
+        assert.equal(later.status, "SUBMITTED");
+        assert.equal((await jobRow(db, id)).status, "SUBMITTED");
+        assert.equal(log.said(/not replaced/), 1);
+
+        // A higher ceiling (the relayer restarted with it) lets the replacement go; mined, the job confirms once.
+        await relayer.stop();
+        relayer = testRelayer(api, { replaceAfterMs: 200, maxFeePerGas: 1_000_000_000_000n });
+        const replaced = await waitFor("a replacement above the old ceiling", async () => {
+          const row = await transactionRow(db, first.id);
+          return row.hashes.length > held.hashes.length ? row : undefined;
+        });
+        assert.ok(BigInt(replaced.maxFeePerGas) > ceiling);
+        assert.equal(replaced.error, null);
+        await chainNode.mine();
+        const confirmed = await waitForJob(db, id, ["CONFIRMED", "FAILED"]);
+        assert.equal(confirmed.status, "CONFIRMED");
+        assert.equal(confirmed.attempts, 1);
+        const row = await transactionRow(db, first.id);
+        assert.equal(row.status, "CONFIRMED");
+        assert.ok(replaced.hashes.includes(row.minedHash!));
+        assert.equal(await pointsBalance(chain, tenant, to), 77n);
+        assert.equal((await issuedEvents(chain, tenant, reference)).length, 1);
+      } finally {
+        await chainNode.setAutomine(true);
+        await relayer.stop();
+      }
+    });
+
+    it("sends nothing while the chain's base fee is above RELAYER_MAX_FEE_PER_GAS_WEI, and sends once it falls", async () => {
+      const { db } = api.services;
+      const chainNode = node(chain);
+      const reference = newReference();
+      const to = newRecipient();
+      const ceiling = 10_000_000_000n;
+      await chainNode.setNextBaseFee(100_000_000_000n);
+      await chainNode.mine();
+      const nonce = await publicClient().getTransactionCount({ address: platform(), blockTag: "pending" });
+      const sentBefore = (await db.select().from(relayTransactions)).length;
+      const log = recordingLogger();
+      const relayer = testRelayer(api, { maxFeePerGas: ceiling, logger: log.logger });
+      try {
+        const id = await issue(reference, to);
+        const waiting = await waitFor("the job to wait for fees", async () => {
+          const job = await jobRow(db, id);
+          return job.error?.startsWith("waiting") ? job : undefined;
+        });
+        assert.equal(waiting.status, "PENDING");
+        assert.equal(waiting.transactionId, null);
+        assert.match(waiting.error!, /base fee \(\d+ wei\) is above RELAYER_MAX_FEE_PER_GAS_WEI \(10000000000 wei\)/);
+        // Many rounds later: still nothing signed, nothing sent, and the warning given once.
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        assert.equal((await jobRow(db, id)).status, "PENDING");
+        assert.equal((await db.select().from(relayTransactions)).length, sentBefore);
+        assert.equal(await publicClient().getTransactionCount({ address: platform(), blockTag: "pending" }), nonce);
+        assert.equal(log.said(/base fee .* is above RELAYER_MAX_FEE_PER_GAS_WEI/), 1);
+
+        await chainNode.setNextBaseFee(1_000_000_000n);
+        await chainNode.mine();
+        const confirmed = await waitForJob(db, id, ["CONFIRMED", "FAILED"]);
+        assert.equal(confirmed.status, "CONFIRMED");
+        assert.equal(confirmed.error, null);
+        assert.equal(confirmed.attempts, 1);
+        const sent = await transactionRow(db, confirmed.transactionId!);
+        assert.equal(sent.nonce, nonce);
+        assert.ok(BigInt(sent.maxFeePerGas) <= ceiling);
+        assert.equal(log.said(/within RELAYER_MAX_FEE_PER_GAS_WEI again/), 1);
+        assert.equal(await pointsBalance(chain, tenant, to), 77n);
+        assert.equal((await issuedEvents(chain, tenant, reference)).length, 1);
       } finally {
         await relayer.stop();
       }

@@ -7,7 +7,7 @@ import type { ChainClients } from "../chain/chains.ts";
 import type { Database } from "../db/client.ts";
 import { relayTransactions, signerLanes } from "../db/relaySchema.ts";
 import type { Signer } from "./signers.ts";
-import { currentFees, signFields, type RelayTransaction } from "./transactions.ts";
+import { cappedFees, currentFees, signFields, type RelayTransaction } from "./transactions.ts";
 
 export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
@@ -15,7 +15,7 @@ export const OPEN_STATUSES = ["SUBMITTED", "MINED"] as const;
 
 /** Locks the lane (created when missing) and returns its next nonce, advancing it by one. */
 export async function takeNonce(tx: Transaction, chainId: number, signer: Address): Promise<number> {
-  const lane = await lockLane(tx, chainId, signer, 0);
+  const lane = await lockLane(tx, chainId, signer);
   await tx
     .update(signerLanes)
     .set({ nextNonce: lane.nextNonce + 1, updatedAt: new Date() })
@@ -23,8 +23,9 @@ export async function takeNonce(tx: Transaction, chainId: number, signer: Addres
   return lane.nextNonce;
 }
 
-async function lockLane(tx: Transaction, chainId: number, signer: Address, initial: number) {
-  await tx.insert(signerLanes).values({ chainId, signer, nextNonce: initial }).onConflictDoNothing();
+/** Locks the lane's row; a new lane starts at 0 until syncLane moves it to the chain's count. */
+async function lockLane(tx: Transaction, chainId: number, signer: Address) {
+  await tx.insert(signerLanes).values({ chainId, signer, nextNonce: 0 }).onConflictDoNothing();
   const [lane] = await tx
     .select()
     .from(signerLanes)
@@ -42,13 +43,19 @@ export type SyncLaneReturnType = {
 /**
  * Brings the lane in line with the chain: the next nonce is past both the chain's pending count
  * and every open transaction; a nonce below it that nothing holds (a gap, which would stall every
- * later transaction) gets an empty self-transfer.
+ * later transaction) gets an empty self-transfer (its fees within `maxFeePerGas`).
  */
-export async function syncLane(db: Database, chain: ChainClients, signer: Signer): Promise<SyncLaneReturnType> {
-  const pending = await chain.publicClient.getTransactionCount({ address: signer.address, blockTag: "pending" });
-  const fees = await currentFees(chain);
+export async function syncLane(
+  db: Database,
+  chain: ChainClients,
+  signer: Signer,
+  maxFeePerGas: bigint,
+): Promise<SyncLaneReturnType> {
+  const fees = cappedFees(await currentFees(chain), maxFeePerGas);
   return db.transaction(async (tx) => {
-    await lockLane(tx, chain.chainId, signer.address, pending);
+    await lockLane(tx, chain.chainId, signer.address);
+    // Under the lock no nonce is taken; the open transactions are read before the chain's count, so
+    // that one confirmed in between is counted by the chain rather than taken for a gap.
     const open = await tx
       .select({ nonce: relayTransactions.nonce })
       .from(relayTransactions)
@@ -59,6 +66,7 @@ export async function syncLane(db: Database, chain: ChainClients, signer: Signer
           inArray(relayTransactions.status, [...OPEN_STATUSES]),
         ),
       );
+    const pending = await chain.publicClient.getTransactionCount({ address: signer.address, blockTag: "pending" });
     const held = new Set(open.map(({ nonce }) => nonce));
     const nextNonce = Math.max(pending, ...open.map(({ nonce }) => nonce + 1));
     const fillers: SyncLaneReturnType["fillers"] = [];

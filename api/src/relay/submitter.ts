@@ -11,7 +11,15 @@ import { groupBy, jobContext, type AnyJob, type ChainLane, type RelayerContext }
 import type { JobContext, JobKind } from "./jobs.ts";
 import { takeNonce } from "./lanes.ts";
 import { overGasLimit } from "./limits.ts";
-import { broadcast, currentFees, signFields, TRANSACTION_GAS_CAP, type Fees } from "./transactions.ts";
+import {
+  broadcast,
+  firstFees,
+  marketFees,
+  signFields,
+  TRANSACTION_GAS_CAP,
+  withMargin,
+  type Fees,
+} from "./transactions.ts";
 
 export type Batch = { jobs: AnyJob[]; to: Address; data: Hex; gasLimit: bigint };
 
@@ -22,6 +30,8 @@ export type SubmitReturnType = {
   laneStale: boolean;
   /** Jobs were held back because the lane's unmined transactions already fill the next blocks. */
   throttled: boolean;
+  /** Nothing was sent because the chain's base fee is above the ceiling (settings.maxFeePerGas). */
+  waitingForFees: boolean;
 };
 
 /**
@@ -34,12 +44,32 @@ const IN_FLIGHT_BLOCKS = 2n;
 export async function submitPending(context: RelayerContext, lane: ChainLane): Promise<SubmitReturnType> {
   const { db, settings, kinds, logger } = context;
   const { chain } = lane;
+  const result: SubmitReturnType = {
+    claimed: 0,
+    submitted: 0,
+    laneStale: false,
+    throttled: false,
+    waitingForFees: false,
+  };
+  // While fees are above the ceiling, jobs are left in the queue rather than claimed and released each round.
+  let fees: Fees | undefined;
+  if (lane.waitingForFees !== undefined) {
+    fees = await pricedWithin(context, lane);
+    if (!fees) {
+      result.waitingForFees = true;
+      return result;
+    }
+  }
   const claimed = await claimJobs(context, chain.chainId);
-  const result: SubmitReturnType = { claimed: claimed.length, submitted: 0, laneStale: false, throttled: false };
+  result.claimed = claimed.length;
   if (claimed.length === 0) return result;
   const handled = new Set<string>();
   try {
-    const fees = await currentFees(chain);
+    fees ??= await pricedWithin(context, lane);
+    if (!fees) {
+      result.waitingForFees = true;
+      return result;
+    }
     const blockGas = await blockGasLimit(lane);
     const gasTarget = batchGasTarget(blockGas);
     let room = IN_FLIGHT_BLOCKS * blockGas - (await inFlightGas(context, lane));
@@ -83,11 +113,13 @@ export async function submitPending(context: RelayerContext, lane: ChainLane): P
   } finally {
     const released = claimed.filter((job) => !handled.has(job.id));
     if (released.length > 0) {
+      const heldBack = result.throttled || result.waitingForFees;
       await db
         .update(relayJobs)
         .set({
           // Held back: in line again as they were. Otherwise (the node unreachable): after a pause.
-          availableAt: result.throttled ? sql`${relayJobs.createdAt}` : new Date(Date.now() + settings.pollIntervalMs),
+          availableAt: heldBack ? sql`${relayJobs.createdAt}` : new Date(Date.now() + settings.pollIntervalMs),
+          ...(result.waitingForFees && { error: feeWaitReason(context, lane.waitingForFees!) }),
           updatedAt: new Date(),
         })
         .where(and(inArray(relayJobs.id, ids(released)), eq(relayJobs.status, "PENDING")))
@@ -96,6 +128,32 @@ export async function submitPending(context: RelayerContext, lane: ChainLane): P
   }
   return result;
 }
+
+/**
+ * The fees for new transactions now, within the ceiling; undefined (and the lane marked waiting) while
+ * the chain's base fee is above it. Logs when the lane starts and stops waiting, not every round.
+ */
+async function pricedWithin(context: RelayerContext, lane: ChainLane): Promise<Fees | undefined> {
+  const { logger, settings } = context;
+  const { fees: market, baseFeePerGas } = await marketFees(lane.chain);
+  const fees = firstFees(market, baseFeePerGas, settings.maxFeePerGas);
+  const details = {
+    chainId: lane.chain.chainId,
+    baseFeePerGas: String(baseFeePerGas),
+    maxFeePerGas: String(settings.maxFeePerGas),
+  };
+  if (!fees) {
+    if (lane.waitingForFees === undefined) logger.warn(details, `relayer: ${feeWaitReason(context, baseFeePerGas)}`);
+    lane.waitingForFees = baseFeePerGas;
+  } else if (lane.waitingForFees !== undefined) {
+    logger.info(details, "relayer: the base fee is within RELAYER_MAX_FEE_PER_GAS_WEI again; sending");
+    lane.waitingForFees = undefined;
+  }
+  return fees;
+}
+
+const feeWaitReason = (context: RelayerContext, baseFeePerGas: bigint) =>
+  `waiting: the chain's base fee (${baseFeePerGas} wei) is above RELAYER_MAX_FEE_PER_GAS_WEI (${context.settings.maxFeePerGas} wei)`;
 
 /** The gas limits of the lane's transactions sent and not yet mined. */
 async function inFlightGas(context: RelayerContext, lane: ChainLane): Promise<bigint> {
@@ -257,9 +315,6 @@ export async function simulate(
   }
   return outcome;
 }
-
-/** Estimates are exact for the state they ran on; leave room for a state that moved a little. */
-const withMargin = (gas: bigint) => (gas * 6n) / 5n + 10_000n;
 
 /**
  * The gas limit batches aim at, so that the relayer's transactions fill blocks. A block builder

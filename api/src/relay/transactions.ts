@@ -11,6 +11,9 @@ export type RelayTransaction = typeof relayTransactions.$inferSelect;
 /** The gas one transaction may use at most (EIP-7825, enforced by Hardhat's Osaka rules). */
 export const TRANSACTION_GAS_CAP = 1n << 24n;
 
+/** Estimates are exact for the state they ran on; leave room for a state that moved a little. */
+export const withMargin = (gas: bigint) => (gas * 6n) / 5n + 10_000n;
+
 export type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
 
 export async function currentFees(chain: ChainClients): Promise<Fees> {
@@ -21,9 +24,45 @@ export async function currentFees(chain: ChainClients): Promise<Fees> {
   return { maxFeePerGas, maxPriorityFeePerGas };
 }
 
+/** The market's fees and the latest block's base fee, which a transaction's maxFeePerGas must reach to be mined. */
+export async function marketFees(chain: ChainClients): Promise<{ fees: Fees; baseFeePerGas: bigint }> {
+  const [fees, block] = await Promise.all([currentFees(chain), chain.publicClient.getBlock({ blockTag: "latest" })]);
+  return { fees, baseFeePerGas: block.baseFeePerGas ?? 0n };
+}
+
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
+
+/** Fees lowered to the ceiling (maxFeePerGas at most `ceiling`, the priority fee at most that). */
+export function cappedFees(fees: Fees, ceiling: bigint): Fees {
+  const maxFeePerGas = min(fees.maxFeePerGas, ceiling);
+  return { maxFeePerGas, maxPriorityFeePerGas: min(fees.maxPriorityFeePerGas, maxFeePerGas) };
+}
+
+/**
+ * A first submission's fees: the market's, lowered to the ceiling. Undefined while the base fee is
+ * above the ceiling: such a transaction could not be mined, and would only hold the lane's nonce.
+ */
+export function firstFees(market: Fees, baseFeePerGas: bigint, ceiling: bigint): Fees | undefined {
+  return baseFeePerGas > ceiling ? undefined : cappedFees(market, ceiling);
+}
+
+/** The least a node takes to replace a transaction: 10% more, for each fee. */
+const bump = (value: bigint) => (value * 11n) / 10n + 1n;
+
+/**
+ * A replacement's fees within the ceiling: bumped (below), then lowered to the ceiling. Undefined
+ * when that leaves less than the 10% a node requires: the lane waits on the transaction it sent.
+ */
+export function replacementFees(previous: Fees, market: Fees, ceiling: bigint): Fees | undefined {
+  const fees = cappedFees(bumpedFees(previous, market), ceiling);
+  const enough =
+    fees.maxFeePerGas >= bump(previous.maxFeePerGas) &&
+    fees.maxPriorityFeePerGas >= bump(previous.maxPriorityFeePerGas);
+  return enough ? fees : undefined;
+}
+
 /** A replacement's fees: at least 10% above the replaced ones (nodes require it), and at least the market's. */
 export function bumpedFees(previous: Fees, market: Fees): Fees {
-  const bump = (value: bigint) => (value * 11n) / 10n + 1n;
   const maxPriorityFeePerGas = [bump(previous.maxPriorityFeePerGas), market.maxPriorityFeePerGas].reduce((a, b) =>
     a > b ? a : b,
   );

@@ -34,6 +34,7 @@ export function startRelayer(parameters: StartRelayerParameters): Relayer {
     pollIntervalMs: parameters.pollIntervalMs ?? config.RELAYER_POLL_INTERVAL_MS,
     confirmations: parameters.confirmations ?? config.RELAYER_CONFIRMATIONS,
     replaceAfterMs: parameters.replaceAfterMs ?? config.RELAYER_REPLACE_AFTER_MS,
+    maxFeePerGas: parameters.maxFeePerGas ?? config.RELAYER_MAX_FEE_PER_GAS_WEI,
     tenantGasPerHour: parameters.tenantGasPerHour ?? config.RELAYER_TENANT_GAS_PER_HOUR,
     tenantWaitMs: parameters.tenantWaitMs ?? 60_000,
     leaseMs: parameters.leaseMs ?? 60_000,
@@ -64,7 +65,7 @@ export function startRelayer(parameters: StartRelayerParameters): Relayer {
   const round = async (chainId: number): Promise<boolean> => {
     const lane = laneOf(chainId);
     if (!lane.synced) {
-      const { nextNonce, fillers } = await syncLane(context.db, lane.chain, lane.signer);
+      const { nextNonce, fillers } = await syncLane(context.db, lane.chain, lane.signer, settings.maxFeePerGas);
       for (const filler of fillers) await broadcast(lane.chain, filler.serialized);
       logger.info({ chainId, signer: lane.signer.address, nextNonce, fillers: fillers.length }, "relayer: lane synced");
       lane.synced = true;
@@ -77,7 +78,7 @@ export function startRelayer(parameters: StartRelayerParameters): Relayer {
       await checkBalance(context, lane);
     }
     // Held back jobs wait for blocks, not for the next round.
-    return submitted.claimed >= settings.claimLimit && !submitted.throttled;
+    return submitted.claimed >= settings.claimLimit && !submitted.throttled && !submitted.waitingForFees;
   };
 
   let stopped = false;

@@ -104,6 +104,7 @@ export function registerTenants(api: Api) {
       const passwordHash = await hashPassword(input.admin.password);
       ctx.log.info({ externalId: input.externalId, chainId: chain.chainId }, "deploying tenant suite");
       const deployed = await deploySuite({
+        services: { db, config, logger: ctx.log },
         chain,
         externalId: input.externalId,
         admin: adminAddress,
