@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { eq, inArray } from "drizzle-orm";
 import { pino, type Logger } from "pino";
 import { createWalletClient, http, keccak256, stringToHex, type Address, type Hash, type Hex } from "viem";
+import { hardhat } from "viem/chains";
 import { pointsTokenAbi } from "../../abi/pointsToken.ts";
 import type { Database } from "../src/db/client.ts";
 import { relayJobs, relayTransactions } from "../src/db/relaySchema.ts";
@@ -14,7 +15,8 @@ import { issueKind } from "../src/relay/kinds/issue.ts";
 import { startRelayer, type Relayer, type StartRelayerParameters } from "../src/relay/worker.ts";
 import type { TestApi, TestChain, TestTenant } from "./harness.ts";
 
-export const CHAIN_ID = 31337;
+/** The local chain the tests run (Hardhat's). */
+export const CHAIN_ID = hardhat.id;
 
 export function testRelayer(
   api: TestApi,
