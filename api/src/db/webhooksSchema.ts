@@ -28,6 +28,9 @@ export const webhookEndpoints = pgTable(
       .default(sql`'{}'::text[]`),
     /** The Standard Webhooks secret `whsec_...` (AES-256-GCM under MASTER_KEY); shown once. */
     secretCiphertext: text("secret_ciphertext").notNull(),
+    /** The secret before the last rotation, still signing beside the new one until it expires. */
+    previousSecretCiphertext: text("previous_secret_ciphertext"),
+    previousSecretExpiresAt: timestamp("previous_secret_expires_at", { withTimezone: true }),
     active: boolean("active").notNull().default(true),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

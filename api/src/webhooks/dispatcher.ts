@@ -147,6 +147,11 @@ export async function attemptDelivery(
   const outcome = await sendWebhook({
     url: endpoint.url,
     secret: openEndpointSecret(config.MASTER_KEY, endpoint.id, endpoint.secretCiphertext),
+    ...(endpoint.previousSecretCiphertext &&
+      endpoint.previousSecretExpiresAt &&
+      endpoint.previousSecretExpiresAt > now && {
+        previousSecret: openEndpointSecret(config.MASTER_KEY, endpoint.id, endpoint.previousSecretCiphertext),
+      }),
     messageId: delivery.eventId,
     body: delivery.body,
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,

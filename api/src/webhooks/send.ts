@@ -8,6 +8,8 @@ import { outboundRefusalOf, type OutboundFetch } from "../outbound/agent.ts";
 export type SendParameters = {
   url: string;
   secret: string;
+  /** The secret before the last rotation, while it is kept: its signature goes beside the new one's. */
+  previousSecret?: string;
   /** The same on every attempt of a delivery, so receivers can drop repeats. */
   messageId: string;
   body: string;
@@ -60,13 +62,16 @@ function describe(error: unknown, timeoutMs: number): string {
 }
 
 export async function sendWebhook(parameters: SendParameters): Promise<SendReturnType> {
-  const { url, secret, messageId, body, timeoutMs, fetch } = parameters;
+  const { url, secret, previousSecret, messageId, body, timeoutMs, fetch } = parameters;
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   try {
     // The timestamp is the wall clock's: the receiver checks it against its own.
     const sentAt = new Date();
-    const signature = new Webhook(secret).sign(messageId, sentAt, body);
+    // Standard Webhooks: several signatures, space-separated; a receiver accepts any it can verify.
+    const signature = [secret, ...(previousSecret ? [previousSecret] : [])]
+      .map((key) => new Webhook(key).sign(messageId, sentAt, body))
+      .join(" ");
     const response = await fetch(url, {
       method: "POST",
       headers: {

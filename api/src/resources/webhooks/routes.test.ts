@@ -295,19 +295,62 @@ for (const database of testDatabases()) {
       assert.equal(deactivated.attempts, 1);
     });
 
-    it("signs with the new secret after a rotation, shown once", async () => {
+    it("rotates a secret, shown once: the old one signs beside it for a day by default, or not at all", async () => {
       const endpoint = await register(a, "rotating", ["transaction.confirmed"]);
       const rotated = await api.request("POST", `/webhooks/${endpoint.id}/rotate-secret`, { token: a.adminToken });
-      assert.equal(rotated.status, 200);
+      assert.equal(rotated.status, 200, rotated.text);
       assert.match(rotated.body.secret, /^whsec_/);
       assert.notEqual(rotated.body.secret, endpoint.secret);
+      const expiresIn = Date.parse(rotated.body.previousSecretExpiresAt) - Date.now();
+      assert.ok(Math.abs(expiresIn - 24 * 3_600_000) < 60_000, `the old secret is kept a day, not ${expiresIn} ms`);
       const read = await api.request("GET", `/webhooks/${endpoint.id}`, { token: a.adminToken });
       assert.ok(!read.text.includes(rotated.body.secret));
-      await emit(a.id, "transaction.confirmed", { hash: "0x01" });
-      await dispatcher.runOnce();
-      const [webhook] = receiver.on(endpoint.path);
-      assert.equal(verifyWebhook(rotated.body.secret, webhook!).type, "transaction.confirmed");
-      assert.throws(() => verifyWebhook(endpoint.secret, webhook!), "the old secret no longer verifies");
+      assert.equal(read.body.previousSecretExpiresAt, rotated.body.previousSecretExpiresAt);
+
+      const deliver = async (hash: string) => {
+        await emit(a.id, "transaction.confirmed", { hash });
+        await dispatcher.runOnce();
+        const webhook = receiver.on(endpoint.path).find((received) => received.body.includes(hash));
+        assert.ok(webhook, `a delivery of ${hash}`);
+        return webhook;
+      };
+      // Receivers still on the old secret and those already on the new one both verify it.
+      const during = await deliver("0x01");
+      assert.equal(String(during.headers["webhook-signature"]).split(" ").length, 2);
+      assert.equal(verifyWebhook(rotated.body.secret, during).type, "transaction.confirmed");
+      assert.equal(verifyWebhook(endpoint.secret, during).type, "transaction.confirmed");
+
+      // A day later the old secret signs no more.
+      offsetMs += 24 * 3_600_000 + 60_000;
+      try {
+        const after = await deliver("0x02");
+        assert.equal(verifyWebhook(rotated.body.secret, after).type, "transaction.confirmed");
+        assert.throws(() => verifyWebhook(endpoint.secret, after), "the old secret has expired");
+      } finally {
+        offsetMs -= 24 * 3_600_000 + 60_000;
+      }
+
+      // keepPreviousSeconds 0: the secret being replaced stops at once (and the one kept before it too).
+      const again = await api.request("POST", `/webhooks/${endpoint.id}/rotate-secret`, {
+        token: a.adminToken,
+        body: { keepPreviousSeconds: 0 },
+      });
+      assert.equal(again.status, 200, again.text);
+      assert.equal(again.body.previousSecretExpiresAt, null);
+      const now = await deliver("0x03");
+      assert.equal(String(now.headers["webhook-signature"]).split(" ").length, 1);
+      assert.equal(verifyWebhook(again.body.secret, now).type, "transaction.confirmed");
+      assert.throws(() => verifyWebhook(rotated.body.secret, now));
+      assert.throws(() => verifyWebhook(endpoint.secret, now));
+
+      for (const keepPreviousSeconds of [-1, 1.5, 8 * 24 * 3600, "60"]) {
+        const refused = await api.request("POST", `/webhooks/${endpoint.id}/rotate-secret`, {
+          token: a.adminToken,
+          body: { keepPreviousSeconds },
+        });
+        assert.equal(refused.status, 400, String(keepPreviousSeconds));
+        assert.equal(refused.body.errors[0].path, "body.keepPreviousSeconds");
+      }
       const unknown = await api.request("POST", `/webhooks/${UNKNOWN}/rotate-secret`, { token: a.adminToken });
       assert.equal(unknown.status, 404);
     });

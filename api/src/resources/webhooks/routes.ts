@@ -25,6 +25,7 @@ import {
   webhookEndpointListQuery,
   webhookEndpointUpdate,
   webhookEndpointWithSecret,
+  webhookSecretRotation,
 } from "./schema.ts";
 
 type EndpointRow = typeof webhookEndpoints.$inferSelect;
@@ -37,6 +38,8 @@ const presentEndpoint = (row: EndpointRow) => ({
   description: row.description,
   eventTypes: row.eventTypes as never,
   active: row.active,
+  previousSecretExpiresAt:
+    row.previousSecretExpiresAt && row.previousSecretExpiresAt > new Date() ? date(row.previousSecretExpiresAt) : null,
   createdAt: date(row.createdAt)!,
   updatedAt: date(row.updatedAt)!,
 });
@@ -195,15 +198,28 @@ export function registerWebhooks(api: Api) {
     path: "/webhooks/:id/rotate-secret",
     // Its answer holds a secret shown once, never to be kept for replay.
     idempotent: false,
-    summary: "Replace an endpoint's signing secret (the new one is in this answer only; the old one stops at once)",
+    summary:
+      "Replace an endpoint's signing secret (the new one is in this answer only; the old one signs too for keepPreviousSeconds)",
     tags,
     access: admins,
     params: idParams,
+    body: webhookSecretRotation,
     responses: { 200: { description: "The endpoint with its new secret", schema: webhookEndpointWithSecret } },
     handler: async (ctx) => {
-      const { id } = await ownEndpoint(ctx, ctx.input.params.id);
-      const { secret, secretCiphertext } = newEndpointSecret(ctx.services.config.MASTER_KEY, id);
-      const row = await scopeOf(ctx).update(webhookEndpoints, id, { secretCiphertext }, "webhook endpoint");
+      const existing = await ownEndpoint(ctx, ctx.input.params.id);
+      const { secret, secretCiphertext } = newEndpointSecret(ctx.services.config.MASTER_KEY, existing.id);
+      const keepFor = ctx.input.body.keepPreviousSeconds;
+      const row = await scopeOf(ctx).update(
+        webhookEndpoints,
+        existing.id,
+        {
+          secretCiphertext,
+          // The secret being replaced; one kept from an earlier rotation is dropped (two at most sign).
+          previousSecretCiphertext: keepFor > 0 ? existing.secretCiphertext : null,
+          previousSecretExpiresAt: keepFor > 0 ? new Date(Date.now() + keepFor * 1000) : null,
+        },
+        "webhook endpoint",
+      );
       ctx.body = { ...presentEndpoint(row), secret };
     },
   });

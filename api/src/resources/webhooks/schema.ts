@@ -39,10 +39,31 @@ export const webhookEndpoint = z
     description: z.string().nullable(),
     eventTypes: z.array(eventType),
     active: z.boolean(),
+    previousSecretExpiresAt: z.string().nullable().meta({
+      description: "Until then deliveries carry a signature by the secret before the last rotation too",
+    }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
   .meta({ id: "WebhookEndpoint" });
+
+/** A day, as Standard Webhooks' own service keeps an old secret: receivers have time to switch. */
+const DEFAULT_KEEP_PREVIOUS_SECONDS = 24 * 60 * 60;
+
+export const webhookSecretRotation = z
+  .strictObject({
+    keepPreviousSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 60 * 60)
+      .default(DEFAULT_KEEP_PREVIOUS_SECONDS)
+      .meta({
+        description:
+          "How long deliveries stay signed by the old secret too (a signature each, space-separated in webhook-signature); 0 stops it at once. A day by default, a week at most",
+      }),
+  })
+  .meta({ id: "WebhookSecretRotation" });
 
 export const webhookEndpointWithSecret = webhookEndpoint
   .extend({
