@@ -14,6 +14,7 @@ import type { JobKind } from "../src/relay/jobs.ts";
 import { issueKind } from "../src/relay/kinds/issue.ts";
 import { startRelayer, type Relayer, type StartRelayerParameters } from "../src/relay/worker.ts";
 import type { TestApi, TestChain, TestTenant } from "./harness.ts";
+import { rpcUrlVariableFor } from "../../deploy/deployment-file.ts";
 
 /** The local chain the tests run (Hardhat's). */
 export const CHAIN_ID = hardhat.id;
@@ -148,7 +149,7 @@ export async function spawnRelayer(
       ...process.env,
       DATABASE_URL: databaseUrl,
       PERS_DEPLOYMENTS_DIR: chain.deploymentsDir,
-      RPC_URL_31337: chain.rpcUrl,
+      [rpcUrlVariableFor(CHAIN_ID)]: chain.rpcUrl,
       RELAYER_POLL_INTERVAL_MS: "25",
       ...settings,
     },

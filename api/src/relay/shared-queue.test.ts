@@ -54,6 +54,10 @@ describe(
 
     it("carries every job exactly once, each process sending some", async () => {
       const { db } = api.services;
+      // Small claims, so that the two processes interleave; both are running before any job is queued,
+      // or the first to start could carry them all.
+      const settings = { RELAYER_CLAIM_LIMIT: "3" };
+      const [one, two] = await Promise.all([spawnRelayer(chain, url, settings), spawnRelayer(chain, url, settings)]);
       const jobs: { id: string; to: `0x${string}`; reference: `0x${string}` }[] = [];
       for (let i = 0; i < 60; i += 1) {
         const to = newRecipient();
@@ -68,9 +72,6 @@ describe(
         });
         jobs.push({ id, to, reference });
       }
-      // Small claims, so that the two processes interleave.
-      const settings = { RELAYER_CLAIM_LIMIT: "3" };
-      const [one, two] = await Promise.all([spawnRelayer(chain, url, settings), spawnRelayer(chain, url, settings)]);
       let signed: number[] = [];
       try {
         await waitFor(
