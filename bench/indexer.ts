@@ -4,13 +4,18 @@
 // under Ponder's 30-block finality so that they are backfilled, then times a fresh backfill of the
 // full indexer and, in the same run, of a bare Ponder indexer with one upsert per Transfer over the
 // same events. With several sizes the chain grows from one to the next and each size gets fresh
-// backfills, so that peak memory can be compared across sizes, once per cache limit. Writes
+// backfills, so that peak memory can be compared across sizes, once per cache limit. `--postgres URL`
+// repeats every backfill on a fresh database on that PostgreSQL server, to tell PGlite's memory from
+// the rest. Inside each indexer, bench/memory-sampler.ts records peak heap, live heap and WebAssembly
+// memory; `--heap-snapshot-mb N` also saves a heap snapshot when heapUsed first passes N MB. Writes
 // bench/results/indexer.{md,json} (the top-level figures are the largest size's, first cache limit's).
 import { hardhat } from "viem/chains";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
+import pg from "pg";
 import { network } from "hardhat";
 import { numberToHex, padHex, type Address, type Hash } from "viem";
 import { rpcUrlVariableFor, writeDeployment } from "../deploy/deployment-file.ts";
@@ -23,6 +28,8 @@ const { values } = parseArgs({
     events: { type: "string", default: "20000" },
     sizes: { type: "string" },
     "cache-mb": { type: "string", default: "default" },
+    postgres: { type: "string" },
+    "heap-snapshot-mb": { type: "string" },
   },
   strict: false,
 });
@@ -36,6 +43,10 @@ if (!sizes.every((size) => Number.isSafeInteger(size) && size >= 1))
 const cacheLimits = String(values["cache-mb"]).split(",");
 if (!cacheLimits.every((limit) => limit === "default" || Number(limit) > 0))
   throw new Error(`--cache-mb takes "default" or sizes in MB, not ${values["cache-mb"]}`);
+/** A PostgreSQL server (`--postgres URL`): each backfill is then also run on a fresh database there. */
+const postgresServer = values.postgres === undefined ? undefined : String(values.postgres);
+const databaseKinds = postgresServer ? (["pglite", "postgres"] as const) : (["pglite"] as const);
+type DatabaseKind = (typeof databaseKinds)[number];
 const BATCH = 250; // new holders per claimBatch, under the 2^24 gas cap (291 fit)
 const log = (line: string) => console.log(`bench:indexer: ${line}`);
 const count = (n: number) => n.toLocaleString("en-US");
@@ -80,21 +91,69 @@ async function makeClaims(from: number, to: number) {
   log(`claims made in ${((performance.now() - madeAt) / 1000).toFixed(1)} s`);
 }
 
-/** Seconds from start to ready (backfill complete) and the process's peak resident memory. */
-async function timeBackfill(name: string, projectRoot: string | undefined, env: Record<string, string>) {
+/** A fresh, empty database for one backfill: a PGlite folder, or a new database on the server. */
+async function freshDatabase(kind: DatabaseKind, name: string) {
+  if (kind === "pglite") {
+    const pgliteDir = join(deployments, `pglite-${name}`);
+    return {
+      pgliteDir,
+      env: { DATABASE_URL: undefined },
+      drop: async () => rmSync(pgliteDir, { recursive: true, force: true }),
+    };
+  }
+  const database = `pers_bench_${name}_${randomBytes(4).toString("hex")}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: postgresServer });
+    await client.connect();
+    await client.query(sql).finally(() => client.end());
+  };
+  await admin(`create database ${database}`);
+  const url = new URL(postgresServer!);
+  url.pathname = `/${database}`;
+  return {
+    pgliteDir: undefined,
+    env: { DATABASE_URL: url.toString() },
+    drop: () => admin(`drop database if exists ${database} with (force)`),
+  };
+}
+
+const sampler = join(import.meta.dirname, "memory-sampler.ts");
+type MemoryPeaks = {
+  rssMb: number;
+  heapUsedMb: number;
+  liveHeapMb: number;
+  externalMb: number;
+  arrayBuffersMb: number;
+  wasmMb: number;
+  wasmResidentMb: number;
+};
+
+/** Seconds from start to ready (backfill complete), the process's peak resident memory and the sampled peaks. */
+async function timeBackfill(
+  events: number,
+  name: string,
+  projectRoot: string | undefined,
+  kind: DatabaseKind,
+  env: Record<string, string>,
+) {
+  const database = await freshDatabase(kind, name);
+  const memoryFile = join(deployments, `memory-${name}.json`);
   const began = performance.now();
-  const pgliteDir = join(deployments, `pglite-${name}`);
   let output = "";
   const indexer = await startIndexer({
     onOutput: (text) => (output = (output + text).slice(-4000)),
     port: await freePort(),
     projectRoot,
     schema: "bench",
-    pgliteDir,
+    pgliteDir: database.pgliteDir,
     env: {
       [rpcUrlVariableFor(hardhat.id)]: rpcUrl,
       PERS_DEPLOYMENTS_DIR: deployments,
-      DATABASE_URL: undefined,
+      NODE_OPTIONS: `--import ${sampler}`,
+      PERS_BENCH_MEMORY_FILE: memoryFile,
+      PERS_BENCH_HEAP_SNAPSHOT_MB:
+        values["heap-snapshot-mb"] === undefined ? undefined : String(values["heap-snapshot-mb"]),
+      ...database.env,
       ...env,
     },
     readyTimeoutMs: 3_600_000,
@@ -103,10 +162,21 @@ async function timeBackfill(name: string, projectRoot: string | undefined, env: 
   });
   const seconds = (performance.now() - began) / 1000;
   const peakKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${indexer.child.pid}/status`, "utf8"))?.[1] ?? 0);
+  const peaks = JSON.parse(readFileSync(memoryFile, "utf8")) as MemoryPeaks;
   await indexer.stop();
-  rmSync(pgliteDir, { recursive: true, force: true }); // the next size starts from an empty database
-  log(`${name}: ${seconds.toFixed(1)} s to backfill, peak RSS ${(peakKb / 1024).toFixed(0)} MB`);
-  return { seconds, peakRssMb: Math.round(peakKb / 1024) };
+  await database.drop(); // the next size starts from an empty database
+  if (existsSync(`${memoryFile}.heapsnapshot`)) {
+    mkdirSync("bench/results", { recursive: true });
+    const snapshot = `bench/results/indexer-${name}-${kind}-${events}.heapsnapshot`;
+    renameSync(`${memoryFile}.heapsnapshot`, snapshot);
+    log(`${name} on ${kind}: wrote ${snapshot}`);
+  }
+  const peakRssMb = Math.round(peakKb / 1024);
+  log(
+    `${name} on ${kind}: ${seconds.toFixed(1)} s to backfill, peak RSS ${peakRssMb} MB, heapUsed ${peaks.heapUsedMb} MB (live ${peaks.liveHeapMb} MB), ` +
+      `external ${peaks.externalMb} MB (arrayBuffers ${peaks.arrayBuffersMb} MB), WebAssembly ${peaks.wasmMb} MB (resident ${peaks.wasmResidentMb} MB)`,
+  );
+  return { seconds, peakRssMb, peaks };
 }
 
 const runs = [];
@@ -114,46 +184,55 @@ let made = 0;
 for (const events of sizes) {
   await makeClaims(made, events);
   made = events;
-  for (const cacheMb of cacheLimits) {
-    const cache: Record<string, string> =
-      cacheMb === "default" ? {} : { PONDER_CACHE_BYTES: String(Number(cacheMb) * 2 ** 20) };
-    log(`${count(events)} claims, cache limit ${cacheMb === "default" ? "Ponder's default" : `${cacheMb} MB`}`);
-    const full = await timeBackfill("full", undefined, cache);
-    const bare = await timeBackfill("bare", join(import.meta.dirname, "bare-indexer"), {
-      BARE_TOKEN: tenant.points.address,
-      BARE_START_BLOCK: String(startBlock),
-      ...cache,
-    });
-    runs.push({
-      events,
-      cacheMb,
-      fullEventsPerSec: Math.round(events / full.seconds),
-      bareEventsPerSec: Math.round(events / bare.seconds),
-      ratio: Number((bare.seconds / full.seconds).toFixed(3)),
-      peakRssMb: full.peakRssMb,
-      bareIndexerPeakRssMb: bare.peakRssMb,
-      fullSeconds: Number(full.seconds.toFixed(2)),
-      bareSeconds: Number(bare.seconds.toFixed(2)),
-      // The machine's 1-minute load average after the pair: the cores may be shared.
-      loadAverage: Number(loadavg()[0]!.toFixed(1)),
-    });
-  }
+  for (const database of databaseKinds)
+    for (const cacheMb of cacheLimits) {
+      const cache: Record<string, string> =
+        cacheMb === "default" ? {} : { PONDER_CACHE_BYTES: String(Number(cacheMb) * 2 ** 20) };
+      log(
+        `${count(events)} claims on ${database}, cache limit ${cacheMb === "default" ? "Ponder's default" : `${cacheMb} MB`}`,
+      );
+      const full = await timeBackfill(events, "full", undefined, database, cache);
+      const bare = await timeBackfill(events, "bare", join(import.meta.dirname, "bare-indexer"), database, {
+        BARE_TOKEN: tenant.points.address,
+        BARE_START_BLOCK: String(startBlock),
+        ...cache,
+      });
+      runs.push({
+        events,
+        database,
+        cacheMb,
+        fullEventsPerSec: Math.round(events / full.seconds),
+        bareEventsPerSec: Math.round(events / bare.seconds),
+        ratio: Number((bare.seconds / full.seconds).toFixed(3)),
+        peakRssMb: full.peakRssMb,
+        bareIndexerPeakRssMb: bare.peakRssMb,
+        // Peaks sampled every 100 ms inside each process (they need not coincide with the RSS peak).
+        fullMemory: full.peaks,
+        bareMemory: bare.peaks,
+        fullSeconds: Number(full.seconds.toFixed(2)),
+        bareSeconds: Number(bare.seconds.toFixed(2)),
+        // The machine's 1-minute load average after the pair: the cores may be shared.
+        loadAverage: Number(loadavg()[0]!.toFixed(1)),
+      });
+    }
 }
 await server.close();
 rmSync(deployments, { recursive: true, force: true });
 
+const memory = (rssMb: number, peaks: MemoryPeaks) =>
+  `${rssMb} / ${peaks.heapUsedMb} / ${peaks.liveHeapMb} / ${peaks.wasmResidentMb}`;
 const largest = runs.filter((run) => run.events === sizes.at(-1))[0]!;
 const result = { ...largest, runs };
 const markdown = [
   "# Indexer benchmark",
   "",
-  `Measured ${new Date().toISOString()}: claims (each one points Transfer, plus a Claimed the full indexer also handles), backfilled from a fresh embedded PGlite database; time is from process start to Ponder's /ready, and includes Ponder's start-up. Peak RSS is the indexer process's (VmHWM).`,
+  `Measured ${new Date().toISOString()}: claims (each one points Transfer, plus a Claimed the full indexer also handles), backfilled from a fresh database (embedded PGlite, or a new database on a PostgreSQL server); time is from process start to Ponder's /ready, and includes Ponder's start-up. Peak RSS is the indexer process's (VmHWM); heap, live heap and wasm are peaks sampled inside it: V8's heapUsed (every 100 ms; it includes garbage not yet collected), heapUsed just after each full garbage collection (about the live heap), and the resident part of the WebAssembly memories (PGlite's Postgres, once a second). The JSON also has external memory (outside the heap, WebAssembly's included) and arrayBuffers.`,
   "",
-  "| claims | cache limit (MB) | full s | full Transfer events/s | full peak RSS (MB) | bare s | bare events/s | bare peak RSS (MB) | ratio | load |",
-  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  "| claims | database | cache limit (MB) | full s | full Transfer events/s | full peak RSS / heap / live heap / wasm (MB) | bare s | bare events/s | bare peak RSS / heap / live heap / wasm (MB) | ratio | load |",
+  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ...runs.map(
     (run) =>
-      `| ${count(run.events)} | ${run.cacheMb} | ${run.fullSeconds} | ${run.fullEventsPerSec} | ${run.peakRssMb} | ${run.bareSeconds} | ${run.bareEventsPerSec} | ${run.bareIndexerPeakRssMb} | ${run.ratio} | ${run.loadAverage} |`,
+      `| ${count(run.events)} | ${run.database} | ${run.cacheMb} | ${run.fullSeconds} | ${run.fullEventsPerSec} | ${memory(run.peakRssMb, run.fullMemory)} | ${run.bareSeconds} | ${run.bareEventsPerSec} | ${memory(run.bareIndexerPeakRssMb, run.bareMemory)} | ${run.ratio} | ${run.loadAverage} |`,
   ),
   "",
   "full: every table, causes, statistics; bare: one upsert per Transfer. ratio: full / bare events per second (target ≥ 0.5). cache limit: PONDER_CACHE_BYTES (default: a fifth of the heap limit). load: the 1-minute load average after the pair.",

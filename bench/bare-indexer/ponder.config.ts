@@ -11,7 +11,9 @@ const required = (name: string) => {
 };
 
 export default createConfig({
-  database: { kind: "pglite", directory: required("PONDER_PGLITE_DIR") },
+  database: process.env.DATABASE_URL
+    ? { kind: "postgres", connectionString: process.env.DATABASE_URL }
+    : { kind: "pglite", directory: required("PONDER_PGLITE_DIR") },
   chains: { local: { id: hardhat.id, rpc: required(rpcUrlVariableFor(hardhat.id)) } },
   contracts: {
     Points: {
