@@ -7,7 +7,8 @@
 // backfills, so that peak memory can be compared across sizes, once per cache limit. `--postgres URL`
 // repeats every backfill on a fresh database on that PostgreSQL server, to tell PGlite's memory from
 // the rest. Inside each indexer, bench/memory-sampler.ts records peak heap, live heap and WebAssembly
-// memory; `--heap-snapshot-mb N` also saves a heap snapshot when heapUsed first passes N MB. Writes
+// memory; `--heap-snapshot-mb N` also saves a heap snapshot when heapUsed first passes N MB, and
+// `--heap-mb N` caps both indexers' V8 old space (--max-old-space-size, as a deployment would). Writes
 // bench/results/indexer.{md,json} (the top-level figures are the largest size's, first cache limit's).
 import { hardhat } from "viem/chains";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     "cache-mb": { type: "string", default: "default" },
     postgres: { type: "string" },
     "heap-snapshot-mb": { type: "string" },
+    "heap-mb": { type: "string" },
   },
   strict: false,
 });
@@ -149,7 +151,8 @@ async function timeBackfill(
     env: {
       [rpcUrlVariableFor(hardhat.id)]: rpcUrl,
       PERS_DEPLOYMENTS_DIR: deployments,
-      NODE_OPTIONS: `--import ${sampler}`,
+      // --heap-mb caps V8's old space (Node's --max-old-space-size): garbage is collected before it piles up.
+      NODE_OPTIONS: `--import ${sampler}${values["heap-mb"] === undefined ? "" : ` --max-old-space-size=${Number(values["heap-mb"])}`}`,
       PERS_BENCH_MEMORY_FILE: memoryFile,
       PERS_BENCH_HEAP_SNAPSHOT_MB:
         values["heap-snapshot-mb"] === undefined ? undefined : String(values["heap-snapshot-mb"]),
@@ -201,6 +204,8 @@ for (const events of sizes) {
         events,
         database,
         cacheMb,
+        /** V8's old-space limit of both indexers (--heap-mb), or null for Node's default. */
+        heapLimitMb: values["heap-mb"] === undefined ? null : Number(values["heap-mb"]),
         fullEventsPerSec: Math.round(events / full.seconds),
         bareEventsPerSec: Math.round(events / bare.seconds),
         ratio: Number((bare.seconds / full.seconds).toFixed(3)),
@@ -235,7 +240,7 @@ const markdown = [
       `| ${count(run.events)} | ${run.database} | ${run.cacheMb} | ${run.fullSeconds} | ${run.fullEventsPerSec} | ${memory(run.peakRssMb, run.fullMemory)} | ${run.bareSeconds} | ${run.bareEventsPerSec} | ${memory(run.bareIndexerPeakRssMb, run.bareMemory)} | ${run.ratio} | ${run.loadAverage} |`,
   ),
   "",
-  "full: every table, causes, statistics; bare: one upsert per Transfer. ratio: full / bare events per second (target ≥ 0.5). cache limit: PONDER_CACHE_BYTES (default: a fifth of the heap limit). load: the 1-minute load average after the pair.",
+  `full: every table, causes, statistics; bare: one upsert per Transfer. ratio: full / bare events per second (target ≥ 0.5). cache limit: PONDER_CACHE_BYTES (default: a fifth of the heap limit). heap limit: ${values["heap-mb"] === undefined ? "Node's default" : `${Number(values["heap-mb"])} MB (--max-old-space-size)`}. load: the 1-minute load average after the pair.`,
   "",
 ].join("\n");
 mkdirSync("bench/results", { recursive: true });
