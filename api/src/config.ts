@@ -48,7 +48,7 @@ const environmentSchema = z.object({
    * How long the first claim of a batch waits for others before the batch is recorded in one
    * transaction (api/src/resources/claims/writer.ts), and how many claims make a batch at once.
    */
-  CLAIM_BATCH_WINDOW_MS: z.coerce.number().int().min(0).default(2),
+  CLAIM_BATCH_WINDOW_MS: z.coerce.number().int().min(0).default(5),
   CLAIM_BATCH_MAX: positiveInt.default(50),
   FILE_MAX_BYTES: positiveInt.default(5 * 1024 * 1024),
   FILE_TYPES: z
