@@ -15,7 +15,7 @@ import {
   type TestTenant,
 } from "../../../test/harness.ts";
 import { claims, relayJobs } from "../../db/relaySchema.ts";
-import { campaignEngagements, campaigns } from "../../db/schema.ts";
+import { campaignEngagements, campaignTriggers, campaigns } from "../../db/schema.ts";
 import { Problem } from "../../errors.ts";
 import { createClaimWriter, type ClaimRequest } from "./writer.ts";
 
@@ -155,6 +155,58 @@ for (const database of testDatabases()) {
           assert.equal(row.payload.claimId, row.claimId);
         }
       }
+    });
+
+    it("counts a trigger's limits across the batch: per user over its campaigns, and the cool-down", async () => {
+      const triggerOf = async (body: Record<string, unknown>) => {
+        const created = await api.request("POST", "/campaign-triggers", {
+          token: a.adminToken,
+          body: { name: `trigger ${randomUUID().slice(0, 6)}`, ...body },
+        });
+        assert.equal(created.status, 201, created.text);
+        return (
+          await api.services.db.select().from(campaignTriggers).where(eq(campaignTriggers.id, created.body.id))
+        )[0]!;
+      };
+      const perUser = await triggerOf({ maxPerUser: 2 });
+      const cooled = await triggerOf({ cooldownSeconds: 600 });
+      const [first, second] = [await published({ triggerId: perUser.id }), await published({ triggerId: perUser.id })];
+      const third = await published({ triggerId: cooled.id });
+      const [user, other] = await Promise.all([newUser(), newUser()]);
+      const through = (campaign: PublishedCampaign, claimant: typeof user, trigger: typeof perUser) => ({
+        ...request(campaign, claimant),
+        trigger,
+      });
+      const outcomes = await batch([
+        through(first, user, perUser),
+        through(third, user, cooled),
+        through(second, user, perUser),
+        through(first, other, perUser),
+        through(first, user, perUser),
+        through(third, user, cooled),
+      ]);
+      assert.deepEqual(outcomes.map(ruleOf), [
+        "accepted",
+        "accepted",
+        "accepted",
+        "accepted",
+        "trigger-user-limit-reached",
+        "cooldown",
+      ]);
+    });
+
+    it("two writers (as two API processes) recording overlapping batches at once keep every limit", async () => {
+      const campaign = await published({ maxClaimsPerUser: 2, budget: 10 });
+      const users = await Promise.all(Array.from({ length: 8 }, newUser));
+      const twice = users.flatMap((user) => [request(campaign, user), request(campaign, user)]);
+      // The same users in opposite orders: locks taken in arrival order could deadlock.
+      const [forward, backward] = await Promise.all([batch(twice), batch([...twice].reverse())]);
+      const accepted = [...forward, ...backward].filter((outcome) => ruleOf(outcome) === "accepted");
+      assert.equal(accepted.length, 10);
+      const rows = await claimsOf(campaign.id);
+      assert.equal(rows.length, 10);
+      for (const user of users) assert.ok(rows.filter((row) => row.userId === user.id).length <= 2);
+      assert.equal(await liveClaimsOf(campaign.id), 10);
     });
 
     it("fails every request of a batch whose transaction fails, and records none of them", async () => {
