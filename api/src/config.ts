@@ -44,6 +44,12 @@ const environmentSchema = z.object({
   BODY_LIMIT_BYTES: positiveInt.default(1024 * 1024),
   /** How long a campaign list answer is served again before the database is read (0: always read). */
   CAMPAIGN_LIST_CACHE_MS: z.coerce.number().int().min(0).default(1000),
+  /**
+   * How long the first claim of a batch waits for others before the batch is recorded in one
+   * transaction (api/src/resources/claims/writer.ts), and how many claims make a batch at once.
+   */
+  CLAIM_BATCH_WINDOW_MS: z.coerce.number().int().min(0).default(5),
+  CLAIM_BATCH_MAX: positiveInt.default(50),
   FILE_MAX_BYTES: positiveInt.default(5 * 1024 * 1024),
   FILE_TYPES: z
     .string()

@@ -13,6 +13,7 @@ import { startWebhookDispatcher, type WebhookDispatcher } from "./webhooks/dispa
 import { jobKinds } from "./relay/kinds.ts";
 import { startRelayer } from "./relay/worker.ts";
 import { createCampaignListCache } from "./resources/campaigns/listCache.ts";
+import { createClaimWriter } from "./resources/claims/writer.ts";
 
 export type StartApiParameters = {
   config: Config;
@@ -46,6 +47,11 @@ export async function startApi({
     logger: log,
     ping: database.ping,
     campaignLists: createCampaignListCache({ ttlMs: config.CAMPAIGN_LIST_CACHE_MS, maxChars: 32 * 1024 * 1024 }),
+    claimWriter: createClaimWriter({
+      db: database.db,
+      windowMs: config.CLAIM_BATCH_WINDOW_MS,
+      maxBatch: config.CLAIM_BATCH_MAX,
+    }),
     keys: createKeyStore({
       db: database.db,
       masterKey: config.MASTER_KEY,
@@ -107,6 +113,7 @@ export async function startApi({
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
+      await services.claimWriter.stop();
       await webhooks?.stop();
       await relayer?.stop();
       await database.close();

@@ -7,6 +7,7 @@ import type { KeyStore } from "../auth/signingKeys.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Chains } from "../chain/chains.ts";
 import type { CampaignListCache } from "../resources/campaigns/listCache.ts";
+import type { ClaimWriter } from "../resources/claims/writer.ts";
 
 export type Services = {
   config: Config;
@@ -16,6 +17,7 @@ export type Services = {
   logger: Logger;
   ping: () => Promise<boolean>;
   campaignLists: CampaignListCache;
+  claimWriter: ClaimWriter;
 };
 
 declare module "koa" {

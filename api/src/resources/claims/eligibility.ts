@@ -1,9 +1,12 @@
 // The rules a claim must meet before it is accepted. Those that read only the request (distance,
 // conditions) are checked first; those that count earlier claims are checked inside the transaction
-// that records the claim, serialised per user, and the campaign-wide ones (budget, a business's cap)
-// by counters kept on the campaign and the engagement, so that simultaneous claims cannot all pass a
-// limit that only one of them may, and no claim counts all of a campaign's claims.
-import { and, count, eq, isNull, lt, max, ne, or, sql } from "drizzle-orm";
+// that records the claim (api/src/resources/claims/writer.ts, a batch of claims at once), under
+// locks on the users and the campaigns, so that simultaneous claims cannot all pass a limit that
+// only one of them may. The campaign-wide limits (budget, a business's cap) are counters kept on the
+// campaign and the engagement, so that no claim counts all of a campaign's claims. A Tally holds
+// what the transaction read, and counts each accepted claim so that the next claim of the same
+// batch sees it.
+import { and, count, eq, inArray, max, ne, sql } from "drizzle-orm";
 import { Engine, type TopLevelCondition } from "json-rules-engine";
 import type { Database } from "../../db/client.ts";
 import { claims } from "../../db/relaySchema.ts";
@@ -13,6 +16,7 @@ import { claimRefused } from "../../errors.ts";
 type Trigger = typeof campaignTriggers.$inferSelect;
 type Campaign = typeof campaigns.$inferSelect;
 type Engagement = typeof campaignEngagements.$inferSelect;
+type TriggerHistory = { total: number; today: number; last: Date | undefined };
 export type Point = { lat: number; lng: number };
 
 const EARTH_RADIUS_METERS = 6_371_008.8;
@@ -60,52 +64,141 @@ export async function checkRequest(trigger: Trigger, request: { location?: Point
   }
 }
 
-/** Serialises the claims of one user (call first inside the claim's transaction). */
-export const lockUser = (db: Database, userId: string) =>
-  db.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`pers:claims:${userId}`}, 0))`);
+/** A campaign's own rules at `now`: its status, whether it is on chain, its window. */
+export function checkCampaign(campaign: Campaign, now: Date) {
+  if (campaign.status !== "ACTIVE") {
+    throw claimRefused(409, "campaign-not-active", `The campaign is ${campaign.status}.`);
+  }
+  if (!campaign.onchainCampaignId) {
+    throw claimRefused(409, "campaign-not-published", "The campaign is not on chain yet; try again shortly.");
+  }
+  if (campaign.startsAt && campaign.startsAt > now) {
+    throw claimRefused(409, "campaign-not-started", `The campaign starts at ${campaign.startsAt.toISOString()}.`);
+  }
+  if (campaign.endsAt && campaign.endsAt <= now) {
+    throw claimRefused(409, "campaign-ended", `The campaign ended at ${campaign.endsAt.toISOString()}.`);
+  }
+}
+
+/**
+ * Serialises the claims of these users against any other transaction that records claims of them
+ * (call first inside it). One statement; the locks are taken in a fixed order, so that two
+ * transactions locking overlapping sets of users cannot deadlock.
+ */
+export async function lockUsers(db: Database, userIds: readonly string[]) {
+  const ordered = [...new Set(userIds)].sort();
+  if (!ordered.length) return;
+  const keys = sql.join(
+    ordered.map((userId) => sql`(${`pers:claims:${userId}`})`),
+    sql`, `,
+  );
+  await db.execute(sql`select pg_advisory_xact_lock(hashtextextended(key, 0)) from (values ${keys}) as locked(key)`);
+}
 
 const live = ne(claims.status, "FAILED");
-const counted = async (db: Database, ...conditions: ReturnType<typeof eq>[]) => {
-  const [row] = await db
-    .select({ count: count() })
-    .from(claims)
-    .where(and(live, ...conditions));
-  return Number(row?.count ?? 0);
+const startOfUtcDay = (now: Date) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+const pairKey = (a: string, b: string) => `${a}/${b}`;
+
+/** What the recording transaction read of earlier claims, kept up to date as it accepts claims. */
+export type Tally = {
+  /** Live claims per campaign and user. */
+  perUser: Map<string, number>;
+  /** Live claims per user and trigger (of any campaign that uses it). */
+  perTrigger: Map<string, TriggerHistory>;
+  /** campaigns.liveClaims and campaign_engagements.liveClaims, by id. */
+  campaigns: Map<string, number>;
+  engagements: Map<string, number>;
 };
 
-const startOfUtcDay = (now: Date) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+/** A claim as the rules that count see it. */
+export type CountedClaim = { campaign: Campaign; userId: string; trigger?: Trigger; engagement?: Engagement };
 
-/** The rules that count the user's earlier claims; call under lockUser. */
-export async function checkCounts(
+const limitsTrigger = (trigger: Trigger | undefined): trigger is Trigger =>
+  trigger !== undefined &&
+  (trigger.maxPerUser !== null || trigger.maxPerDay !== null || trigger.cooldownSeconds !== null);
+
+/**
+ * Reads, in at most two grouped statements, the earlier claims the rules of these claims count:
+ * per (campaign, user) where the campaign caps claims per user, and per (user, trigger) where the
+ * trigger has limits. Call under lockUsers, with the campaigns and engagements read (and locked)
+ * in the same transaction.
+ */
+export async function readTally(
   db: Database,
-  claim: { campaign: Campaign; userId: string; trigger?: Trigger; now: Date },
-) {
-  const { campaign, userId, trigger, now } = claim;
-  if (
-    campaign.maxClaimsPerUser !== null &&
-    (await counted(db, eq(claims.campaignId, campaign.id), eq(claims.userId, userId))) >= campaign.maxClaimsPerUser
-  ) {
+  batch: {
+    claims: readonly CountedClaim[];
+    campaigns: readonly Campaign[];
+    engagements: readonly Engagement[];
+    now: Date;
+  },
+): Promise<Tally> {
+  const tally: Tally = {
+    perUser: new Map(),
+    perTrigger: new Map(),
+    campaigns: new Map(batch.campaigns.map((campaign) => [campaign.id, campaign.liveClaims])),
+    engagements: new Map(batch.engagements.map((engagement) => [engagement.id, engagement.liveClaims])),
+  };
+  const capped = batch.claims.filter((claim) => claim.campaign.maxClaimsPerUser !== null);
+  if (capped.length) {
+    const rows = await db
+      .select({ campaignId: claims.campaignId, userId: claims.userId, count: count() })
+      .from(claims)
+      .where(
+        and(
+          live,
+          inArray(claims.campaignId, [...new Set(capped.map((claim) => claim.campaign.id))]),
+          inArray(claims.userId, [...new Set(capped.map((claim) => claim.userId))]),
+        ),
+      )
+      .groupBy(claims.campaignId, claims.userId);
+    for (const row of rows) tally.perUser.set(pairKey(row.campaignId, row.userId!), Number(row.count));
+  }
+  const limited = batch.claims.filter((claim) => limitsTrigger(claim.trigger));
+  if (limited.length) {
+    const dayStart = startOfUtcDay(batch.now);
+    const rows = await db
+      .select({
+        userId: claims.userId,
+        triggerId: campaigns.triggerId,
+        total: count(),
+        today: sql<number>`count(*) filter (where ${claims.createdAt} >= ${dayStart.toISOString()})`.mapWith(Number),
+        last: max(claims.createdAt),
+      })
+      .from(claims)
+      .innerJoin(campaigns, eq(campaigns.id, claims.campaignId))
+      .where(
+        and(
+          live,
+          inArray(claims.userId, [...new Set(limited.map((claim) => claim.userId))]),
+          inArray(campaigns.triggerId, [...new Set(limited.map((claim) => claim.trigger!.id))]),
+        ),
+      )
+      .groupBy(claims.userId, campaigns.triggerId);
+    for (const row of rows) {
+      tally.perTrigger.set(pairKey(row.userId!, row.triggerId!), {
+        total: Number(row.total),
+        today: row.today,
+        last: row.last ? new Date(row.last) : undefined,
+      });
+    }
+  }
+  return tally;
+}
+
+/** The rules that count the user's earlier claims (per campaign, per trigger, the cool-down). */
+function checkUserCounts(claim: CountedClaim, tally: Tally, now: Date) {
+  const { campaign, userId, trigger } = claim;
+  const made = tally.perUser.get(pairKey(campaign.id, userId)) ?? 0;
+  if (campaign.maxClaimsPerUser !== null && made >= campaign.maxClaimsPerUser) {
     throw claimRefused(
       409,
       "user-limit-reached",
       `This user has made the campaign's ${campaign.maxClaimsPerUser} claims per user.`,
     );
   }
-  if (!trigger) return;
-  if (trigger.maxPerUser === null && trigger.maxPerDay === null && trigger.cooldownSeconds === null) return;
-  // Claims through the trigger: of any campaign that uses it.
-  const dayStart = startOfUtcDay(now);
-  const [history] = await db
-    .select({
-      total: count(),
-      today: sql<number>`count(*) filter (where ${claims.createdAt} >= ${dayStart.toISOString()})`.mapWith(Number),
-      last: max(claims.createdAt),
-    })
-    .from(claims)
-    .innerJoin(campaigns, eq(campaigns.id, claims.campaignId))
-    .where(and(live, eq(claims.userId, userId), eq(campaigns.triggerId, trigger.id)));
-  const total = Number(history?.total ?? 0);
-  if (trigger.maxPerUser !== null && total >= trigger.maxPerUser) {
+  if (!limitsTrigger(trigger)) return;
+  const history = tally.perTrigger.get(pairKey(userId, trigger.id));
+  if (trigger.maxPerUser !== null && (history?.total ?? 0) >= trigger.maxPerUser) {
     throw claimRefused(
       409,
       "trigger-user-limit-reached",
@@ -119,9 +212,8 @@ export async function checkCounts(
       `This user has made the trigger's ${trigger.maxPerDay} claims today (UTC).`,
     );
   }
-  const last = history?.last ? new Date(history.last) : undefined;
-  if (trigger.cooldownSeconds !== null && last) {
-    const waitMs = last.getTime() + trigger.cooldownSeconds * 1000 - now.getTime();
+  if (trigger.cooldownSeconds !== null && history?.last) {
+    const waitMs = history.last.getTime() + trigger.cooldownSeconds * 1000 - now.getTime();
     if (waitMs > 0) {
       const retryAfterSeconds = Math.ceil(waitMs / 1000);
       throw claimRefused(409, "cooldown", `This user may claim through this trigger again in ${retryAfterSeconds} s.`, {
@@ -131,34 +223,32 @@ export async function checkCounts(
   }
 }
 
-/**
- * Counts the claim against its campaign's budget and its business's cap, one conditional UPDATE
- * each, refusing it when either is spent. Call last in the claim's transaction: the campaign's row
- * (and the engagement's) stays locked until commit, so claims of one campaign wait for each other
- * only that long.
- */
-export async function countClaim(db: Database, claim: { campaign: Campaign; engagement?: Engagement }) {
+/** The campaign's budget and the business's cap, against their counters. */
+function checkCampaignCounts(claim: CountedClaim, tally: Tally) {
   const { campaign, engagement } = claim;
-  const [withinBudget] = await db
-    .update(campaigns)
-    .set({ liveClaims: sql`${campaigns.liveClaims} + 1` })
-    .where(and(eq(campaigns.id, campaign.id), or(isNull(campaigns.budget), lt(campaigns.liveClaims, campaigns.budget))))
-    .returning({ id: campaigns.id });
-  if (!withinBudget) {
+  if (campaign.budget !== null && tally.campaigns.get(campaign.id)! >= campaign.budget) {
     throw claimRefused(409, "budget-exhausted", `The campaign's budget of ${campaign.budget} claims is spent.`);
   }
-  if (!engagement) return;
-  const [withinCap] = await db
-    .update(campaignEngagements)
-    .set({ liveClaims: sql`${campaignEngagements.liveClaims} + 1` })
-    .where(
-      and(
-        eq(campaignEngagements.id, engagement.id),
-        or(isNull(campaignEngagements.maxClaims), lt(campaignEngagements.liveClaims, campaignEngagements.maxClaims)),
-      ),
-    )
-    .returning({ id: campaignEngagements.id });
-  if (!withinCap) {
+  if (engagement && engagement.maxClaims !== null && tally.engagements.get(engagement.id)! >= engagement.maxClaims) {
     throw claimRefused(409, "business-cap-reached", `The business has brought its ${engagement.maxClaims} claims.`);
   }
+}
+
+/**
+ * Checks the rules that count earlier claims, refusing the claim with the first it breaks; if it
+ * meets them all, counts it in the tally, so that the batch's next claims see it.
+ */
+export function admitClaim(claim: CountedClaim, tally: Tally, now: Date) {
+  checkUserCounts(claim, tally, now);
+  checkCampaignCounts(claim, tally);
+  const { campaign, userId, trigger, engagement } = claim;
+  const pair = pairKey(campaign.id, userId);
+  tally.perUser.set(pair, (tally.perUser.get(pair) ?? 0) + 1);
+  if (trigger) {
+    const key = pairKey(userId, trigger.id);
+    const history = tally.perTrigger.get(key) ?? { total: 0, today: 0, last: undefined };
+    tally.perTrigger.set(key, { total: history.total + 1, today: history.today + 1, last: now });
+  }
+  tally.campaigns.set(campaign.id, tally.campaigns.get(campaign.id)! + 1);
+  if (engagement) tally.engagements.set(engagement.id, tally.engagements.get(engagement.id)! + 1);
 }

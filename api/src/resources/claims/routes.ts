@@ -1,7 +1,10 @@
 // Claims: a user asks (or a business, an integration, a trigger source or an admin asks for them) to
 // be paid a campaign's payouts. Eligibility is decided here, at once; an accepted claim is recorded
 // with its relay job in one transaction and answered 202, and the relayer pays it on chain in a
-// claimBatch (api/src/relay/kinds/claim.ts). GET shows its progress.
+// claimBatch (api/src/relay/kinds/claim.ts). The checks that read only the request and rows that do
+// not change under it are made here, per request; the claim writer (./writer.ts) checks the rest
+// and records the claim, with others that arrived at the same moment, in one transaction. GET
+// shows its progress.
 //
 // Who claims for whom:
 // - USER: for themselves.
@@ -15,7 +18,6 @@
 import { and, eq, gte, inArray, isNull, lt, notInArray, or, type SQL } from "drizzle-orm";
 import type { Context } from "koa";
 import type { Address } from "viem";
-import { zeroAddress } from "viem";
 import { access, type Level, type TenantPrincipal } from "../../auth/principal.ts";
 import type { Database } from "../../db/client.ts";
 import { claims, relayJobs, relayTransactions } from "../../db/relaySchema.ts";
@@ -24,7 +26,6 @@ import {
   campaignEngagements,
   campaignTriggers,
   campaigns,
-  tenants,
   triggerSources,
   users,
 } from "../../db/schema.ts";
@@ -33,9 +34,7 @@ import { claimRefused, forbidden, notFound, unauthorized, validationFailed } fro
 import { date } from "../../http/fields.ts";
 import { idParams } from "../../http/pagination.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
-import { enqueue } from "../../relay/jobs.ts";
-import { CLAIM_KIND, claimBatchKey, type ClaimJobPayload } from "../../relay/kinds/claim.ts";
-import { checkCounts, checkRequest, countClaim, lockUser } from "./eligibility.ts";
+import { checkCampaign, checkRequest } from "./eligibility.ts";
 import { claim, claimAccepted, claimCreate, claimList, claimListQuery } from "./schema.ts";
 import { verifyTriggerProof } from "./triggerProof.ts";
 
@@ -128,21 +127,6 @@ const targets = (campaign: CampaignRow, user: typeof users.$inferSelect, busines
   campaign.targetSegments.some((segment) => user.segments.includes(segment)) ||
   (businessId !== undefined && campaign.targetBusinessIds.includes(businessId));
 
-function checkCampaign(campaign: CampaignRow, now: Date) {
-  if (campaign.status !== "ACTIVE") {
-    throw claimRefused(409, "campaign-not-active", `The campaign is ${campaign.status}.`);
-  }
-  if (!campaign.onchainCampaignId) {
-    throw claimRefused(409, "campaign-not-published", "The campaign is not on chain yet; try again shortly.");
-  }
-  if (campaign.startsAt && campaign.startsAt > now) {
-    throw claimRefused(409, "campaign-not-started", `The campaign starts at ${campaign.startsAt.toISOString()}.`);
-  }
-  if (campaign.endsAt && campaign.endsAt <= now) {
-    throw claimRefused(409, "campaign-ended", `The campaign ended at ${campaign.endsAt.toISOString()}.`);
-  }
-}
-
 export function registerClaims(api: Api) {
   defineRoute(api, {
     method: "post",
@@ -228,51 +212,15 @@ export function registerClaims(api: Api) {
       }
       if (trigger) await checkRequest(trigger, body);
 
-      const [tenant] = await scope.db.select().from(tenants).where(eq(tenants.id, scope.tenantId));
-      const registry = tenant!.contracts.campaignRegistry;
-      const accepted = await scope.db.transaction(async (transaction) => {
-        const tx = transaction as unknown as Database;
-        await lockUser(tx, user.id);
-        // Read again inside the transaction: the campaign may have been paused or closed meanwhile.
-        const [current] = await tx
-          .select()
-          .from(campaigns)
-          .where(scope.where(campaigns, eq(campaigns.id, campaign.id)));
-        if (!current) throw notFound("campaign");
-        checkCampaign(current, now);
-        await checkCounts(tx, { campaign: current, userId: user.id, ...(trigger && { trigger }), now });
-        const [row] = await tx
-          .insert(claims)
-          .values({
-            tenantId: scope.tenantId,
-            campaignId: campaign.id,
-            userId: user.id,
-            recipient: user.walletAddress,
-            source: level,
-            businessId: business?.id ?? null,
-            triggerSourceId: proof?.source.id ?? null,
-            latitude: body.location?.lat ?? null,
-            longitude: body.location?.lng ?? null,
-          })
-          .returning();
-        const payload: ClaimJobPayload = {
-          claimId: row!.id,
-          onchainClaimId: String(row!.onchainClaimId),
-          onchainCampaignId: current.onchainCampaignId!,
-          recipient: user.walletAddress as Address,
-          source: level,
-          business: (business?.walletAddress ?? zeroAddress) as Address,
-        };
-        const jobId = await enqueue(tx, {
-          tenantId: scope.tenantId,
-          chainId: tenant!.chainId,
-          kind: CLAIM_KIND,
-          batchKey: claimBatchKey(registry),
-          payload,
-        });
-        await tx.update(claims).set({ jobId }).where(eq(claims.id, row!.id));
-        await countClaim(tx, { campaign: current, ...(engagement && { engagement }) });
-        return row!;
+      const accepted = await ctx.services.claimWriter.record({
+        tenantId: scope.tenantId,
+        campaignId: campaign.id,
+        user,
+        source: level,
+        ...(business && engagement && { business: { ...business, engagementId: engagement.id } }),
+        ...(trigger && { trigger }),
+        ...(proof && { triggerSourceId: proof.source.id }),
+        ...(body.location && { location: body.location }),
       });
       ctx.status = 202;
       ctx.set("Location", `/campaigns/claims/${accepted.id}`);
