@@ -58,20 +58,24 @@ describe(
       // or the first to start could carry them all.
       const settings = { RELAYER_CLAIM_LIMIT: "3" };
       const [one, two] = await Promise.all([spawnRelayer(chain, url, settings), spawnRelayer(chain, url, settings)]);
-      const jobs: { id: string; to: `0x${string}`; reference: `0x${string}` }[] = [];
-      for (let i = 0; i < 60; i += 1) {
-        const to = newRecipient();
-        const reference = newReference();
-        const id = await enqueueIssue(db, {
-          tenantId: tenant.id,
-          chainId: CHAIN_ID,
-          to,
-          amount: String(i + 1),
-          reason: "GRANT",
-          reference,
-        });
-        jobs.push({ id, to, reference });
-      }
+      // Queued in one transaction, so that both running relayers find all 60 at once.
+      const jobs = await db.transaction(async (tx) => {
+        const queued: { id: string; to: `0x${string}`; reference: `0x${string}` }[] = [];
+        for (let i = 0; i < 60; i += 1) {
+          const to = newRecipient();
+          const reference = newReference();
+          const id = await enqueueIssue(tx as unknown as typeof db, {
+            tenantId: tenant.id,
+            chainId: CHAIN_ID,
+            to,
+            amount: String(i + 1),
+            reason: "GRANT",
+            reference,
+          });
+          queued.push({ id, to, reference });
+        }
+        return queued;
+      });
       let signed: number[] = [];
       try {
         await waitFor(
