@@ -54,7 +54,7 @@ export async function confirmSent(context: RelayerContext, lane: ChainLane): Pro
     deep >= 0n ? await chain.publicClient.getTransactionCount({ address: signer.address, blockNumber: deep }) : 0;
   const usedLatest = await chain.publicClient.getTransactionCount({ address: signer.address, blockTag: "latest" });
   for (const row of open) {
-    const receipt = await findReceipt(context, lane, row);
+    const receipt = await findReceipt(lane, row);
     if (receipt) {
       if (receipt.blockNumber <= deep) {
         await finalize(context, lane, row, receipt);
@@ -92,11 +92,8 @@ export async function confirmSent(context: RelayerContext, lane: ChainLane): Pro
   return result;
 }
 
-async function findReceipt(
-  context: RelayerContext,
-  lane: ChainLane,
-  row: RelayTransaction,
-): Promise<TransactionReceipt | undefined> {
+/** The receipt of whichever of the transaction's hashes (a replacement's, or the first) was mined. */
+export async function findReceipt(lane: ChainLane, row: RelayTransaction): Promise<TransactionReceipt | undefined> {
   for (const hash of [...row.hashes].reverse()) {
     try {
       return await lane.chain.publicClient.getTransactionReceipt({ hash: hash as Hash });

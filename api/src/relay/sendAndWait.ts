@@ -13,10 +13,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { and, eq, inArray } from "drizzle-orm";
 import type { Logger } from "pino";
-import { TransactionReceiptNotFoundError, type Address, type Hash, type Hex, type TransactionReceipt } from "viem";
+import type { Address, Hex, TransactionReceipt } from "viem";
 import type { Database } from "../db/client.ts";
 import { relayTransactions } from "../db/relaySchema.ts";
 import { isRevert, revertReason } from "./chainErrors.ts";
+import { findReceipt } from "./confirmer.ts";
 import type { ChainLane } from "./context.ts";
 import { OPEN_STATUSES, syncLane, takeNonce } from "./lanes.ts";
 import {
@@ -161,7 +162,7 @@ async function confirmed(
   for (;;) {
     const [row] = await db.select().from(relayTransactions).where(eq(relayTransactions.id, id));
     if (row!.status === "DROPPED") return "dropped";
-    const receipt = await receiptOf(parameters, row!);
+    const receipt = await findReceipt(parameters.lane, row!);
     if (receipt && (await publicClient.getBlockNumber()) - receipt.blockNumber + 1n >= BigInt(confirmations)) {
       const reverted = receipt.status !== "success";
       await db
@@ -185,20 +186,4 @@ async function confirmed(
     }
     await sleep(publicClient.pollingInterval);
   }
-}
-
-/** The receipt of whichever of its hashes (a replacement's, or the first) was mined. */
-async function receiptOf(
-  { lane }: SendAndWaitParameters,
-  row: RelayTransaction,
-): Promise<TransactionReceipt | undefined> {
-  for (const hash of [...row.hashes].reverse()) {
-    try {
-      return await lane.chain.publicClient.getTransactionReceipt({ hash: hash as Hash });
-    } catch (error) {
-      if (error instanceof TransactionReceiptNotFoundError) continue;
-      throw error;
-    }
-  }
-  return undefined;
 }
