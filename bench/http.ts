@@ -6,7 +6,6 @@
 //
 //   npm run bench:http   (BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_CAMPAIGNS=50 BENCH_PATH=/campaigns)
 // Hardhat runs this script (it serves the chain), so options come from the environment.
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +14,7 @@ import autocannon from "autocannon";
 import { network } from "hardhat";
 import { rpcUrlVariableFor, writeDeployment } from "../deploy/deployment-file.ts";
 import { deployProtocol } from "../deploy/protocol.ts";
+import { call, serve, stop } from "./apiProcess.ts";
 
 const values = {
   seconds: process.env.BENCH_SECONDS ?? "10",
@@ -26,46 +26,12 @@ const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const log = (line: string) => console.log(`bench:http: ${line}`);
 
-/** Starts a TypeScript entry in its own Node process and resolves once it prints `ready`. */
-function serve(entry: string, env: Record<string, string>, ready: RegExp) {
-  const child = spawn(process.execPath, [entry], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  return new Promise<{ child: ChildProcess; match: RegExpExecArray }>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk;
-      const match = ready.exec(output);
-      if (!match) return;
-      // From here on the child's output is drained and dropped, not kept.
-      child.stdout!.off("data", onData).resume();
-      child.stderr!.off("data", onData).resume();
-      resolve({ child, match });
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.on("exit", (code) => reject(new Error(`${entry} exited with ${code}:\n${output}`)));
-  });
-}
-
 async function load(url: string, headers: Record<string, string>) {
   const result = await autocannon({ url, connections, duration: seconds, headers });
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${url}: ${result.non2xx} non-2xx answers and ${result.errors} errors under load`);
   }
   return { rps: result.requests.average, p99Ms: result.latency.p99, requests: result.requests.total };
-}
-
-async function call(url: string, init: { method: string; headers?: Record<string, string>; body?: unknown }) {
-  const response = await fetch(url, {
-    method: init.method,
-    headers: { "content-type": "application/json", ...init.headers },
-    ...(init.body !== undefined && { body: JSON.stringify(init.body) }),
-  });
-  const body = (await response.json()) as any;
-  if (!response.ok) throw new Error(`${init.method} ${url}: ${response.status} ${JSON.stringify(body)}`);
-  return body;
 }
 
 log("starting a local chain and deploying the protocol");
@@ -134,8 +100,7 @@ try {
   const apiResult = await load(`${api.url}${values.path}`, authorization);
   // The same read with the campaign-list cache off: what a request costs when it reads the database.
   log("restarting the API with CAMPAIGN_LIST_CACHE_MS=0 (every request reads the database)");
-  api.child.kill("SIGTERM");
-  await new Promise((resolve) => api.child.once("exit", resolve));
+  await stop(api.child);
   api = await startApiProcess({ CAMPAIGN_LIST_CACHE_MS: "0" });
   const uncachedResult = await load(`${api.url}${values.path}`, authorization);
   const result = {
@@ -179,7 +144,6 @@ try {
   console.log(markdown);
   log("wrote bench/results/http.json and http.md");
 } finally {
-  api.child.kill("SIGTERM");
-  bare.child.kill("SIGTERM");
+  await Promise.all([stop(api.child), stop(bare.child)]);
   await chain.close();
 }
