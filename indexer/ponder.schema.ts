@@ -1,6 +1,6 @@
 // What the indexer serves: tenants, their tokens and balances, every movement of value with its
 // cause, campaigns, claims, offers and redemptions. Tables are snake_case in SQL, camelCase here.
-import { index, onchainEnum, onchainTable, primaryKey } from "ponder";
+import { index, onchainEnum, onchainTable, primaryKey, uniqueIndex } from "ponder";
 import { ClaimSource, ContractKind } from "../abi/enums.ts";
 
 export const tokenKind = onchainEnum("token_kind", ["POINTS", "REWARD", "STATUS"]);
@@ -190,10 +190,12 @@ export const operatorApproval = onchainTable(
   }),
 );
 
-/** `tokenId` is 0 for points. */
+/** `tokenId` is 0 for points. Readers find a row by its columns; `id` is the indexer's own key
+ * (see `balanceId` in src/movements.ts) and the unique index keeps one row per chain, token, id and owner. */
 export const balance = onchainTable(
   "balance",
   (t) => ({
+    id: t.text().primaryKey(),
     chainId: t.integer().notNull(),
     token: t.hex().notNull(),
     tokenId: t.bigint().notNull(),
@@ -201,7 +203,7 @@ export const balance = onchainTable(
     amount: t.bigint().notNull(),
   }),
   (table) => ({
-    pk: primaryKey({ columns: [table.chainId, table.token, table.tokenId, table.owner] }),
+    holding: uniqueIndex().on(table.chainId, table.token, table.tokenId, table.owner),
     ownerIdx: index().on(table.owner),
   }),
 );

@@ -12,6 +12,7 @@ ponder.on("PointsToken:Transfer", async ({ event, context }) => {
   const { from, to, value } = event.args;
   await recordMovement(event, context, {
     token: event.log.address,
+    standard: "ERC20",
     tokenId: 0n,
     from,
     to,

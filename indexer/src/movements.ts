@@ -2,6 +2,7 @@
 // with its cause. Idempotent: the transaction row's id is the log's, and a replayed log is skipped.
 // The id is Ponder's event id (so that Ponder can predict the row and prefetch it in batches when its
 // cache no longer holds every row); the items after the first of an ERC-1155 batch add their index.
+// Balances are keyed the same way, by values taken straight from the event (see balanceId).
 import type { Context, Event } from "ponder:registry";
 import { balance, tokenStatistics, transaction } from "ponder:schema";
 import { zeroAddress, type Address } from "viem";
@@ -10,6 +11,8 @@ import { tenantOf } from "./tenantOf.ts";
 
 export type Movement = {
   token: Address;
+  /** ERC-20 points have no ids (their rows say tokenId 0); ERC-1155 ids may be 0 too. */
+  standard: "ERC20" | "ERC1155";
   tokenId: bigint;
   from: Address;
   to: Address;
@@ -61,8 +64,8 @@ export async function recordMovement(event: LogEvent, context: Context, movement
   if (!inserted) return; // replayed: its balances and statistics were already counted
 
   let holderChange = 0;
-  if (from !== zeroAddress) holderChange += await adjustBalance(context, token, tokenId, from, -amount);
-  if (to !== zeroAddress) holderChange += await adjustBalance(context, token, tokenId, to, amount);
+  if (from !== zeroAddress) holderChange += await adjustBalance(context, movement, from, -amount);
+  if (to !== zeroAddress) holderChange += await adjustBalance(context, movement, to, amount);
   const minted = type === "MINT" ? amount : 0n;
   const burned = type === "BURN" ? amount : 0n;
   await context.db
@@ -78,15 +81,31 @@ export async function recordMovement(event: LogEvent, context: Context, movement
 
 /** Changes a balance; returns how the number of holders changed: 1 if the owner became one, -1 if
  * they stopped being one, 0 otherwise. */
-async function adjustBalance(context: Context, token: Address, tokenId: bigint, owner: Address, delta: bigint) {
+async function adjustBalance(context: Context, movement: Movement, owner: Address, delta: bigint) {
   const chainId = context.chain.id;
-  const before = (await context.db.find(balance, { chainId, token, tokenId, owner }))?.amount ?? 0n;
+  const { token, tokenId } = movement;
+  const id = balanceId(chainId, movement, owner);
+  const before = (await context.db.find(balance, { id }))?.amount ?? 0n;
   const after = before + delta;
   await context.db
     .insert(balance)
-    .values({ chainId, token, tokenId, owner, amount: after })
+    .values({ id, chainId, token, tokenId, owner, amount: after })
     .onConflictDoUpdate({ amount: after });
   if (before === 0n && after !== 0n) return 1;
   if (before !== 0n && after === 0n) return -1;
   return 0;
+}
+
+/**
+ * A balance row's key, made only of values the event carries, joined by "-": Ponder recognises such
+ * a key and reads the rows of a whole batch of events in one query once its cache has had to let
+ * rows go. A key with a constant in it (points' tokenId 0) it cannot predict: each new holder was
+ * then one query of its own, and a backfill with a bounded cache several times slower. So points
+ * leave the id out; the addresses are the event's own (the token's as the log has it, the owner's
+ * as decoded), never re-cased, so that the key matches the event's values.
+ */
+export function balanceId(chainId: number, movement: Pick<Movement, "token" | "standard" | "tokenId">, owner: Address) {
+  return movement.standard === "ERC20"
+    ? `${chainId}-${movement.token}-${owner}`
+    : `${chainId}-${movement.token}-${movement.tokenId}-${owner}`;
 }

@@ -16,6 +16,7 @@ export async function onTransferSingle(
   const { from, to, id, value } = event.args;
   await recordMovement(event, context, {
     token: event.log.address,
+    standard: "ERC1155",
     tokenId: id,
     from,
     to,
@@ -32,6 +33,7 @@ export async function onTransferBatch(
   for (let i = 0; i < ids.length; i++) {
     await recordMovement(event, context, {
       token: event.log.address,
+      standard: "ERC1155",
       tokenId: ids[i]!,
       from,
       to,
