@@ -15,7 +15,7 @@
 //                           BENCH_BLOCK_GAS_LIMIT=30000000 BENCH_SATURATION_SECONDS=15 (0: none)
 //                           BENCH_SATURATION_RATE=100 BENCH_SATURATION_GAS_LIMIT=2000000
 //                           BENCH_AUTH=key|token BENCH_IDEMPOTENCY=true BENCH_DRAIN_SECONDS=120
-//                           BENCH_DATABASE_URL=postgres://…
+//                           BENCH_DATABASE_URL=postgres://… (a server: each run makes and drops its own database)
 //                           BENCH_API_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof")
 // Hardhat runs this script (it serves the chain), so options come from the environment.
 import { randomBytes, randomUUID } from "node:crypto";
@@ -28,6 +28,7 @@ import { parseEventLogs, parseUnits, toFunctionSelector, type Address, type Hash
 import { campaignRegistryAbi } from "../abi/campaignRegistry.ts";
 import { rpcUrlVariableFor, writeDeployment } from "../deploy/deployment-file.ts";
 import { deployProtocol } from "../deploy/protocol.ts";
+import { createScratchDatabase } from "../test/helpers/scratchDatabase.ts";
 import { call, serve, stop } from "./apiProcess.ts";
 
 const env = (name: string, fallback: string) => process.env[name] || fallback;
@@ -72,6 +73,9 @@ await rpc("evm_setIntervalMining", [options.blockIntervalMs]);
 const workDir = mkdtempSync(join(tmpdir(), "pers-bench-claims-"));
 writeDeployment({ ...deployed, network: "localhost", rpcUrlVariable: rpcUrlVariableFor(deployed.chainId) }, workDir);
 
+const scratchDatabase = process.env.BENCH_DATABASE_URL
+  ? await createScratchDatabase(process.env.BENCH_DATABASE_URL, "pers_bench_claims")
+  : undefined;
 const platformKey = randomBytes(32).toString("hex");
 log(`starting the API (${options.database}, relayer on)`);
 const api = await serve(
@@ -87,7 +91,7 @@ const api = await serve(
     RATE_LIMIT_PER_KEY: "100000000",
     RELAYER_ENABLED: "true",
     LOG_LEVEL: env("BENCH_LOG_LEVEL", "warn"),
-    DATABASE_URL: process.env.BENCH_DATABASE_URL ?? "",
+    DATABASE_URL: scratchDatabase?.url ?? "",
     NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS ?? "",
   },
   /api: listening on (http:\/\/\S+)/,
@@ -591,6 +595,7 @@ try {
 } finally {
   watching = false;
   await stop(api.child);
+  await scratchDatabase?.drop();
   await chain.close();
 }
 process.exit(exitCode);

@@ -14,6 +14,7 @@ import autocannon from "autocannon";
 import { network } from "hardhat";
 import { rpcUrlVariableFor, writeDeployment } from "../deploy/deployment-file.ts";
 import { deployProtocol } from "../deploy/protocol.ts";
+import { createScratchDatabase } from "../test/helpers/scratchDatabase.ts";
 import { call, serve, stop } from "./apiProcess.ts";
 
 const values = {
@@ -44,6 +45,10 @@ const workDir = mkdtempSync(join(tmpdir(), "pers-bench-http-"));
 writeDeployment({ ...deployed, network: "localhost", rpcUrlVariable: rpcUrlVariableFor(deployed.chainId) }, workDir);
 
 const platformKey = randomBytes(32).toString("hex");
+// On a PostgreSQL server (BENCH_DATABASE_URL), each run makes and drops its own database.
+const scratchDatabase = process.env.BENCH_DATABASE_URL
+  ? await createScratchDatabase(process.env.BENCH_DATABASE_URL, "pers_bench_http")
+  : undefined;
 const databaseName = process.env.BENCH_DATABASE_URL ? "PostgreSQL" : "PGlite (embedded)";
 const apiEnvironment = {
   API_PORT: "0",
@@ -55,7 +60,7 @@ const apiEnvironment = {
   RATE_LIMIT_PER_IP: "100000000",
   RATE_LIMIT_PER_KEY: "100000000",
   LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info",
-  DATABASE_URL: process.env.BENCH_DATABASE_URL ?? "",
+  DATABASE_URL: scratchDatabase?.url ?? "",
   // e.g. BENCH_API_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the API under load
   NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS ?? "",
 };
@@ -145,5 +150,6 @@ try {
   log("wrote bench/results/http.json and http.md");
 } finally {
   await Promise.all([stop(api.child), stop(bare.child)]);
+  await scratchDatabase?.drop();
   await chain.close();
 }

@@ -6,7 +6,6 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { network } from "hardhat";
-import pg from "pg";
 import { pino } from "pino";
 import { rpcUrlVariableFor, writeDeployment } from "../../deploy/deployment-file.ts";
 import { deployProtocol } from "../../deploy/protocol.ts";
@@ -17,6 +16,7 @@ import { startApi, type StartApiReturnType } from "../src/server.ts";
 import { startSession } from "../src/auth/sessions.ts";
 import { tenantScope } from "../src/db/scope.ts";
 import { createUser, type NewUser } from "../src/resources/users/accounts.ts";
+import { createScratchDatabase } from "../../test/helpers/scratchDatabase.ts";
 
 export type TestDatabase = {
   name: string;
@@ -33,22 +33,8 @@ export function testDatabases(): TestDatabase[] {
     databases.push({
       name: "PostgreSQL",
       open: async () => {
-        const name = `api_test_${process.pid}_${randomBytes(4).toString("hex")}`;
-        const admin = new pg.Client({ connectionString: server });
-        await admin.connect();
-        await admin.query(`create database ${name}`);
-        await admin.end();
-        const url = new URL(server);
-        url.pathname = `/${name}`;
-        return {
-          parameters: { kind: "postgres", url: url.toString() },
-          drop: async () => {
-            const client = new pg.Client({ connectionString: server });
-            await client.connect();
-            await client.query(`drop database if exists ${name} with (force)`);
-            await client.end();
-          },
-        };
+        const database = await createScratchDatabase(server, "api_test");
+        return { parameters: { kind: "postgres", url: database.url }, drop: database.drop };
       },
     });
   }
