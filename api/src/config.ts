@@ -42,6 +42,11 @@ const environmentSchema = z.object({
   AUTH_RATE_LIMIT_PER_IP: positiveInt.default(30),
   RATE_LIMIT_WINDOW_SECONDS: positiveInt.default(60),
   BODY_LIMIT_BYTES: positiveInt.default(1024 * 1024),
+  /**
+   * How long an API key found in the database is trusted before it is looked up again (0: every
+   * request). A key revoked through another API process stops working here within this time.
+   */
+  API_KEY_CACHE_MS: z.coerce.number().int().min(0).default(1000),
   /** How long a campaign list answer is served again before the database is read (0: always read). */
   CAMPAIGN_LIST_CACHE_MS: z.coerce.number().int().min(0).default(1000),
   /**

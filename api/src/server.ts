@@ -12,6 +12,8 @@ import type { Services } from "./http/context.ts";
 import { startWebhookDispatcher, type WebhookDispatcher } from "./webhooks/dispatcher.ts";
 import { jobKinds } from "./relay/kinds.ts";
 import { startRelayer } from "./relay/worker.ts";
+import { createApiKeyCache } from "./auth/apiKeyCache.ts";
+import { createIdempotencyStore } from "./http/idempotency.ts";
 import { createCampaignListCache } from "./resources/campaigns/listCache.ts";
 import { createClaimWriter } from "./resources/claims/writer.ts";
 
@@ -47,6 +49,8 @@ export async function startApi({
     logger: log,
     ping: database.ping,
     campaignLists: createCampaignListCache({ ttlMs: config.CAMPAIGN_LIST_CACHE_MS, maxChars: 32 * 1024 * 1024 }),
+    idempotency: createIdempotencyStore(database.db),
+    apiKeys: createApiKeyCache({ ttlMs: config.API_KEY_CACHE_MS, maxKeys: 10_000 }),
     claimWriter: createClaimWriter({
       db: database.db,
       windowMs: config.CLAIM_BATCH_WINDOW_MS,

@@ -52,18 +52,31 @@ const sameSecret = (given: string, expected: string) => {
 export async function principalForApiKey(ctx: Context, key: string): Promise<Principal | undefined> {
   const platformKey = ctx.services.config.PLATFORM_API_KEY;
   if (platformKey && sameSecret(key, platformKey)) return { kind: "platform", subject: "platform" };
-  const { db } = ctx.services;
-  const [row] = await db
-    .select({ id: apiKeys.id, tenantId: apiKeys.tenantId, level: apiKeys.level, lastUsedAt: apiKeys.lastUsedAt })
-    .from(apiKeys)
-    .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
-    .where(and(eq(apiKeys.hash, sha256(key)), isNull(apiKeys.revokedAt), eq(tenants.active, true)))
-    .limit(1);
-  if (!row) return undefined;
-  if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-    await db.update(apiKeys).set({ lastUsedAt: new Date() }).where(eq(apiKeys.id, row.id));
+  const { db, apiKeys: keptKeys } = ctx.services;
+  const found = await keptKeys.find(sha256(key), async () => {
+    const [row] = await db
+      .select({ id: apiKeys.id, tenantId: apiKeys.tenantId, level: apiKeys.level, lastUsedAt: apiKeys.lastUsedAt })
+      .from(apiKeys)
+      .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
+      .where(and(eq(apiKeys.hash, sha256(key)), isNull(apiKeys.revokedAt), eq(tenants.active, true)))
+      .limit(1);
+    if (!row) return undefined;
+    const principal = {
+      kind: "tenant",
+      tenantId: row.tenantId,
+      level: row.level,
+      subject: `key:${row.id}`,
+      apiKeyId: row.id,
+    } as const;
+    return { principal, lastUsedAt: row.lastUsedAt };
+  });
+  if (!found) return undefined;
+  const now = new Date();
+  if (!found.lastUsedAt || now.getTime() - found.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    found.lastUsedAt = now; // before the write: the requests meanwhile need not write it again
+    await db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, found.principal.apiKeyId));
   }
-  return { kind: "tenant", tenantId: row.tenantId, level: row.level, subject: `key:${row.id}`, apiKeyId: row.id };
+  return { ...found.principal };
 }
 
 async function fromProjectKey(ctx: Context, projectKey: string): Promise<Principal> {

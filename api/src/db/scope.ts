@@ -1,6 +1,6 @@
 // Tenant scoping in one place: every query of a tenant's rows goes through a scope, which adds
 // `tenant_id = <the caller's tenant>` to it. Another tenant's id therefore finds nothing: 404.
-import { and, asc, count, desc, eq, getTableColumns, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, getTableName, sql, type SQL } from "drizzle-orm";
 import type { AnyPgColumn, PgTable } from "drizzle-orm/pg-core";
 import type { Context } from "koa";
 import { forbidden, notFound, unauthorized } from "../errors.ts";
@@ -26,6 +26,28 @@ export type ListReturnType<R> = { data: R[]; pagination: Page & { total: number 
 
 export type TenantScope = ReturnType<typeof tenantScope>;
 
+// Finding a row by id is the most frequent query of all; building its SQL cost more than reading
+// its answer, so it is built once per table and database (a prepared statement; on PostgreSQL
+// also prepared by the server, once per connection).
+const findStatements = new WeakMap<Database, Map<TenantTable, ReturnType<typeof prepareFind>>>();
+
+function prepareFind(db: Database, table: TenantTable) {
+  return db
+    .select()
+    .from(table as PgTable)
+    .where(and(eq(table.tenantId, sql.placeholder("tenantId")), eq(table.id, sql.placeholder("id"))))
+    .limit(1)
+    .prepare(`find_${getTableName(table)}`);
+}
+
+function findStatement(db: Database, table: TenantTable) {
+  let statements = findStatements.get(db);
+  if (!statements) findStatements.set(db, (statements = new Map()));
+  let statement = statements.get(table);
+  if (!statement) statements.set(table, (statement = prepareFind(db, table)));
+  return statement;
+}
+
 export function tenantScope(db: Database, tenantId: string) {
   const mine = (table: TenantOwnedTable, ...conditions: (SQL | undefined)[]) =>
     and(eq(table.tenantId, tenantId), ...conditions) as SQL;
@@ -37,11 +59,7 @@ export function tenantScope(db: Database, tenantId: string) {
     where: mine,
 
     async find<T extends TenantTable>(table: T, id: string, resource: string): Promise<Row<T>> {
-      const [row] = await db
-        .select()
-        .from(table as PgTable)
-        .where(mine(table, eq(table.id, id)))
-        .limit(1);
+      const [row] = await findStatement(db, table).execute({ tenantId, id });
       if (!row) throw notFound(resource);
       return row as Row<T>;
     },

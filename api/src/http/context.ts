@@ -6,6 +6,8 @@ import type { Database } from "../db/client.ts";
 import type { KeyStore } from "../auth/signingKeys.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Chains } from "../chain/chains.ts";
+import type { ApiKeyCache } from "../auth/apiKeyCache.ts";
+import type { IdempotencyStore } from "./idempotency.ts";
 import type { CampaignListCache } from "../resources/campaigns/listCache.ts";
 import type { ClaimWriter } from "../resources/claims/writer.ts";
 
@@ -17,7 +19,10 @@ export type Services = {
   logger: Logger;
   ping: () => Promise<boolean>;
   campaignLists: CampaignListCache;
+  /** API keys found lately (API_KEY_CACHE_MS); forget a tenant's when one is revoked. */
+  apiKeys: ApiKeyCache;
   claimWriter: ClaimWriter;
+  idempotency: IdempotencyStore;
 };
 
 declare module "koa" {

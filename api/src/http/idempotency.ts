@@ -3,10 +3,15 @@
 // subject), so keys of different callers never meet. The same key with another request is a 422; a
 // repeat while the first is still being answered is a 409. Only successful answers are kept: after
 // a refusal or an error the key is free again, so that the caller may retry once the cause is gone.
+//
+// Taking a key and keeping its answer are the two statements every keyed write adds; requests
+// arriving together share them (../db/groupCommit.ts).
 import { createHash } from "node:crypto";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Context, Middleware } from "koa";
 import { z } from "zod";
+import type { Database } from "../db/client.ts";
+import { createGroupCommit } from "../db/groupCommit.ts";
 import { idempotencyKeys } from "../db/relaySchema.ts";
 import { conflict, unprocessable, validationFailed } from "../errors.ts";
 
@@ -55,6 +60,56 @@ function canonical(value: unknown): string {
 export const fingerprint = (request: { method: string; path: string; query: string; body: unknown }) =>
   createHash("sha256").update(canonical(request)).digest("base64url");
 
+type NewKey = typeof idempotencyKeys.$inferInsert & { owner: string; key: string };
+type Answer = { owner: string; key: string; status: number; body: unknown };
+
+export type IdempotencyStore = {
+  /** Takes the key for this request: false when another request holds it (or held it). */
+  take: (row: NewKey) => Promise<boolean>;
+  /** Keeps the answer to replay. */
+  keep: (answer: Answer) => Promise<void>;
+};
+
+const MAX_BATCH = 200;
+
+export function createIdempotencyStore(db: Database): IdempotencyStore {
+  const keyOf = (row: { owner: string; key: string }) => `${row.owner}\u0000${row.key}`;
+  const take = createGroupCommit<NewKey, boolean>({
+    maxBatch: MAX_BATCH,
+    write: async (rows) => {
+      // A key twice in one batch: the first request takes it, the second finds it taken.
+      const firsts = new Map<string, NewKey>();
+      for (const row of rows) if (!firsts.has(keyOf(row))) firsts.set(keyOf(row), row);
+      const taken = await db
+        .insert(idempotencyKeys)
+        .values([...firsts.values()])
+        .onConflictDoNothing()
+        .returning({ owner: idempotencyKeys.owner, key: idempotencyKeys.key });
+      const takenKeys = new Set(taken.map(keyOf));
+      return rows.map((row) => firsts.get(keyOf(row)) === row && takenKeys.has(keyOf(row)));
+    },
+  });
+  const keep = createGroupCommit<Answer, void>({
+    maxBatch: MAX_BATCH,
+    write: async (answers) => {
+      const values = sql.join(
+        answers.map(
+          ({ owner, key, status, body }) =>
+            sql`(${owner}, ${key}, ${status}::integer, ${body === null ? null : JSON.stringify(body)}::jsonb)`,
+        ),
+        sql`, `,
+      );
+      await db.execute(
+        sql`update ${idempotencyKeys} set status = answer.status, body = answer.body
+            from (values ${values}) as answer(owner, key, status, body)
+            where ${idempotencyKeys.owner} = answer.owner and ${idempotencyKeys.key} = answer.key`,
+      );
+      return answers.map(() => undefined);
+    },
+  });
+  return { take, keep };
+}
+
 const requestHash = (ctx: Context) =>
   fingerprint({ method: ctx.method, path: ctx.path, query: ctx.querystring, body: ctx.request.body ?? null });
 
@@ -65,18 +120,13 @@ export const idempotency: Middleware = async (ctx, next) => {
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
     throw validationFailed([{ path: "headers.idempotency-key", message: "must be 1 to 255 visible ASCII characters" }]);
   }
-  const { db } = ctx.services;
   const hash = requestHash(ctx);
   const mine = and(eq(idempotencyKeys.owner, owner), eq(idempotencyKeys.key, key));
 
-  const claim = () =>
-    db
-      .insert(idempotencyKeys)
-      .values({ owner, key, method: ctx.method, path: ctx.path, requestHash: hash })
-      .onConflictDoNothing()
-      .returning({ key: idempotencyKeys.key });
+  const { db, idempotency: store } = ctx.services;
+  const claim = () => store.take({ owner, key, method: ctx.method, path: ctx.path, requestHash: hash });
 
-  let [taken] = await claim();
+  let taken = await claim();
   if (!taken) {
     const [first] = await db.select().from(idempotencyKeys).where(mine).limit(1);
     const age = first ? Date.now() - first.createdAt.getTime() : Infinity;
@@ -94,7 +144,7 @@ export const idempotency: Middleware = async (ctx, next) => {
     }
     // Expired, or abandoned in flight: forget it and take the key afresh.
     if (first) await db.delete(idempotencyKeys).where(and(mine, eq(idempotencyKeys.createdAt, first.createdAt)));
-    [taken] = await claim();
+    taken = await claim();
     if (!taken) {
       throw conflict(`A request with the ${IDEMPOTENCY_HEADER} ${key} is still being answered; retry shortly.`);
     }
@@ -104,10 +154,7 @@ export const idempotency: Middleware = async (ctx, next) => {
   try {
     await next();
     if (ctx.status >= 200 && ctx.status < 300) {
-      await db
-        .update(idempotencyKeys)
-        .set({ status: ctx.status, body: (ctx.body ?? null) as unknown })
-        .where(mine);
+      await store.keep({ owner, key, status: ctx.status, body: ctx.body ?? null });
       kept = true;
     }
   } finally {

@@ -158,6 +158,25 @@ for (const database of testDatabases()) {
       assert.ok(activeOnes.body.data.length > 0);
     });
 
+    it("stops a key revoked by another API process (in the database) within API_KEY_CACHE_MS", async () => {
+      const key = await create(a, { name: "revoked elsewhere", level: "ADMIN" });
+      assert.equal((await api.request("GET", "/api-keys", { apiKey: key.key })).status, 200);
+      await api.services.db.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, key.id));
+      const cacheMs = api.services.config.API_KEY_CACHE_MS;
+      await new Promise((resolve) => setTimeout(resolve, cacheMs + 100));
+      const after = await api.request("GET", "/api-keys", { apiKey: key.key });
+      assert.equal(after.status, 401, `refused ${cacheMs} ms after the revocation at the latest`);
+    });
+
+    it("stops every key of a tenant the platform deactivates, at once", async () => {
+      const c = await createTestTenant(api);
+      const key = await create(c, { name: "of a tenant soon gone", level: "ADMIN" });
+      assert.equal((await api.request("GET", "/api-keys", { apiKey: key.key })).status, 200);
+      const deactivated = await api.request("DELETE", `/tenants/${c.id}`, { apiKey: PLATFORM_KEY });
+      assert.equal(deactivated.status, 204);
+      assert.equal((await api.request("GET", "/api-keys", { apiKey: key.key })).status, 401);
+    });
+
     it("answers bad bodies and ids with 400 naming the field", async () => {
       const bad = await api.request("POST", "/api-keys", {
         token: a.adminToken,

@@ -84,7 +84,7 @@ export function registerApiKeys(api: Api) {
   defineRoute(api, {
     method: "delete",
     path: "/api-keys/:id",
-    summary: "Revoke an API key: it stops working at once",
+    summary: "Revoke an API key: it stops working at once (within API_KEY_CACHE_MS on other API processes)",
     tags: ["api-keys"],
     access: access.levels("ADMIN"),
     params: idParams,
@@ -95,6 +95,7 @@ export function registerApiKeys(api: Api) {
       const existing = await scope.find(apiKeys, ctx.input.params.id, "API key");
       if (existing.revokedAt) throw conflict("This key is already revoked.");
       ctx.body = present(await scope.update(apiKeys, existing.id, { revokedAt: new Date() }, "API key"));
+      ctx.services.apiKeys.forget(existing.tenantId);
     },
   });
 }

@@ -212,6 +212,7 @@ export function registerTenants(api: Api) {
         })
         .where(eq(tenants.id, existing.id))
         .returning();
+      if (active === false) ctx.services.apiKeys.forget(existing.id);
       ctx.body = presentTenant(row!);
     },
   });
@@ -220,7 +221,7 @@ export function registerTenants(api: Api) {
     method: "delete",
     path: "/tenants/:id",
     summary:
-      "Deactivate a tenant: its API keys and refresh tokens stop at once, access tokens within their lifetime; its contracts stay the tenant's",
+      "Deactivate a tenant: its API keys and refresh tokens stop at once (API keys within API_KEY_CACHE_MS on other API processes), access tokens within their lifetime; its contracts stay the tenant's",
     tags: ["tenants"],
     access: access.platform,
     params: idParams,
@@ -232,6 +233,7 @@ export function registerTenants(api: Api) {
         .where(eq(tenants.id, ctx.input.params.id))
         .returning({ id: tenants.id });
       if (updated.length === 0) throw notFound("tenant");
+      ctx.services.apiKeys.forget(ctx.input.params.id);
       ctx.status = 204;
     },
   });
