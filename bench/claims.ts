@@ -16,6 +16,7 @@
 //                           BENCH_SATURATION_RATE=100 BENCH_SATURATION_GAS_LIMIT=2000000
 //                           BENCH_AUTH=key|token BENCH_IDEMPOTENCY=true BENCH_DRAIN_SECONDS=120
 //                           BENCH_DATABASE_URL=postgres://… (a server: each run makes and drops its own database)
+//                           BENCH_RELAYER=inside|separate (separate: a second API process relays; PostgreSQL only)
 //                           BENCH_API_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof")
 // Hardhat runs this script (it serves the chain), so options come from the environment.
 import { randomBytes, randomUUID } from "node:crypto";
@@ -46,7 +47,15 @@ const options = {
   drainSeconds: Number(env("BENCH_DRAIN_SECONDS", "120")),
   pollMs: Number(env("BENCH_POLL_MS", "1000")),
   database: process.env.BENCH_DATABASE_URL ? "PostgreSQL" : "PGlite (embedded)",
+  /** "inside": the API relays in its own process; "separate": a second API process relays (PostgreSQL only). */
+  relayer: env("BENCH_RELAYER", "inside") as "inside" | "separate",
 };
+if (options.relayer !== "inside" && options.relayer !== "separate") {
+  throw new Error(`BENCH_RELAYER is inside or separate, not ${options.relayer}`);
+}
+if (options.relayer === "separate" && !process.env.BENCH_DATABASE_URL) {
+  throw new Error("BENCH_RELAYER=separate needs BENCH_DATABASE_URL: PGlite takes one process only");
+}
 if (options.rates.some((rate) => !(rate > 0)) || !(options.phaseSeconds > 0) || !(options.users > 0)) {
   throw new Error("BENCH_RATES, BENCH_PHASE_SECONDS and BENCH_USERS must be positive numbers");
 }
@@ -77,26 +86,36 @@ const scratchDatabase = process.env.BENCH_DATABASE_URL
   ? await createScratchDatabase(process.env.BENCH_DATABASE_URL, "pers_bench_claims")
   : undefined;
 const platformKey = randomBytes(32).toString("hex");
-log(`starting the API (${options.database}, relayer on)`);
+const relayerWhere = options.relayer === "inside" ? "relayer on" : "relayer in a second API process";
+log(`starting the API (${options.database}, ${relayerWhere})`);
+const apiEnvironment = {
+  API_PORT: "0",
+  API_DATA_DIR: join(workDir, "api"),
+  MASTER_KEY: randomBytes(32).toString("hex"),
+  PLATFORM_API_KEY: platformKey,
+  PERS_DEPLOYMENTS_DIR: workDir,
+  [rpcUrlVariableFor(deployed.chainId)]: rpcUrl,
+  RATE_LIMIT_PER_IP: "100000000",
+  RATE_LIMIT_PER_KEY: "100000000",
+  LOG_LEVEL: env("BENCH_LOG_LEVEL", "warn"),
+  DATABASE_URL: scratchDatabase?.url ?? "",
+};
 const api = await serve(
   "api/src/main.ts",
   {
-    API_PORT: "0",
-    API_DATA_DIR: join(workDir, "api"),
-    MASTER_KEY: randomBytes(32).toString("hex"),
-    PLATFORM_API_KEY: platformKey,
-    PERS_DEPLOYMENTS_DIR: workDir,
-    [rpcUrlVariableFor(deployed.chainId)]: rpcUrl,
-    RATE_LIMIT_PER_IP: "100000000",
-    RATE_LIMIT_PER_KEY: "100000000",
-    RELAYER_ENABLED: "true",
-    LOG_LEVEL: env("BENCH_LOG_LEVEL", "warn"),
-    DATABASE_URL: scratchDatabase?.url ?? "",
+    ...apiEnvironment,
+    RELAYER_ENABLED: String(options.relayer === "inside"),
     NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS ?? "",
   },
   /api: listening on (http:\/\/\S+)/,
 );
 const apiUrl = api.match[1]!;
+// As replicas would run it: the relayer shares the queue in the database from a process of its own
+// (it also serves HTTP, which nobody calls), so that its work does not hold up the API's answers.
+const relayer =
+  options.relayer === "separate"
+    ? await serve("api/src/main.ts", { ...apiEnvironment, RELAYER_ENABLED: "true" }, /api: listening on/)
+    : undefined;
 
 // ---------------------------------------------------------------------------------------------
 // Measurements.
@@ -362,7 +381,12 @@ try {
     saturation: boolean;
   };
   const phases: Phase[] = [];
-  const cpuAtStart = { api: cpuSecondsOf(api.child.pid), bench: process.cpuUsage(), at: now() };
+  const cpuAtStart = {
+    api: cpuSecondsOf(api.child.pid),
+    relayer: relayer ? cpuSecondsOf(relayer.child.pid) : null,
+    bench: process.cpuUsage(),
+    at: now(),
+  };
   let sent = 0;
   const inFlight = new Set<Promise<void>>();
   /** Sends `rate` claims a second for `seconds`, on schedule whatever the answers. */
@@ -421,6 +445,7 @@ try {
   watching = false;
   await Promise.all([blockWatcher, settlementWatcher]);
   const apiCpuSeconds = (cpuSecondsOf(api.child.pid) ?? NaN) - (cpuAtStart.api ?? NaN);
+  const relayerCpuSeconds = relayer ? (cpuSecondsOf(relayer.child.pid) ?? NaN) - (cpuAtStart.relayer ?? NaN) : null;
   const benchCpu = process.cpuUsage(cpuAtStart.bench);
   const wallSeconds = (now() - cpuAtStart.at) / 1000;
   // After the CPU figures: reading every claim back is the benchmark's work, not the API's.
@@ -503,6 +528,10 @@ try {
     // CPU of the run (load and drain): the API's process, and this one (load, chain, watchers).
     apiCpuMsPerClaim: round((apiCpuSeconds * 1000) / Math.max(1, accepted.length), 2),
     apiCpuShare: round(apiCpuSeconds / wallSeconds, 2),
+    /** The relaying process's, when it is not the API's (BENCH_RELAYER=separate). */
+    relayerCpuMsPerClaim:
+      relayerCpuSeconds === null ? null : round((relayerCpuSeconds * 1000) / Math.max(1, accepted.length), 2),
+    relayer: options.relayer,
     benchCpuShare: round((benchCpu.user + benchCpu.system) / 1e6 / wallSeconds, 2),
     loadAverage: Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]),
     rates: rows,
@@ -519,7 +548,7 @@ try {
     "# Claims benchmark",
     "",
     `Claims (\`POST /campaigns/claims\`, ${result.auth}${options.idempotency ? ", Idempotency-Key" : ""}) sent open-loop`,
-    `at rising rates for ${options.phaseSeconds} s each to the API in its own process (${options.database}, relayer on),`,
+    `at rising rates for ${options.phaseSeconds} s each to the API in its own process (${options.database}, ${relayerWhere}),`,
     `for ${options.users} custodial users of one published campaign; a local Hardhat chain mines a block every`,
     `${options.blockIntervalMs / 1000} s with a block gas limit of ${result.blockGasLimit.toLocaleString("en-US")}` +
       (result.saturationBlockGasLimit
@@ -565,7 +594,10 @@ try {
     "",
     `${result.accepted} claims accepted, ${result.paidOnChain} paid on chain, ${result.confirmed} confirmed, ${result.failed} failed,`,
     `${result.unsettled} unsettled at the end. The API used ${cell(result.apiCpuMsPerClaim)} ms of CPU per accepted claim`,
-    `(${cell(result.apiCpuShare)} of a core over the run; this process, with the chain: ${cell(result.benchCpuShare)});`,
+    `(${cell(result.apiCpuShare)} of a core over the run; this process, with the chain: ${cell(result.benchCpuShare)})` +
+      (result.relayerCpuMsPerClaim === null
+        ? ", relaying included;"
+        : `; the relaying process ${cell(result.relayerCpuMsPerClaim)} ms per claim more;`),
     `load average at the end ${result.loadAverage} on ${availableParallelism()} cores.`,
     "",
   ].join("\n");
@@ -594,7 +626,7 @@ try {
   exitCode = 1;
 } finally {
   watching = false;
-  await stop(api.child);
+  await Promise.all([stop(api.child), relayer && stop(relayer.child)]);
   await scratchDatabase?.drop();
   await chain.close();
 }
