@@ -66,6 +66,22 @@ export const tenants = pgTable("tenants", {
   updatedAt: updatedAt(),
 });
 
+/**
+ * A tenant being created: written before its suite is deployed and removed when the tenant's row is
+ * written. If the deployment outlives its request (the transaction mined after the API stopped
+ * waiting), the retry finds here the tenant's id and the custodial admin wallet that the suite on
+ * chain names, and adopts that suite instead of losing the wallet's key.
+ */
+export const tenantDeployments = pgTable("tenant_deployments", {
+  externalId: text("external_id").primaryKey(),
+  /** The id the tenant will have (the custodial key is sealed to it). */
+  tenantId: uuid("tenant_id").notNull(),
+  chainId: integer("chain_id").notNull(),
+  adminAddress: text("admin_address").notNull(),
+  adminKeyCiphertext: text("admin_key_ciphertext"),
+  createdAt: createdAt(),
+});
+
 export const admins = pgTable(
   "admins",
   {

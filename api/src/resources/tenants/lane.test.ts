@@ -20,7 +20,11 @@ import {
   type TestTenant,
 } from "../../../test/harness.ts";
 import { CHAIN_ID, node, testRelayer, waitFor } from "../../../test/relay.ts";
+import type { Address } from "viem";
+import { campaignRegistryAbi } from "../../../../abi/campaignRegistry.ts";
+import { openCustodialWallet } from "../../crypto/wallets.ts";
 import { claims, relayTransactions, signerLanes } from "../../db/relaySchema.ts";
+import { tenantDeployments, tenants } from "../../db/schema.ts";
 import { claimKind } from "../../relay/kinds/claim.ts";
 
 let chain: TestChain;
@@ -137,7 +141,7 @@ for (const database of testDatabases()) {
       }
     });
 
-    it("keeps its answers: 409 when the externalId exists on chain, 503 when the chain is down or too slow", async () => {
+    it("keeps its answers: 409 when the externalId exists on chain, 503 when the chain is down or too slow; a retry adopts what mined late", async () => {
       // Another database on the same chain: the externalId is new to it, not to the factory.
       const opened = await database.open();
       const faulty = faultyChain(chain);
@@ -161,10 +165,8 @@ for (const database of testDatabases()) {
         assert.equal(again.status, 409, again.text);
         assert.ok(again.body.detail.includes(`already exists on chain ${CHAIN_ID}`), again.body.detail);
         faulty.breakChain(CHAIN_ID);
-        const down = await other.request("POST", "/tenants", {
-          apiKey: PLATFORM_KEY,
-          body: body(`lane-down-${randomUUID()}`),
-        });
+        const downId = `lane-down-${randomUUID()}`;
+        const down = await other.request("POST", "/tenants", { apiKey: PLATFORM_KEY, body: body(downId) });
         assert.equal(down.status, 503, down.text);
         assert.ok(
           down.body.detail.startsWith(`Deploying the tenant's contracts on chain ${CHAIN_ID} failed`),
@@ -176,10 +178,8 @@ for (const database of testDatabases()) {
 
         // Sent, but not mined in time: 503, its transaction left in the lane for a relayer to follow.
         await chainNode.setAutomine(false);
-        const slow = await other.request("POST", "/tenants", {
-          apiKey: PLATFORM_KEY,
-          body: body(`lane-slow-${randomUUID()}`),
-        });
+        const slowId = `lane-slow-${randomUUID()}`;
+        const slow = await other.request("POST", "/tenants", { apiKey: PLATFORM_KEY, body: body(slowId) });
         assert.equal(slow.status, 503, slow.text);
         assert.match(slow.body.detail, /not confirmed in 2000 ms; it may still be mined/);
         const [open] = await other.services.db.select().from(relayTransactions);
@@ -196,6 +196,66 @@ for (const database of testDatabases()) {
           await relayer.stop();
         }
         assert.equal((await other.request("GET", "/tenants", { apiKey: PLATFORM_KEY })).body.pagination.total, 0);
+
+        // The retry adopts the suite that mined, with the custodial admin wallet the first attempt made
+        // (its key was recorded before the deployment, not lost with the request). Nothing is sent again.
+        const [pending] = await other.services.db
+          .select()
+          .from(tenantDeployments)
+          .where(eq(tenantDeployments.externalId, slowId));
+        assert.ok(pending, "the unfinished creation is on record");
+        const retried = await other.request("POST", "/tenants", { apiKey: PLATFORM_KEY, body: body(slowId) });
+        assert.equal(retried.status, 201, retried.text);
+        const [mined] = await other.services.db.select().from(relayTransactions);
+        assert.equal(retried.body.tenant.creationTransaction, mined!.minedHash);
+        assert.equal(retried.body.tenant.id, pending!.tenantId);
+        assert.equal(retried.body.tenant.adminAddress, pending!.adminAddress);
+        assert.equal(retried.body.tenant.adminCustodial, true);
+        assert.equal((await other.services.db.select().from(relayTransactions)).length, 1);
+        const [row] = await other.services.db.select().from(tenants).where(eq(tenants.externalId, slowId));
+        const adminWallet = openCustodialWallet(
+          other.services.config.MASTER_KEY,
+          row!.adminKeyCiphertext!,
+          `tenant-admin:${row!.id}`,
+        );
+        assert.equal(adminWallet.address, pending!.adminAddress);
+        const { publicClient } = chain.chains.get(CHAIN_ID)!;
+        const registry = row!.contracts.campaignRegistry as Address;
+        const adminRole = await publicClient.readContract({
+          address: registry,
+          abi: campaignRegistryAbi,
+          functionName: "DEFAULT_ADMIN_ROLE",
+        });
+        assert.ok(
+          await publicClient.readContract({
+            address: registry,
+            abi: campaignRegistryAbi,
+            functionName: "hasRole",
+            args: [adminRole, adminWallet.address],
+          }),
+          "the kept wallet administers the adopted suite",
+        );
+        assert.deepEqual(
+          (await other.services.db.select().from(tenantDeployments)).map((record) => record.externalId),
+          [downId],
+          "the adopted creation's record is done with; the one that never reached the chain waits for its retry",
+        );
+        // A retry asking for another admin than the unfinished attempt it would resume is refused.
+        const unfinished = `lane-unfinished-${randomUUID()}`;
+        await other.services.db.insert(tenantDeployments).values({
+          externalId: unfinished,
+          tenantId: randomUUID(),
+          chainId: CHAIN_ID,
+          adminAddress: adminWallet.address,
+          adminKeyCiphertext: row!.adminKeyCiphertext,
+        });
+        const otherAdmin = await other.request("POST", "/tenants", {
+          apiKey: PLATFORM_KEY,
+          body: { ...body(unfinished), adminAddress: "0x000000000000000000000000000000000000dEaD" },
+        });
+        assert.equal(otherAdmin.status, 409, otherAdmin.text);
+        assert.match(otherAdmin.body.detail, /unfinished; retry it with the same chain and admin/);
+        assert.equal((await other.services.db.select().from(relayTransactions)).length, 1, "nothing sent");
       } finally {
         faulty.restore(CHAIN_ID);
         await chainNode.setAutomine(true);

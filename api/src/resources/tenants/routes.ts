@@ -3,11 +3,12 @@
 import { randomUUID } from "node:crypto";
 import { and, asc, count, desc, eq, type SQL } from "drizzle-orm";
 import type { Context } from "koa";
+import type { Address } from "viem";
 import { access } from "../../auth/principal.ts";
 import { hashPassword, randomSecret } from "../../crypto/hashing.ts";
 import { createCustodialWallet } from "../../crypto/wallets.ts";
-import { admins, tenants } from "../../db/schema.ts";
-import { badRequest, conflict, notFound, unavailable } from "../../errors.ts";
+import { admins, tenantDeployments, tenants } from "../../db/schema.ts";
+import { badRequest, conflict, notFound, Problem, unavailable } from "../../errors.ts";
 import { date } from "../../http/fields.ts";
 import { idParams } from "../../http/pagination.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
@@ -70,6 +71,43 @@ const idpColumns = (
   };
 };
 
+/**
+ * The tenant's id and admin, recorded before anything is deployed so that a deployment outliving
+ * its request is adopted on retry with the same custodial wallet (see tenantDeployments). A retry
+ * must ask for the same chain and admin as the attempt it resumes.
+ */
+async function recordDeployment(ctx: Context, externalId: string, chainId: number, adminAddress: Address | undefined) {
+  const { db, config } = ctx.services;
+  const [earlier] = await db.select().from(tenantDeployments).where(eq(tenantDeployments.externalId, externalId));
+  if (earlier) {
+    const sameAdmin = adminAddress
+      ? adminAddress.toLowerCase() === earlier.adminAddress.toLowerCase()
+      : earlier.adminKeyCiphertext !== null;
+    if (earlier.chainId !== chainId || !sameAdmin) {
+      throw conflict(
+        `A creation of the tenant ${externalId} on chain ${earlier.chainId} with admin ${earlier.adminAddress} is unfinished; ` +
+          "retry it with the same chain and admin.",
+      );
+    }
+    return earlier;
+  }
+  const tenantId = randomUUID();
+  const custodial = adminAddress ? undefined : createCustodialWallet(config.MASTER_KEY, `tenant-admin:${tenantId}`);
+  const [recorded] = await db
+    .insert(tenantDeployments)
+    .values({
+      externalId,
+      tenantId,
+      chainId,
+      adminAddress: adminAddress ?? custodial!.address,
+      adminKeyCiphertext: custodial?.keyCiphertext ?? null,
+    })
+    .onConflictDoNothing()
+    .returning();
+  if (!recorded) throw conflict(`The tenant ${externalId} is being created by another request.`);
+  return recorded;
+}
+
 export function registerTenants(api: Api) {
   defineRoute(api, {
     method: "post",
@@ -98,19 +136,25 @@ export function registerTenants(api: Api) {
       // Checked before anything is deployed.
       const idp = idpColumns(ctx, input.idp ?? null);
 
-      const id = randomUUID();
-      const custodial = input.adminAddress ? undefined : createCustodialWallet(config.MASTER_KEY, `tenant-admin:${id}`);
-      const adminAddress = input.adminAddress ?? custodial!.address;
+      const deployment = await recordDeployment(ctx, input.externalId, chain.chainId, input.adminAddress);
+      const { tenantId: id, adminAddress } = deployment;
       const passwordHash = await hashPassword(input.admin.password);
       ctx.log.info({ externalId: input.externalId, chainId: chain.chainId }, "deploying tenant suite");
       const deployed = await deploySuite({
         services: { db, config, logger: ctx.log },
         chain,
         externalId: input.externalId,
-        admin: adminAddress,
+        admin: adminAddress as Address,
         points: input.points,
         ...(input.rewardUri && { rewardUri: input.rewardUri }),
         ...(input.statusUri && { statusUri: input.statusUri }),
+      }).catch(async (error: unknown) => {
+        // The externalId is taken on chain by a suite with another admin: no attempt of this record
+        // can ever create it, so it is done with. (After a 503 it stays, for the retry.)
+        if (error instanceof Problem && error.status === 409) {
+          await db.delete(tenantDeployments).where(eq(tenantDeployments.externalId, input.externalId));
+        }
+        throw error;
       });
       const { row, adminId } = await db.transaction(async (tx) => {
         const [row] = await tx
@@ -123,7 +167,7 @@ export function registerTenants(api: Api) {
             chainId: chain.chainId,
             onchainId: deployed.tenantId,
             adminAddress,
-            adminKeyCiphertext: custodial?.keyCiphertext ?? null,
+            adminKeyCiphertext: deployment.adminKeyCiphertext,
             contracts: {
               ...deployed.suite,
               forwarder: chain.deployment.contracts.forwarder,
@@ -137,6 +181,7 @@ export function registerTenants(api: Api) {
           .insert(admins)
           .values({ tenantId: id, email: input.admin.email.toLowerCase(), name: input.admin.name, passwordHash })
           .returning({ id: admins.id });
+        await tx.delete(tenantDeployments).where(eq(tenantDeployments.externalId, input.externalId));
         return { row: row!, adminId: admin!.id };
       });
       ctx.status = 201;
