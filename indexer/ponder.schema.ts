@@ -191,7 +191,7 @@ export const operatorApproval = onchainTable(
 );
 
 /** `tokenId` is 0 for points. Readers find a row by its columns; `id` is the indexer's own key
- * (see `balanceId` in src/movements.ts) and the unique index keeps one row per chain, token, id and owner. */
+ * (src/rowKeys.ts) and the unique index keeps one row per chain, token, id and owner. */
 export const balance = onchainTable(
   "balance",
   (t) => ({
@@ -276,9 +276,11 @@ export const engagement = onchainTable(
   (table) => ({ pk: primaryKey({ columns: [table.chainId, table.registry, table.campaignId, table.business] }) }),
 );
 
+/** `id`: chain-registry-claimId, the indexer's own key (src/rowKeys.ts); readers use the columns. */
 export const claim = onchainTable(
   "claim",
   (t) => ({
+    id: t.text().primaryKey(),
     chainId: t.integer().notNull(),
     registry: t.hex().notNull(),
     claimId: t.bigint().notNull(),
@@ -292,7 +294,7 @@ export const claim = onchainTable(
     timestamp: t.bigint().notNull(),
   }),
   (table) => ({
-    pk: primaryKey({ columns: [table.chainId, table.registry, table.claimId] }),
+    claimKey: uniqueIndex().on(table.chainId, table.registry, table.claimId),
     recipientIdx: index().on(table.recipient),
   }),
 );
@@ -318,9 +320,11 @@ export const redemptionOffer = onchainTable(
   (table) => ({ pk: primaryKey({ columns: [table.chainId, table.registry, table.offerId] }) }),
 );
 
+/** `id`: chain-registry-redemptionId, the indexer's own key (src/rowKeys.ts); readers use the columns. */
 export const redemption = onchainTable(
   "redemption",
   (t) => ({
+    id: t.text().primaryKey(),
     chainId: t.integer().notNull(),
     registry: t.hex().notNull(),
     redemptionId: t.bigint().notNull(),
@@ -333,7 +337,7 @@ export const redemption = onchainTable(
     blockNumber: t.bigint().notNull(),
     timestamp: t.bigint().notNull(),
   }),
-  (table) => ({ pk: primaryKey({ columns: [table.chainId, table.registry, table.redemptionId] }) }),
+  (table) => ({ redemptionKey: uniqueIndex().on(table.chainId, table.registry, table.redemptionId) }),
 );
 
 /** Per token and id: holders (non-zero balances), minted, burned, supply = minted − burned. */

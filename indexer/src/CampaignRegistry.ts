@@ -5,6 +5,7 @@ import { onRoleAdminChanged, onRoleChanged } from "./accessControl.ts";
 import { noteCause } from "./causes.ts";
 import { amountsJson, claimSourceName } from "./decode.ts";
 import { onEip712DomainChanged, onInitialized, onUpgraded } from "./tenantContract.ts";
+import { eventKey } from "./rowKeys.ts";
 import { tenantOf } from "./tenantOf.ts";
 
 ponder.on("CampaignRegistry:CampaignCreated", async ({ event, context }) => {
@@ -82,6 +83,7 @@ ponder.on("CampaignRegistry:Claimed", async ({ event, context }) => {
   const inserted = await context.db
     .insert(claim)
     .values({
+      id: eventKey(chainId, registry, claimId),
       chainId,
       registry,
       claimId,

@@ -4,6 +4,7 @@ import { onRoleAdminChanged, onRoleChanged } from "./accessControl.ts";
 import { noteCause } from "./causes.ts";
 import { amountsJson } from "./decode.ts";
 import { onInitialized, onUpgraded } from "./tenantContract.ts";
+import { eventKey } from "./rowKeys.ts";
 import { tenantOf } from "./tenantOf.ts";
 
 ponder.on("RedemptionRegistry:OfferCreated", async ({ event, context }) => {
@@ -73,6 +74,7 @@ ponder.on("RedemptionRegistry:Redeemed", async ({ event, context }) => {
   const inserted = await context.db
     .insert(redemption)
     .values({
+      id: eventKey(chainId, registry, redemptionId),
       chainId,
       registry,
       redemptionId,

@@ -2,11 +2,12 @@
 // with its cause. Idempotent: the transaction row's id is the log's, and a replayed log is skipped.
 // The id is Ponder's event id (so that Ponder can predict the row and prefetch it in batches when its
 // cache no longer holds every row); the items after the first of an ERC-1155 batch add their index.
-// Balances are keyed the same way, by values taken straight from the event (see balanceId).
+// Balances are keyed by values taken straight from the event (./rowKeys.ts).
 import type { Context, Event } from "ponder:registry";
 import { balance, tokenStatistics, transaction } from "ponder:schema";
 import { zeroAddress, type Address } from "viem";
 import { explain } from "./causes.ts";
+import { eventKey } from "./rowKeys.ts";
 import { tenantOf } from "./tenantOf.ts";
 
 export type Movement = {
@@ -96,16 +97,10 @@ async function adjustBalance(context: Context, movement: Movement, owner: Addres
   return 0;
 }
 
-/**
- * A balance row's key, made only of values the event carries, joined by "-": Ponder recognises such
- * a key and reads the rows of a whole batch of events in one query once its cache has had to let
- * rows go. A key with a constant in it (points' tokenId 0) it cannot predict: each new holder was
- * then one query of its own, and a backfill with a bounded cache several times slower. So points
- * leave the id out; the addresses are the event's own (the token's as the log has it, the owner's
- * as decoded), never re-cased, so that the key matches the event's values.
- */
+/** A balance row's key (see ./rowKeys.ts): points have no id in it (theirs is the constant 0). The
+ * addresses are the event's own, never re-cased, so that the key matches the event's values. */
 export function balanceId(chainId: number, movement: Pick<Movement, "token" | "standard" | "tokenId">, owner: Address) {
   return movement.standard === "ERC20"
-    ? `${chainId}-${movement.token}-${owner}`
-    : `${chainId}-${movement.token}-${movement.tokenId}-${owner}`;
+    ? eventKey(chainId, movement.token, owner)
+    : eventKey(chainId, movement.token, movement.tokenId, owner);
 }
