@@ -1,7 +1,35 @@
 // What the HTTP benchmarks share: a server in a Node process of its own, and JSON calls to it.
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { rpcUrlVariableFor } from "../deploy/deployment-file.ts";
 
 export type ServeReturnType = { child: ChildProcess; match: RegExpExecArray };
+
+export type BenchApiEnvironmentParameters = {
+  /** Holds the deployment file and the API's data (PGlite, files). */
+  workDir: string;
+  chainId: number;
+  rpcUrl: string;
+  platformKey: string;
+  /** A PostgreSQL database; embedded PGlite without it. */
+  databaseUrl?: string;
+  logLevel: string;
+};
+
+/** What every benchmarked API process is given: its chain, a fresh master key, no rate limits to speak of. */
+export const benchApiEnvironment = (parameters: BenchApiEnvironmentParameters): Record<string, string> => ({
+  API_PORT: "0",
+  API_DATA_DIR: join(parameters.workDir, "api"),
+  MASTER_KEY: randomBytes(32).toString("hex"),
+  PLATFORM_API_KEY: parameters.platformKey,
+  PERS_DEPLOYMENTS_DIR: parameters.workDir,
+  [rpcUrlVariableFor(parameters.chainId)]: parameters.rpcUrl,
+  RATE_LIMIT_PER_IP: "100000000",
+  RATE_LIMIT_PER_KEY: "100000000",
+  LOG_LEVEL: parameters.logLevel,
+  DATABASE_URL: parameters.databaseUrl ?? "",
+});
 
 /** Starts a TypeScript entry in its own Node process and resolves once its output matches `ready`. */
 export function serve(entry: string, env: Record<string, string>, ready: RegExp): Promise<ServeReturnType> {

@@ -30,7 +30,7 @@ import { campaignRegistryAbi } from "../abi/campaignRegistry.ts";
 import { rpcUrlVariableFor, writeDeployment } from "../deploy/deployment-file.ts";
 import { deployProtocol } from "../deploy/protocol.ts";
 import { createScratchDatabase } from "../test/helpers/scratchDatabase.ts";
-import { call, serve, stop } from "./apiProcess.ts";
+import { benchApiEnvironment, call, serve, stop } from "./apiProcess.ts";
 
 const env = (name: string, fallback: string) => process.env[name] || fallback;
 const options = {
@@ -89,16 +89,14 @@ const platformKey = randomBytes(32).toString("hex");
 const relayerWhere = options.relayer === "inside" ? "relayer on" : "relayer in a second API process";
 log(`starting the API (${options.database}, ${relayerWhere})`);
 const apiEnvironment = {
-  API_PORT: "0",
-  API_DATA_DIR: join(workDir, "api"),
-  MASTER_KEY: randomBytes(32).toString("hex"),
-  PLATFORM_API_KEY: platformKey,
-  PERS_DEPLOYMENTS_DIR: workDir,
-  [rpcUrlVariableFor(deployed.chainId)]: rpcUrl,
-  RATE_LIMIT_PER_IP: "100000000",
-  RATE_LIMIT_PER_KEY: "100000000",
-  LOG_LEVEL: env("BENCH_LOG_LEVEL", "warn"),
-  DATABASE_URL: scratchDatabase?.url ?? "",
+  ...benchApiEnvironment({
+    workDir,
+    chainId: deployed.chainId,
+    rpcUrl,
+    platformKey,
+    ...(scratchDatabase && { databaseUrl: scratchDatabase.url }),
+    logLevel: env("BENCH_LOG_LEVEL", "warn"),
+  }),
 };
 const api = await serve(
   "api/src/main.ts",

@@ -15,7 +15,7 @@ import { network } from "hardhat";
 import { rpcUrlVariableFor, writeDeployment } from "../deploy/deployment-file.ts";
 import { deployProtocol } from "../deploy/protocol.ts";
 import { createScratchDatabase } from "../test/helpers/scratchDatabase.ts";
-import { call, serve, stop } from "./apiProcess.ts";
+import { benchApiEnvironment, call, serve, stop } from "./apiProcess.ts";
 
 const values = {
   seconds: process.env.BENCH_SECONDS ?? "10",
@@ -51,16 +51,14 @@ const scratchDatabase = process.env.BENCH_DATABASE_URL
   : undefined;
 const databaseName = process.env.BENCH_DATABASE_URL ? "PostgreSQL" : "PGlite (embedded)";
 const apiEnvironment = {
-  API_PORT: "0",
-  API_DATA_DIR: join(workDir, "api"),
-  MASTER_KEY: randomBytes(32).toString("hex"),
-  PLATFORM_API_KEY: platformKey,
-  PERS_DEPLOYMENTS_DIR: workDir,
-  [rpcUrlVariableFor(deployed.chainId)]: rpcUrl,
-  RATE_LIMIT_PER_IP: "100000000",
-  RATE_LIMIT_PER_KEY: "100000000",
-  LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info",
-  DATABASE_URL: scratchDatabase?.url ?? "",
+  ...benchApiEnvironment({
+    workDir,
+    chainId: deployed.chainId,
+    rpcUrl,
+    platformKey,
+    ...(scratchDatabase && { databaseUrl: scratchDatabase.url }),
+    logLevel: process.env.BENCH_LOG_LEVEL ?? "info",
+  }),
   // e.g. BENCH_API_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the API under load
   NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS ?? "",
 };

@@ -53,12 +53,13 @@ export async function principalForApiKey(ctx: Context, key: string): Promise<Pri
   const platformKey = ctx.services.config.PLATFORM_API_KEY;
   if (platformKey && sameSecret(key, platformKey)) return { kind: "platform", subject: "platform" };
   const { db, apiKeys: keptKeys } = ctx.services;
-  const found = await keptKeys.find(sha256(key), async () => {
+  const hash = sha256(key);
+  const found = await keptKeys.find(hash, async () => {
     const [row] = await db
       .select({ id: apiKeys.id, tenantId: apiKeys.tenantId, level: apiKeys.level, lastUsedAt: apiKeys.lastUsedAt })
       .from(apiKeys)
       .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
-      .where(and(eq(apiKeys.hash, sha256(key)), isNull(apiKeys.revokedAt), eq(tenants.active, true)))
+      .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt), eq(tenants.active, true)))
       .limit(1);
     if (!row) return undefined;
     const principal = {
