@@ -5,7 +5,10 @@
 // a refusal or an error the key is free again, so that the caller may retry once the cause is gone.
 //
 // Taking a key and keeping its answer are the two statements every keyed write adds; requests
-// arriving together share them (../db/groupCommit.ts).
+// arriving together share them (../db/groupCommit.ts). A route that records its effect in a
+// transaction of its own may keep the answer there instead (ctx.state.idempotency; claims do), so
+// that the effect and the answer to replay commit together: no crash between them can leave a key
+// whose effect happened but whose answer was lost.
 import { createHash } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import type { Context, Middleware } from "koa";
@@ -59,6 +62,18 @@ function canonical(value: unknown): string {
 /** What makes two requests the same request. */
 export const fingerprint = (request: { method: string; path: string; query: string; body: unknown }) =>
   createHash("sha256").update(canonical(request)).digest("base64url");
+
+/**
+ * The Idempotency-Key a request holds (ctx.state.idempotency). A route that keeps the answer in its
+ * own transaction (status and body exactly as it answers) sets `kept` once that has committed.
+ */
+export type HeldKey = { owner: string; key: string; kept: boolean };
+
+declare module "koa" {
+  interface DefaultState {
+    idempotency?: HeldKey;
+  }
+}
 
 type NewKey = typeof idempotencyKeys.$inferInsert & { owner: string; key: string };
 type Answer = { owner: string; key: string; status: number; body: unknown };
@@ -150,14 +165,15 @@ export const idempotency: Middleware = async (ctx, next) => {
     }
   }
 
-  let kept = false;
+  const held: HeldKey = { owner, key, kept: false };
+  ctx.state.idempotency = held;
   try {
     await next();
-    if (ctx.status >= 200 && ctx.status < 300) {
+    if (!held.kept && ctx.status >= 200 && ctx.status < 300) {
       await store.keep({ owner, key, status: ctx.status, body: ctx.body ?? null });
-      kept = true;
+      held.kept = true;
     }
   } finally {
-    if (!kept) await db.delete(idempotencyKeys).where(mine);
+    if (!held.kept) await db.delete(idempotencyKeys).where(mine);
   }
 };

@@ -113,7 +113,8 @@ export type Tally = {
 /** A claim as the rules that count see it. */
 export type CountedClaim = { campaign: Campaign; userId: string; trigger?: Trigger; engagement?: Engagement };
 
-const limitsTrigger = (trigger: Trigger | undefined): trigger is Trigger =>
+/** Whether the trigger limits a user's claims (in all, per day, or by a cool-down). */
+export const limitsTrigger = (trigger: Trigger | undefined): trigger is Trigger =>
   trigger !== undefined &&
   (trigger.maxPerUser !== null || trigger.maxPerDay !== null || trigger.cooldownSeconds !== null);
 

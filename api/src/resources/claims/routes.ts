@@ -35,6 +35,7 @@ import { date } from "../../http/fields.ts";
 import { idParams } from "../../http/pagination.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
 import { checkCampaign, checkRequest } from "./eligibility.ts";
+import { ACCEPTED_STATUS, acceptedAnswer } from "./writer.ts";
 import { claim, claimAccepted, claimCreate, claimList, claimListQuery } from "./schema.ts";
 import { verifyTriggerProof } from "./triggerProof.ts";
 
@@ -221,10 +222,13 @@ export function registerClaims(api: Api) {
         ...(trigger && { trigger }),
         ...(proof && { triggerSourceId: proof.source.id }),
         ...(body.location && { location: body.location }),
+        ...(ctx.state.idempotency && { idempotencyKey: ctx.state.idempotency }),
       });
-      ctx.status = 202;
+      // The writer kept this answer for repeats of the Idempotency-Key, with the claim.
+      if (ctx.state.idempotency) ctx.state.idempotency.kept = true;
+      ctx.status = ACCEPTED_STATUS;
       ctx.set("Location", `/campaigns/claims/${accepted.id}`);
-      ctx.body = { id: accepted.id, claimId: String(accepted.onchainClaimId), status: "PENDING" };
+      ctx.body = acceptedAnswer(accepted);
     },
   });
 

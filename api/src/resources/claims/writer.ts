@@ -1,25 +1,36 @@
 // The claim writer: records accepted claims in batches (group commit). Why: every database
 // statement costs the API a fixed price however small (on embedded PGlite, Postgres runs in
 // WebAssembly on the API's own thread), and recording one claim at a time took ten statements in
-// its own transaction. The writer gathers the claims that arrive within a short window
-// (CLAIM_BATCH_WINDOW_MS, or until CLAIM_BATCH_MAX wait) and records them all in one transaction
-// with a fixed number of statements: lock the batch's users, lock and re-read its campaigns (and
-// engagements), read the earlier claims the rules count, decide each claim in arrival order (a
-// user's second claim sees the first; budgets and caps count down), then insert the accepted
-// claims, their relay jobs, link them, and add to the counters. Each request is answered once the
-// transaction has committed: with its claim, or with the refusal it alone earned; if the
-// transaction fails, every request of the batch gets its error and nothing is recorded.
+// its own transaction. The writer gathers the claims that arrive together (those of one turn of
+// the event loop, or within CLAIM_BATCH_WINDOW_MS when set; at most CLAIM_BATCH_MAX) and records
+// them all in one transaction of at most five statements: lock and re-read the batch's campaigns
+// (and engagements; the users first where a trigger's limits count their claims), read the earlier
+// claims the rules count, decide each claim in arrival order (a user's second claim sees the
+// first; budgets and caps count down), then write the accepted claims, their relay jobs, the
+// counters and the answers to keep for their Idempotency-Keys in one statement. Each request is
+// answered once the transaction has committed: with its claim, or with the refusal it alone
+// earned; if the transaction fails, every request of the batch gets its error and nothing is
+// recorded.
 import { randomUUID } from "node:crypto";
-import { inArray, sql } from "drizzle-orm";
+import { inArray, sql, type SQL } from "drizzle-orm";
 import type { Address } from "viem";
 import { zeroAddress } from "viem";
 import type { Level } from "../../auth/principal.ts";
 import type { Database } from "../../db/client.ts";
-import { claims, relayJobs } from "../../db/relaySchema.ts";
+import { claims, idempotencyKeys, relayJobs } from "../../db/relaySchema.ts";
 import { campaignEngagements, campaignTriggers, campaigns, tenants } from "../../db/schema.ts";
 import { claimRefused, notFound, Problem } from "../../errors.ts";
 import { CLAIM_KIND, claimBatchKey, type ClaimJobPayload } from "../../relay/kinds/claim.ts";
-import { admitClaim, checkCampaign, lockUsers, readTally, type CountedClaim, type Point } from "./eligibility.ts";
+import type { HeldKey } from "../../http/idempotency.ts";
+import {
+  admitClaim,
+  checkCampaign,
+  limitsTrigger,
+  lockUsers,
+  readTally,
+  type CountedClaim,
+  type Point,
+} from "./eligibility.ts";
 
 type ClaimRow = typeof claims.$inferSelect;
 type Campaign = typeof campaigns.$inferSelect;
@@ -36,7 +47,22 @@ export type ClaimRequest = {
   trigger?: typeof campaignTriggers.$inferSelect;
   triggerSourceId?: string;
   location?: Point;
+  /** The request's Idempotency-Key: its answer (acceptedAnswer) is kept in the claim's transaction. */
+  idempotencyKey?: HeldKey;
 };
+
+type Recorded = Pick<ClaimRow, "id" | "onchainClaimId">;
+
+/**
+ * The 202 answer to an accepted claim. The writer keeps it for repeats of the request's
+ * Idempotency-Key in the claim's own transaction, built in SQL the same way (see writeClaims).
+ */
+export const acceptedAnswer = (recorded: Recorded) => ({
+  id: recorded.id,
+  claimId: String(recorded.onchainClaimId),
+  status: "PENDING" as const,
+});
+export const ACCEPTED_STATUS = 202;
 
 export type ClaimWriter = {
   /** Records the claim with the next batch: its row once committed, or its refusal (a Problem). */
@@ -47,20 +73,19 @@ export type ClaimWriter = {
 
 export type CreateClaimWriterParameters = {
   db: Database;
-  /** How long the first claim of a batch waits for others. */
+  /** How long the first claim of a batch waits for others; 0: until the end of the event loop's turn. */
   windowMs: number;
   /** A batch is recorded at once when this many claims wait. */
   maxBatch: number;
 };
 
-type Recorded = Pick<ClaimRow, "id" | "onchainClaimId">;
 type Outcome = { recorded: Recorded } | { refused: Problem };
 type Waiting = { request: ClaimRequest; resolve: (row: Recorded) => void; reject: (error: unknown) => void };
 type TenantChain = { chainId: number; registry: string };
 
 export function createClaimWriter({ db, windowMs, maxBatch }: CreateClaimWriterParameters): ClaimWriter {
   const waiting: Waiting[] = [];
-  let timer: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   let writing: Promise<void> | undefined;
   let stopped = false;
   // A tenant's chain and contracts never change once set: read each tenant's row once.
@@ -81,7 +106,8 @@ export function createClaimWriter({ db, windowMs, maxBatch }: CreateClaimWriterP
   }
 
   function flush() {
-    clearTimeout(timer);
+    clearTimeout(timer as NodeJS.Timeout);
+    clearImmediate(timer as NodeJS.Immediate);
     timer = undefined;
     if (writing || !waiting.length) return;
     const batch = waiting.splice(0, maxBatch);
@@ -110,7 +136,7 @@ export function createClaimWriter({ db, windowMs, maxBatch }: CreateClaimWriterP
       return new Promise((resolve, reject) => {
         waiting.push({ request, resolve, reject });
         if (waiting.length >= maxBatch) flush();
-        else if (!timer && !writing) timer = setTimeout(flush, windowMs);
+        else if (!timer && !writing) timer = windowMs > 0 ? setTimeout(flush, windowMs) : setImmediate(flush);
       });
     },
     async stop() {
@@ -165,9 +191,12 @@ async function recordBatch(
   const now = new Date();
   return db.transaction(async (transaction) => {
     const tx = transaction as unknown as Database;
+    // The campaign rows locked next serialise every recording of a campaign's claims, which is all
+    // that a per-user cap counts; a trigger's limits count a user's claims across campaigns, so
+    // those users are locked first (in the same order everywhere: no deadlock).
     await lockUsers(
       tx,
-      requests.map((request) => request.user.id),
+      requests.filter((request) => limitsTrigger(request.trigger)).map((request) => request.user.id),
     );
     const campaignIds = [...new Set(requests.map((request) => request.campaignId))];
     const campaignRows = await tx
@@ -207,7 +236,7 @@ async function recordBatch(
       const claim = decisions[index]!;
       return claim instanceof Problem ? [] : [{ request, campaign: claim.campaign, id: randomUUID() }];
     });
-    const recorded = await insertClaims(tx, accepted, tenantChains);
+    const recorded = await writeClaims(tx, accepted, tenantChains);
     return decisions.map((claim, index): Outcome => {
       if (claim instanceof Problem) return { refused: claim };
       return { recorded: recorded.get(requests[index]!)! };
@@ -217,78 +246,84 @@ async function recordBatch(
 
 type Accepted = { request: ClaimRequest; campaign: Campaign; id: string };
 
-/** The accepted claims, their relay jobs, the link between them and the counters: four statements or five. */
-async function insertClaims(
+/**
+ * One statement: the accepted claims, their relay jobs (which carry the on-chain claim id the
+ * insert drew), the campaigns' and engagements' live_claims, and each keyed request's answer.
+ */
+async function writeClaims(
   tx: Database,
   accepted: Accepted[],
   tenantChains: Map<string, TenantChain>,
 ): Promise<Map<ClaimRequest, Recorded>> {
   if (!accepted.length) return new Map();
-  const rows = await tx
-    .insert(claims)
-    .values(
-      accepted.map(({ request, id }) => ({
-        id,
-        tenantId: request.tenantId,
-        campaignId: request.campaignId,
-        userId: request.user.id,
-        recipient: request.user.walletAddress,
-        source: request.source,
-        businessId: request.business?.id ?? null,
-        triggerSourceId: request.triggerSourceId ?? null,
-        latitude: request.location?.lat ?? null,
-        longitude: request.location?.lng ?? null,
-      })),
-    )
-    .returning({ id: claims.id, onchainClaimId: claims.onchainClaimId });
-  const onchainIds = new Map(rows.map((row) => [row.id, row.onchainClaimId]));
-  const jobs = accepted.map(({ request, campaign, id }) => {
+  const rows = accepted.map(({ request, campaign, id }) => {
     const chain = tenantChains.get(request.tenantId);
     if (!chain) throw new Error(`tenant ${request.tenantId} has no contracts`);
-    const payload: ClaimJobPayload = {
+    const payload: Omit<ClaimJobPayload, "onchainClaimId"> = {
       claimId: id,
-      onchainClaimId: String(onchainIds.get(id)),
       onchainCampaignId: campaign.onchainCampaignId!,
       recipient: request.user.walletAddress as Address,
       source: request.source,
       business: (request.business?.walletAddress ?? zeroAddress) as Address,
     };
-    return {
-      id: randomUUID(),
-      tenantId: request.tenantId,
-      chainId: chain.chainId,
-      kind: CLAIM_KIND,
-      batchKey: claimBatchKey(chain.registry),
-      payload,
-    };
+    const values: SQL[] = [
+      sql`${id}::uuid`,
+      sql`${randomUUID()}::uuid`,
+      sql`${request.tenantId}::uuid`,
+      sql`${request.campaignId}::uuid`,
+      sql`${request.user.id}::uuid`,
+      sql`${request.user.walletAddress}::text`,
+      sql`${request.source}::access_level`,
+      sql`${request.business?.id ?? null}::uuid`,
+      sql`${request.business?.engagementId ?? null}::uuid`,
+      sql`${request.triggerSourceId ?? null}::uuid`,
+      sql`${request.location?.lat ?? null}::double precision`,
+      sql`${request.location?.lng ?? null}::double precision`,
+      sql`${chain.chainId}::integer`,
+      sql`${claimBatchKey(chain.registry)}::text`,
+      sql`${JSON.stringify(payload)}::jsonb`,
+      sql`${request.idempotencyKey?.owner ?? null}::text`,
+      sql`${request.idempotencyKey?.key ?? null}::text`,
+    ];
+    return sql`(${sql.join(values, sql`, `)})`;
   });
-  await tx.insert(relayJobs).values(jobs);
-  const links = sql.join(
-    accepted.map(({ id }, index) => sql`(${id}::uuid, ${jobs[index]!.id}::uuid)`),
-    sql`, `,
-  );
-  await tx.execute(
-    sql`update ${claims} set job_id = batch.job_id from (values ${links}) as batch(id, job_id) where ${claims.id} = batch.id`,
-  );
-  await addLiveClaims(
-    tx,
-    campaigns,
-    accepted.map(({ campaign }) => campaign.id),
-  );
-  const engaged = accepted.flatMap(({ request }) => request.business?.engagementId ?? []);
-  if (engaged.length) await addLiveClaims(tx, campaignEngagements, engaged);
+  // Foreign keys are checked at the end of the statement, so a claim may name the job inserted beside it.
+  const result = await tx.execute<{ id: string; onchain_claim_id: string | number }>(sql`
+    with batch (id, job_id, tenant_id, campaign_id, user_id, recipient, source, business_id, engagement_id,
+                trigger_source_id, latitude, longitude, chain_id, batch_key, payload, key_owner, key)
+      as (values ${sql.join(rows, sql`, `)}),
+    new_claims as (
+      insert into ${claims} (id, job_id, tenant_id, campaign_id, user_id, recipient, source, business_id,
+                             trigger_source_id, latitude, longitude)
+      select id, job_id, tenant_id, campaign_id, user_id, recipient, source, business_id,
+             trigger_source_id, latitude, longitude
+      from batch
+      returning id, onchain_claim_id
+    ),
+    new_jobs as (
+      insert into ${relayJobs} (id, tenant_id, chain_id, kind, batch_key, payload)
+      select batch.job_id, batch.tenant_id, batch.chain_id, ${CLAIM_KIND}, batch.batch_key,
+             batch.payload || jsonb_build_object('onchainClaimId', new_claims.onchain_claim_id::text)
+      from batch join new_claims using (id)
+    ),
+    campaign_counts as (
+      update ${campaigns} set live_claims = live_claims + counted.accepted
+      from (select campaign_id, count(*)::integer as accepted from batch group by campaign_id) as counted
+      where ${campaigns.id} = counted.campaign_id
+    ),
+    engagement_counts as (
+      update ${campaignEngagements} set live_claims = live_claims + counted.accepted
+      from (select engagement_id, count(*)::integer as accepted from batch
+            where engagement_id is not null group by engagement_id) as counted
+      where ${campaignEngagements.id} = counted.engagement_id
+    ),
+    answers as (
+      update ${idempotencyKeys} set status = ${ACCEPTED_STATUS},
+        body = jsonb_build_object('id', new_claims.id, 'claimId', new_claims.onchain_claim_id::text, 'status', 'PENDING')
+      from batch join new_claims using (id)
+      where ${idempotencyKeys.owner} = batch.key_owner and ${idempotencyKeys.key} = batch.key
+    )
+    select id, onchain_claim_id from new_claims`);
+  const onchainIds = new Map(result.rows.map((row) => [row.id, Number(row.onchain_claim_id)]));
   return new Map(accepted.map(({ request, id }) => [request, { id, onchainClaimId: onchainIds.get(id)! }]));
-}
-
-/** Adds each id's number of accepted claims to its row's live_claims, in one statement. */
-async function addLiveClaims(tx: Database, table: typeof campaigns | typeof campaignEngagements, ids: string[]) {
-  const counts = new Map<string, number>();
-  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
-  const added = sql.join(
-    [...counts].map(([id, accepted]) => sql`(${id}::uuid, ${accepted}::integer)`),
-    sql`, `,
-  );
-  await tx.execute(
-    sql`update ${table} set live_claims = live_claims + batch.accepted from (values ${added}) as batch(id, accepted) where ${table.id} = batch.id`,
-  );
 }
