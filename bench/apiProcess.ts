@@ -1,7 +1,8 @@
 // What the HTTP benchmarks share: a server in a Node process of its own, and JSON calls to it.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { createWriteStream } from "node:fs";
+import { basename, join } from "node:path";
 import { rpcUrlVariableFor } from "../deploy/deployment-file.ts";
 
 export type ServeReturnType = { child: ChildProcess; match: RegExpExecArray };
@@ -43,9 +44,19 @@ export function serve(entry: string, env: Record<string, string>, ready: RegExp)
       output += chunk;
       const match = ready.exec(output);
       if (!match) return;
-      // From here on the child's output is drained and dropped, not kept.
-      child.stdout!.off("data", onData).resume();
-      child.stderr!.off("data", onData).resume();
+      // From here on the child's output is dropped, or kept in BENCH_LOG_DIR (one file per process).
+      child.stdout!.off("data", onData);
+      child.stderr!.off("data", onData);
+      const logDir = process.env.BENCH_LOG_DIR;
+      if (logDir) {
+        const log = createWriteStream(join(logDir, `${basename(entry, ".ts")}-${child.pid}.log`));
+        log.write(output);
+        child.stdout!.pipe(log, { end: false });
+        child.stderr!.pipe(log, { end: false });
+      } else {
+        child.stdout!.resume();
+        child.stderr!.resume();
+      }
       resolve({ child, match });
     };
     child.stdout!.on("data", onData);

@@ -39,6 +39,8 @@ export type ChainLane = {
   signer: Signer;
   /** The base fee seen above the ceiling, while the lane sends nothing new because of it. */
   waitingForFees?: bigint;
+  /** Gas limit per job of each kind's latest batch: sizes the next chunks (submitter.ts). */
+  gasPerJob?: Map<string, bigint>;
 };
 
 export async function jobContext(db: Database, chain: ChainClients, tenantId: string): Promise<JobContext> {

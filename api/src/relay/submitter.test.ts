@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import { hexToBigInt, toHex, zeroAddress } from "viem";
 import type { AnyJob, ChainLane } from "./context.ts";
 import type { JobContext, JobKind } from "./jobs.ts";
-import { batchGasTarget, simulate } from "./submitter.ts";
+import { batchGasTarget, chunkSize, rememberGasPerJob, simulate } from "./submitter.ts";
 import { TRANSACTION_GAS_CAP } from "./transactions.ts";
 
 const PER_JOB = 50_000n;
@@ -134,5 +134,23 @@ describe("batch sizing", () => {
       outcome.batches.flatMap((batch) => batch.jobs.map((job) => job.id)),
       ["job-0", "job-1", "job-2", "job-3", "job-4", "job-6", "job-7"],
     );
+  });
+
+  it("sizes the next chunk from the batches before, so that it fits at its first estimate", async () => {
+    const { kind, lane, estimates } = sizedKind();
+    const target = batchGasTarget(30_000_000n);
+    assert.equal(chunkSize(lane, kind.name, kind.maxBatch, target), kind.maxBatch, "nothing known yet: a full chunk");
+    const first = await simulate(kind, jobsOf(kind.maxBatch), lane, context, target);
+    rememberGasPerJob(lane, kind.name, first.batches);
+    const size = chunkSize(lane, kind.name, kind.maxBatch, target);
+    assert.ok(size > 1 && size < kind.maxBatch, `${size}`);
+    estimates.length = 0;
+    const next = await simulate(kind, jobsOf(size), lane, context, target);
+    assert.deepEqual(estimates, [size], "one estimate");
+    assert.equal(next.batches.length, 1);
+    assert.ok(next.batches[0]!.gasLimit <= target);
+    // A lone job says nothing about a batch's gas per job.
+    rememberGasPerJob(lane, kind.name, (await simulate(kind, jobsOf(1), lane, context, target)).batches);
+    assert.equal(chunkSize(lane, kind.name, kind.maxBatch, target), size);
   });
 });

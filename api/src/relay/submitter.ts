@@ -87,18 +87,20 @@ export async function submitPending(context: RelayerContext, lane: ChainLane): P
       const jobContextOf = await jobContext(db, chain, tenantId);
       for (const group of groupBy(tenantJobs, (job) => `${job.kind}\u0000${job.batchKey ?? job.id}`)) {
         const kind = kinds.get(group[0]!.kind)!;
-        const size = group[0]!.batchKey === null ? 1 : Math.max(1, kind.maxBatch);
-        for (let start = 0; start < group.length; start += size) {
+        const maxSize = group[0]!.batchKey === null ? 1 : Math.max(1, kind.maxBatch);
+        for (let start = 0; start < group.length;) {
           if (room <= 0n) {
             result.throttled = true;
             break tenants;
           }
-          const chunk = group.slice(start, start + size);
+          const chunk = group.slice(start, start + chunkSize(lane, kind.name, maxSize, gasTarget));
+          start += chunk.length;
           const outcome = await simulate(kind, chunk, lane, jobContextOf, gasTarget);
           for (const { job, reason } of outcome.reverted) {
             await failJobs(context, kind, [job], reason, jobContextOf);
             handled.add(job.id);
           }
+          rememberGasPerJob(lane, kind.name, outcome.batches);
           for (const batch of outcome.batches) {
             const sent = await submitBatch(context, lane, batch, fees);
             for (const job of batch.jobs) handled.add(job.id);
@@ -171,6 +173,31 @@ async function inFlightGas(context: RelayerContext, lane: ChainLane): Promise<bi
 }
 
 const ids = (jobs: readonly AnyJob[]) => jobs.map((job) => job.id);
+
+/**
+ * How many jobs of a kind to simulate together: as many as the gas per job of its latest batches
+ * fits in the target (2% to spare), at most `maxSize`. A chunk so sized usually fits at its first
+ * estimate, where a full chunk over the target took three (itself, then the batch that fits and
+ * the few left over, sent as a transaction of their own), each executing the whole batch on the
+ * node.
+ */
+export function chunkSize(lane: ChainLane, kind: string, maxSize: number, gasTarget: bigint): number {
+  const gasPerJob = lane.gasPerJob?.get(kind);
+  if (!gasPerJob) return maxSize;
+  const target = gasTarget < TRANSACTION_GAS_CAP ? gasTarget : TRANSACTION_GAS_CAP;
+  return Math.max(1, Math.min(maxSize, Number((target * 98n) / 100n / gasPerJob)));
+}
+
+/** Keeps the gas per job of the largest batch just estimated, to size the next chunks. */
+export function rememberGasPerJob(lane: ChainLane, kind: string, batches: readonly Batch[]) {
+  const largest = batches.reduce<Batch | undefined>(
+    (most, batch) => (most && most.jobs.length >= batch.jobs.length ? most : batch),
+    undefined,
+  );
+  // One job's gas is mostly the transaction's own overhead: no guide to a batch's.
+  if (!largest || largest.jobs.length < 2) return;
+  (lane.gasPerJob ??= new Map()).set(kind, largest.gasLimit / BigInt(largest.jobs.length));
+}
 
 /** Claims pending jobs of known kinds: locked rows are another process's, and skipped. */
 async function claimJobs(context: RelayerContext, chainId: number): Promise<AnyJob[]> {
