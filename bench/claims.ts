@@ -17,7 +17,8 @@
 //                           BENCH_AUTH=key|token BENCH_IDEMPOTENCY=true BENCH_DRAIN_SECONDS=120
 //                           BENCH_DATABASE_URL=postgres://… (a server: each run makes and drops its own database)
 //                           BENCH_RELAYER=inside|separate (separate: a second API process relays; PostgreSQL only)
-//                           BENCH_API_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof")
+//                           BENCH_API_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof"
+//                           BENCH_LOG_DIR=/tmp/logs (keeps each API process's output; BENCH_LOG_LEVEL=info))
 // Hardhat runs this script (it serves the chain), so options come from the environment.
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";

@@ -48,6 +48,27 @@ function findStatement(db: Database, table: TenantTable) {
   return statement;
 }
 
+// Finds of one row that overlap share one query: under load many requests ask for the same row at
+// once (every claim of a campaign reads the campaign), and on embedded PGlite each statement is
+// Postgres running on the API's own thread. Each caller gets its own copy of the row. Per database
+// handle, so that a transaction never shares a read with what runs outside it.
+const findsInFlight = new WeakMap<Database, Map<string, Promise<Record<string, unknown> | undefined>>>();
+
+function findShared(db: Database, table: TenantTable, tenantId: string, id: string) {
+  let inFlight = findsInFlight.get(db);
+  if (!inFlight) findsInFlight.set(db, (inFlight = new Map()));
+  const key = `${getTableName(table)}\u0000${tenantId}\u0000${id}`;
+  let found = inFlight.get(key);
+  if (!found) {
+    found = findStatement(db, table)
+      .execute({ tenantId, id })
+      .then(([row]) => row as Record<string, unknown> | undefined)
+      .finally(() => inFlight.delete(key));
+    inFlight.set(key, found);
+  }
+  return found.then((row) => row && { ...row });
+}
+
 export function tenantScope(db: Database, tenantId: string) {
   const mine = (table: TenantOwnedTable, ...conditions: (SQL | undefined)[]) =>
     and(eq(table.tenantId, tenantId), ...conditions) as SQL;
@@ -59,7 +80,7 @@ export function tenantScope(db: Database, tenantId: string) {
     where: mine,
 
     async find<T extends TenantTable>(table: T, id: string, resource: string): Promise<Row<T>> {
-      const [row] = await findStatement(db, table).execute({ tenantId, id });
+      const row = await findShared(db, table, tenantId, id);
       if (!row) throw notFound(resource);
       return row as Row<T>;
     },

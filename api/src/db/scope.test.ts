@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { eq } from "drizzle-orm";
+import {
+  createTestTenant,
+  insertUser,
+  startTestApiOn,
+  startTestChain,
+  testDatabases,
+  type TestApi,
+  type TestChain,
+  type TestTenant,
+} from "../../test/harness.ts";
+import { Problem } from "../errors.ts";
+import { users } from "./schema.ts";
+import { tenantScope } from "./scope.ts";
+
+let chain: TestChain;
+before(async () => (chain = await startTestChain()));
+after(async () => chain.close());
+
+for (const database of testDatabases()) {
+  describe(`tenant scope on ${database.name}`, () => {
+    let api: TestApi;
+    let a: TestTenant;
+    let b: TestTenant;
+
+    before(async () => {
+      api = await startTestApiOn(database, { chain });
+      [a, b] = [await createTestTenant(api), await createTestTenant(api)];
+    });
+    after(() => api.close());
+
+    it("finds of one row at once share a query, each with its own copy; later finds read afresh", async () => {
+      const { user } = await insertUser(api, a.id, { email: "shared@example.test" });
+      const scope = tenantScope(api.services.db, a.id);
+      const found = await Promise.all(Array.from({ length: 20 }, () => scope.find(users, user.id, "user")));
+      for (const row of found) assert.equal(row.email, "shared@example.test");
+      found[0]!.email = "changed by one caller";
+      assert.equal(found[1]!.email, "shared@example.test");
+
+      await api.services.db.update(users).set({ email: "updated@example.test" }).where(eq(users.id, user.id));
+      assert.equal((await scope.find(users, user.id, "user")).email, "updated@example.test");
+      // Another tenant's scope finding the same id at the same moment gets nothing of it.
+      const [mine, theirs] = await Promise.allSettled([
+        scope.find(users, user.id, "user"),
+        tenantScope(api.services.db, b.id).find(users, user.id, "user"),
+      ]);
+      assert.equal(mine.status, "fulfilled");
+      assert.equal(theirs.status, "rejected");
+      assert.ok((theirs as PromiseRejectedResult).reason instanceof Problem);
+      await assert.rejects(scope.find(users, randomUUID(), "user"), (error: Problem) => error.status === 404);
+    });
+
+    if (database.name === "PGlite") {
+      it("makes one statement for finds of one row at once", async () => {
+        const { user } = await insertUser(api, a.id);
+        const scope = tenantScope(api.services.db, a.id);
+        // Counts PGlite's statements (each query runs through _runExclusiveQuery once).
+        const client = (api.services.db as unknown as { $client: { _runExclusiveQuery: (...args: any[]) => any } })
+          .$client;
+        const run = client._runExclusiveQuery;
+        let statements = 0;
+        client._runExclusiveQuery = function (...args: any[]) {
+          statements += 1;
+          return run.apply(this, args);
+        };
+        try {
+          await Promise.all(Array.from({ length: 20 }, () => scope.find(users, user.id, "user")));
+          assert.equal(statements, 1);
+          await scope.find(users, user.id, "user");
+          assert.equal(statements, 2);
+        } finally {
+          client._runExclusiveQuery = run;
+        }
+      });
+    }
+  });
+}
