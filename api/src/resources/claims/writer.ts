@@ -3,7 +3,8 @@
 // WebAssembly on the API's own thread), and recording one claim at a time took ten statements in
 // its own transaction. The writer gathers the claims that arrive together (those of one turn of
 // the event loop, or within CLAIM_BATCH_WINDOW_MS when set; at most CLAIM_BATCH_MAX) and records
-// them all in one transaction of at most five statements: lock and re-read the batch's campaigns
+// them all in one transaction of five statements whatever their number (BEGIN and COMMIT included;
+// six or seven when it must lock engagements or users): lock and re-read the batch's campaigns
 // (and engagements; the users first where a trigger's limits count their claims), read the earlier
 // claims the rules count, decide each claim in arrival order (a user's second claim sees the
 // first; budgets and caps count down), then write the accepted claims, their relay jobs, the
