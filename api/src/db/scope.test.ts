@@ -35,22 +35,22 @@ for (const database of testDatabases()) {
     it("finds of one row at once share a query, each with its own copy; later finds read afresh", async () => {
       const { user } = await insertUser(api, a.id, { email: "shared@example.test" });
       const scope = tenantScope(api.services.db, a.id);
-      const found = await Promise.all(Array.from({ length: 20 }, () => scope.find(users, user.id, "user")));
+      const found = await Promise.all(Array.from({ length: 20 }, () => scope.findShared(users, user.id, "user")));
       for (const row of found) assert.equal(row.email, "shared@example.test");
       found[0]!.email = "changed by one caller";
       assert.equal(found[1]!.email, "shared@example.test");
 
       await api.services.db.update(users).set({ email: "updated@example.test" }).where(eq(users.id, user.id));
-      assert.equal((await scope.find(users, user.id, "user")).email, "updated@example.test");
+      assert.equal((await scope.findShared(users, user.id, "user")).email, "updated@example.test");
       // Another tenant's scope finding the same id at the same moment gets nothing of it.
       const [mine, theirs] = await Promise.allSettled([
-        scope.find(users, user.id, "user"),
-        tenantScope(api.services.db, b.id).find(users, user.id, "user"),
+        scope.findShared(users, user.id, "user"),
+        tenantScope(api.services.db, b.id).findShared(users, user.id, "user"),
       ]);
       assert.equal(mine.status, "fulfilled");
       assert.equal(theirs.status, "rejected");
       assert.ok((theirs as PromiseRejectedResult).reason instanceof Problem);
-      await assert.rejects(scope.find(users, randomUUID(), "user"), (error: Problem) => error.status === 404);
+      await assert.rejects(scope.findShared(users, randomUUID(), "user"), (error: Problem) => error.status === 404);
     });
 
     if (database.name === "PGlite") {
@@ -67,9 +67,9 @@ for (const database of testDatabases()) {
           return run.apply(this, args);
         };
         try {
-          await Promise.all(Array.from({ length: 20 }, () => scope.find(users, user.id, "user")));
+          await Promise.all(Array.from({ length: 20 }, () => scope.findShared(users, user.id, "user")));
           assert.equal(statements, 1);
-          await scope.find(users, user.id, "user");
+          await scope.findShared(users, user.id, "user");
           assert.equal(statements, 2);
         } finally {
           client._runExclusiveQuery = run;

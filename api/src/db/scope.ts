@@ -48,8 +48,8 @@ function findStatement(db: Database, table: TenantTable) {
   return statement;
 }
 
-// Finds of one row that overlap share one query: under load many requests ask for the same row at
-// once (every claim of a campaign reads the campaign), and on embedded PGlite each statement is
+// Finds of one row that overlap may share one query: under load many requests ask for the same row
+// at once (every claim of a campaign reads the campaign), and on embedded PGlite each statement is
 // Postgres running on the API's own thread. Each caller gets its own copy of the row. Per database
 // handle, so that a transaction never shares a read with what runs outside it.
 const findsInFlight = new WeakMap<Database, Map<string, Promise<Record<string, unknown> | undefined>>>();
@@ -80,6 +80,18 @@ export function tenantScope(db: Database, tenantId: string) {
     where: mine,
 
     async find<T extends TenantTable>(table: T, id: string, resource: string): Promise<Row<T>> {
+      const [row] = await findStatement(db, table).execute({ tenantId, id });
+      if (!row) throw notFound(resource);
+      return row as Row<T>;
+    },
+
+    /**
+     * Like find, but joins a find of the same row already under way, whose query may have read the
+     * row a moment before this call: for reads where the row as it stood a moment earlier serves
+     * (as if the request had come a moment sooner), never to read back what the caller has just
+     * written.
+     */
+    async findShared<T extends TenantTable>(table: T, id: string, resource: string): Promise<Row<T>> {
       const row = await findShared(db, table, tenantId, id);
       if (!row) throw notFound(resource);
       return row as Row<T>;

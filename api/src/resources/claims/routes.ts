@@ -110,7 +110,7 @@ async function recipientOf(
     }
     return user;
   }
-  if (body.userId !== undefined) return scope.find(users, body.userId, "user");
+  if (body.userId !== undefined) return scope.findShared(users, body.userId, "user");
   if (body.recipient !== undefined) {
     const [user] = await scope.db
       .select()
@@ -151,7 +151,9 @@ export function registerClaims(api: Api) {
       const level: Level = principal?.level ?? "SYSTEM";
       const now = new Date();
 
-      const campaign = await scope.find(campaigns, body.campaignId, "campaign");
+      // Shared with the claims asking at the same moment; the writer checks its status, window,
+      // budget and caps again under its lock.
+      const campaign = await scope.findShared(campaigns, body.campaignId, "campaign");
       const user = await recipientOf(scope, principal, body);
       if (!user.active) throw claimRefused(409, "user-inactive", "This user is inactive.");
       if (level === "BUSINESS" && body.businessId !== undefined && body.businessId !== principal?.businessId) {
