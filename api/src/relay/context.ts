@@ -39,8 +39,8 @@ export type ChainLane = {
   signer: Signer;
   /** The base fee seen above the ceiling, while the lane sends nothing new because of it. */
   waitingForFees?: bigint;
-  /** Gas limit per job of each kind's latest batch: sizes the next chunks (submitter.ts). */
-  gasPerJob?: Map<string, bigint>;
+  /** Each kind's latest estimated batch: its gas limit per job sizes the next chunks and guesses their gas (submitter.ts). */
+  estimated?: Map<string, { gasPerJob: bigint; jobs: number; guessesLeft: number }>;
 };
 
 export async function jobContext(db: Database, chain: ChainClients, tenantId: string): Promise<JobContext> {

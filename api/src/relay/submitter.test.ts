@@ -5,8 +5,8 @@ import { describe, it } from "node:test";
 import { hexToBigInt, toHex, zeroAddress } from "viem";
 import type { AnyJob, ChainLane } from "./context.ts";
 import type { JobContext, JobKind } from "./jobs.ts";
-import { batchGasTarget, chunkSize, rememberGasPerJob, simulate } from "./submitter.ts";
-import { TRANSACTION_GAS_CAP } from "./transactions.ts";
+import { batchGasTarget, chunkSize, gasLimitGuess, rememberGasPerJob, simulate } from "./submitter.ts";
+import { TRANSACTION_GAS_CAP, withMargin } from "./transactions.ts";
 
 const PER_JOB = 50_000n;
 const BASE = 21_000n;
@@ -29,9 +29,18 @@ function sizedKind(options: { revertsWith?: string } = {}) {
     settle: async () => undefined,
     fail: async () => undefined,
   };
+  const calls: bigint[] = [];
   const lane = {
     chain: {
       publicClient: {
+        // Runs out of gas below what the jobs cost.
+        call: async ({ data, gas }: { data: `0x${string}`; gas: bigint }) => {
+          calls.push(gas);
+          const value = hexToBigInt(data);
+          if (value >> 64n) throw Object.assign(new Error("execution reverted"), { code: 3 });
+          if (gas < BASE + PER_JOB * value) throw new Error("out of gas");
+          return { data: "0x" };
+        },
         estimateGas: async ({ data }: { data: `0x${string}` }) => {
           const value = hexToBigInt(data);
           estimates.push(Number(value & 0xffffffffn));
@@ -42,7 +51,7 @@ function sizedKind(options: { revertsWith?: string } = {}) {
     },
     signer: { address: zeroAddress },
   } as unknown as ChainLane;
-  return { kind, lane, estimates };
+  return { kind, lane, estimates, calls };
 }
 
 const jobsOf = (count: number) => Array.from({ length: count }, (_, index) => ({ id: `job-${index}` }) as AnyJob);
@@ -141,7 +150,7 @@ describe("batch sizing", () => {
     const target = batchGasTarget(30_000_000n);
     assert.equal(chunkSize(lane, kind.name, kind.maxBatch, target), kind.maxBatch, "nothing known yet: a full chunk");
     const first = await simulate(kind, jobsOf(kind.maxBatch), lane, context, target);
-    rememberGasPerJob(lane, kind.name, first.batches);
+    rememberGasPerJob(lane, kind.name, first);
     const size = chunkSize(lane, kind.name, kind.maxBatch, target);
     assert.ok(size > 1 && size < kind.maxBatch, `${size}`);
     estimates.length = 0;
@@ -150,7 +159,53 @@ describe("batch sizing", () => {
     assert.equal(next.batches.length, 1);
     assert.ok(next.batches[0]!.gasLimit <= target);
     // A lone job says nothing about a batch's gas per job.
-    rememberGasPerJob(lane, kind.name, (await simulate(kind, jobsOf(1), lane, context, target)).batches);
+    rememberGasPerJob(lane, kind.name, await simulate(kind, jobsOf(1), lane, context, target));
     assert.equal(chunkSize(lane, kind.name, kind.maxBatch, target), size);
+  });
+
+  it("checks a guessed gas limit with one run of the chunk, and estimates when the guess falls short", async () => {
+    const { kind, lane, estimates, calls } = sizedKind();
+    const target = batchGasTarget(30_000_000n);
+    rememberGasPerJob(lane, kind.name, await simulate(kind, jobsOf(20), lane, context, target));
+    estimates.length = 0;
+    const chunk = jobsOf(chunkSize(lane, kind.name, kind.maxBatch, target));
+    assert.ok(chunk.length >= 20);
+    const guess = gasLimitGuess(lane, kind.name, chunk)!;
+    const guessed = await simulate(kind, chunk, lane, context, target, guess);
+    assert.deepEqual(calls, [guess]);
+    assert.deepEqual(estimates, [], "no estimate");
+    assert.deepEqual(
+      guessed.batches.map((batch) => [batch.jobs.length, batch.gasLimit]),
+      [[chunk.length, guess]],
+    );
+    assert.ok(guessed.guessed);
+    // Heavier jobs than the guess was made for: they run out of gas, and the chunk is estimated.
+    const heavy = chunk.map((job) => ({ ...job, id: `heavy-${job.id}` }));
+    const estimated = await simulate(kind, heavy, lane, context, target, gasLimitGuess(lane, kind.name, heavy));
+    assert.equal(calls.length, 2);
+    assert.ok(estimates.length > 0);
+    assert.ok(!estimated.guessed);
+    for (const batch of estimated.batches) assert.ok(batch.gasLimit <= target);
+    // Fewer jobs than the estimated batch: its per-job share of the transaction's own gas would be short.
+    assert.equal(gasLimitGuess(lane, kind.name, jobsOf(10)), undefined);
+    assert.equal(gasLimitGuess(lane, kind.name, jobsOf(1)), undefined, "a lone job is estimated");
+  });
+
+  it("guesses from one estimate a few times only, and learns nothing from a guess", async () => {
+    const { kind, lane } = sizedKind();
+    const target = batchGasTarget(30_000_000n);
+    const estimated = await simulate(kind, jobsOf(20), lane, context, target);
+    rememberGasPerJob(lane, kind.name, estimated);
+    const guesses = Array.from({ length: 6 }, () => gasLimitGuess(lane, kind.name, jobsOf(20)));
+    assert.equal(guesses.filter((guess) => guess !== undefined).length, 4);
+    // A guessed batch (here one far above need) does not become the next guide.
+    rememberGasPerJob(lane, kind.name, {
+      batches: [{ ...estimated.batches[0]!, gasLimit: estimated.batches[0]!.gasLimit * 3n }],
+      reverted: [],
+      guessed: true,
+    });
+    assert.equal(gasLimitGuess(lane, kind.name, jobsOf(20)), undefined);
+    rememberGasPerJob(lane, kind.name, estimated);
+    assert.equal(gasLimitGuess(lane, kind.name, jobsOf(20)), estimated.batches[0]!.gasLimit);
   });
 });

@@ -95,12 +95,19 @@ export async function submitPending(context: RelayerContext, lane: ChainLane): P
           }
           const chunk = group.slice(start, start + chunkSize(lane, kind.name, maxSize, gasTarget));
           start += chunk.length;
-          const outcome = await simulate(kind, chunk, lane, jobContextOf, gasTarget);
+          const outcome = await simulate(
+            kind,
+            chunk,
+            lane,
+            jobContextOf,
+            gasTarget,
+            gasLimitGuess(lane, kind.name, chunk),
+          );
           for (const { job, reason } of outcome.reverted) {
             await failJobs(context, kind, [job], reason, jobContextOf);
             handled.add(job.id);
           }
-          rememberGasPerJob(lane, kind.name, outcome.batches);
+          rememberGasPerJob(lane, kind.name, outcome);
           for (const batch of outcome.batches) {
             const sent = await submitBatch(context, lane, batch, fees);
             for (const job of batch.jobs) handled.add(job.id);
@@ -175,28 +182,51 @@ async function inFlightGas(context: RelayerContext, lane: ChainLane): Promise<bi
 const ids = (jobs: readonly AnyJob[]) => jobs.map((job) => job.id);
 
 /**
- * How many jobs of a kind to simulate together: as many as the gas per job of its latest batches
- * fits in the target (2% to spare), at most `maxSize`. A chunk so sized usually fits at its first
- * estimate, where a full chunk over the target took three (itself, then the batch that fits and
- * the few left over, sent as a transaction of their own), each executing the whole batch on the
- * node.
+ * How many jobs of a kind to simulate together: as many as the gas per job of its latest estimated
+ * batch fits in the target (2% to spare), at most `maxSize`. A chunk so sized usually fits at its
+ * first estimate, where a full chunk over the target took three (itself, then the batch that fits
+ * and the few left over, sent as a transaction of their own), each executing the whole batch on
+ * the node.
  */
 export function chunkSize(lane: ChainLane, kind: string, maxSize: number, gasTarget: bigint): number {
-  const gasPerJob = lane.gasPerJob?.get(kind);
-  if (!gasPerJob) return maxSize;
+  const estimated = lane.estimated?.get(kind);
+  if (!estimated) return maxSize;
   const target = gasTarget < TRANSACTION_GAS_CAP ? gasTarget : TRANSACTION_GAS_CAP;
-  return Math.max(1, Math.min(maxSize, Number((target * 98n) / 100n / gasPerJob)));
+  // At least as many as that batch (it fit), so that its gas per job may serve as a guess.
+  const fitting = Math.max(estimated.jobs, Number((target * 98n) / 100n / estimated.gasPerJob));
+  return Math.max(1, Math.min(maxSize, fitting));
 }
 
-/** Keeps the gas per job of the largest batch just estimated, to size the next chunks. */
-export function rememberGasPerJob(lane: ChainLane, kind: string, batches: readonly Batch[]) {
-  const largest = batches.reduce<Batch | undefined>(
+/** Chunks whose gas limit is guessed from one estimate, before the next chunk is estimated again. */
+const GUESSES_PER_ESTIMATE = 4;
+
+/**
+ * A chunk's gas limit from the kind's latest estimated batch, when the chunk has at least as many
+ * jobs (the transaction's own gas, spread over more jobs there, is then counted at least in full,
+ * and so is the estimate's margin) and that estimate has not served GUESSES_PER_ESTIMATE chunks
+ * yet (jobs change in cost: a new holder's claim costs twice a known one's).
+ */
+export function gasLimitGuess(lane: ChainLane, kind: string, chunk: readonly AnyJob[]): bigint | undefined {
+  const estimated = lane.estimated?.get(kind);
+  if (!estimated || estimated.guessesLeft <= 0 || chunk.length < estimated.jobs) return undefined;
+  estimated.guessesLeft -= 1;
+  return estimated.gasPerJob * BigInt(chunk.length);
+}
+
+/** Keeps the gas per job of the largest batch just estimated (not guessed), to size and guess the next chunks. */
+export function rememberGasPerJob(lane: ChainLane, kind: string, outcome: SimulateReturnType) {
+  if (outcome.guessed) return;
+  const largest = outcome.batches.reduce<Batch | undefined>(
     (most, batch) => (most && most.jobs.length >= batch.jobs.length ? most : batch),
     undefined,
   );
   // One job's gas is mostly the transaction's own overhead: no guide to a batch's.
   if (!largest || largest.jobs.length < 2) return;
-  (lane.gasPerJob ??= new Map()).set(kind, largest.gasLimit / BigInt(largest.jobs.length));
+  (lane.estimated ??= new Map()).set(kind, {
+    gasPerJob: largest.gasLimit / BigInt(largest.jobs.length),
+    jobs: largest.jobs.length,
+    guessesLeft: GUESSES_PER_ESTIMATE,
+  });
 }
 
 /** Claims pending jobs of known kinds: locked rows are another process's, and skipped. */
@@ -232,6 +262,8 @@ export type SimulateReturnType = {
   batches: Batch[];
   /** Jobs whose call reverts on its own, with the reason. */
   reverted: { job: AnyJob; reason: string }[];
+  /** The chunk went as one batch at the guessed gas limit, checked by one run, not estimated. */
+  guessed?: boolean;
 };
 
 /**
@@ -246,9 +278,24 @@ export async function simulate(
   lane: ChainLane,
   context: JobContext,
   gasTarget: bigint = TRANSACTION_GAS_CAP,
+  gasLimitGuess?: bigint,
 ): Promise<SimulateReturnType> {
   const target = gasTarget < TRANSACTION_GAS_CAP ? gasTarget : TRANSACTION_GAS_CAP;
   const outcome: SimulateReturnType = { batches: [], reverted: [] };
+  // A guess from the batches before is checked by running the chunk once at that gas limit: an
+  // estimate runs it again and again (a binary search over the gas limit). Any failure (a revert,
+  // too little gas, the node) goes the usual way below.
+  if (gasLimitGuess !== undefined && gasLimitGuess <= target) {
+    try {
+      const call = await kind.encode(jobs, context);
+      await lane.chain.publicClient.call({ account: lane.signer.address, ...call, gas: gasLimitGuess });
+      outcome.batches.push({ jobs, ...call, gasLimit: gasLimitGuess });
+      outcome.guessed = true;
+      return outcome;
+    } catch {
+      // Estimated below.
+    }
+  }
   const visit = async (part: AnyJob[]): Promise<void> => {
     const halves = () => [part.slice(0, Math.ceil(part.length / 2)), part.slice(Math.ceil(part.length / 2))];
     let call: { to: Address; data: Hex };
