@@ -12,6 +12,7 @@ import {
   type TestChain,
   type TestTenant,
 } from "../../test/harness.ts";
+import { countPgliteStatements } from "../../test/pgliteStatements.ts";
 import { Problem } from "../errors.ts";
 import { users } from "./schema.ts";
 import { tenantScope } from "./scope.ts";
@@ -57,22 +58,14 @@ for (const database of testDatabases()) {
       it("makes one statement for finds of one row at once", async () => {
         const { user } = await insertUser(api, a.id);
         const scope = tenantScope(api.services.db, a.id);
-        // Counts PGlite's statements (each query runs through _runExclusiveQuery once).
-        const client = (api.services.db as unknown as { $client: { _runExclusiveQuery: (...args: any[]) => any } })
-          .$client;
-        const run = client._runExclusiveQuery;
-        let statements = 0;
-        client._runExclusiveQuery = function (...args: any[]) {
-          statements += 1;
-          return run.apply(this, args);
-        };
+        const counter = countPgliteStatements(api.services.db);
         try {
           await Promise.all(Array.from({ length: 20 }, () => scope.findShared(users, user.id, "user")));
-          assert.equal(statements, 1);
+          assert.equal(counter.statements, 1);
           await scope.findShared(users, user.id, "user");
-          assert.equal(statements, 2);
+          assert.equal(counter.statements, 2);
         } finally {
-          client._runExclusiveQuery = run;
+          counter.stop();
         }
       });
     }

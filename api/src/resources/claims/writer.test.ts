@@ -14,6 +14,7 @@ import {
   type TestChain,
   type TestTenant,
 } from "../../../test/harness.ts";
+import { countPgliteStatements } from "../../../test/pgliteStatements.ts";
 import { claims, relayJobs } from "../../db/relaySchema.ts";
 import { campaignEngagements, campaignTriggers, campaigns } from "../../db/schema.ts";
 import { Problem } from "../../errors.ts";
@@ -253,21 +254,13 @@ for (const database of testDatabases()) {
       it("records a batch in the same number of statements whatever its size", async () => {
         const campaign = await published({ maxClaimsPerUser: 5, budget: 100 });
         const users = await Promise.all(Array.from({ length: 20 }, newUser));
-        // Counts PGlite's statements (each query and exec runs through _runExclusiveQuery once).
-        const client = (api.services.db as unknown as { $client: { _runExclusiveQuery: (...args: any[]) => any } })
-          .$client;
-        const run = client._runExclusiveQuery;
-        let statements = 0;
-        client._runExclusiveQuery = function (...args: any[]) {
-          statements += 1;
-          return run.apply(this, args);
-        };
+        const counter = countPgliteStatements(api.services.db);
         try {
           const countOf = async (requests: ClaimRequest[]) => {
-            statements = 0;
+            counter.statements = 0;
             const outcomes = await batch(requests);
             assert.ok(outcomes.every((outcome) => ruleOf(outcome) === "accepted"));
-            return statements;
+            return counter.statements;
           };
           const ofTwo = await countOf(users.slice(0, 2).map((user) => request(campaign, user)));
           const ofTwenty = await countOf(users.map((user) => request(campaign, user)));
@@ -275,7 +268,7 @@ for (const database of testDatabases()) {
           assert.ok(ofTwo >= 5, `${ofTwo} statements: the counter missed some`);
           assert.equal(ofTwenty, ofTwo);
         } finally {
-          client._runExclusiveQuery = run;
+          counter.stop();
         }
         const recorded = await api.services.db
           .select()
