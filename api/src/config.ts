@@ -55,6 +55,11 @@ const environmentSchema = z.object({
    */
   CLAIM_BATCH_WINDOW_MS: z.coerce.number().int().min(0).default(5),
   CLAIM_BATCH_MAX: positiveInt.default(50),
+  /**
+   * How long claims take their campaign's row from memory instead of reading it (0: every claim
+   * reads it). Only a hint: the claim writer checks it against the locked row (claims/recentCampaigns.ts).
+   */
+  CLAIM_CAMPAIGN_CACHE_MS: z.coerce.number().int().min(0).default(1000),
   FILE_MAX_BYTES: positiveInt.default(5 * 1024 * 1024),
   FILE_TYPES: z
     .string()

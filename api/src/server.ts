@@ -16,6 +16,7 @@ import { createApiKeyCache } from "./auth/apiKeyCache.ts";
 import { createIdempotencyStore } from "./http/idempotency.ts";
 import { createCampaignListCache } from "./resources/campaigns/listCache.ts";
 import { createClaimWriter } from "./resources/claims/writer.ts";
+import { createRecentCampaigns } from "./resources/claims/recentCampaigns.ts";
 
 export type StartApiParameters = {
   config: Config;
@@ -56,6 +57,7 @@ export async function startApi({
       windowMs: config.CLAIM_BATCH_WINDOW_MS,
       maxBatch: config.CLAIM_BATCH_MAX,
     }),
+    recentCampaigns: createRecentCampaigns({ ttlMs: config.CLAIM_CAMPAIGN_CACHE_MS, maxCampaigns: 10_000 }),
     keys: createKeyStore({
       db: database.db,
       masterKey: config.MASTER_KEY,

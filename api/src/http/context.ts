@@ -10,6 +10,7 @@ import type { ApiKeyCache } from "../auth/apiKeyCache.ts";
 import type { IdempotencyStore } from "./idempotency.ts";
 import type { CampaignListCache } from "../resources/campaigns/listCache.ts";
 import type { ClaimWriter } from "../resources/claims/writer.ts";
+import type { RecentCampaigns } from "../resources/claims/recentCampaigns.ts";
 
 export type Services = {
   config: Config;
@@ -22,6 +23,8 @@ export type Services = {
   /** API keys found lately (API_KEY_CACHE_MS); forget a tenant's when one is revoked. */
   apiKeys: ApiKeyCache;
   claimWriter: ClaimWriter;
+  /** Campaign rows claims read lately (CLAIM_CAMPAIGN_CACHE_MS), checked again by the claim writer. */
+  recentCampaigns: RecentCampaigns;
   idempotency: IdempotencyStore;
 };
 

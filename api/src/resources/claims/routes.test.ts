@@ -5,6 +5,7 @@ import { eq } from "drizzle-orm";
 import { campaignCallers, type CampaignCallers } from "../../../test/campaign-fixtures.ts";
 import { assertRefused } from "../../../test/callers.ts";
 import { publishedCampaign, type PublishedCampaign } from "../../../test/claim-fixtures.ts";
+import { countPgliteStatements } from "../../../test/pgliteStatements.ts";
 import {
   createTestTenant,
   insertUser,
@@ -77,7 +78,9 @@ for (const database of testDatabases()) {
       publishedCampaign(api, chain, a, body, options);
 
     before(async () => {
-      api = await startTestApiOn(database, { chain });
+      // Campaigns read by claims are kept for the whole suite (they are a hint, ./recentCampaigns.ts):
+      // every change a test makes to a campaign must still decide the claims after it.
+      api = await startTestApiOn(database, { chain, environment: { CLAIM_CAMPAIGN_CACHE_MS: "600000" } });
       a = await createTestTenant(api);
       b = await createTestTenant(api);
       aCallers = await campaignCallers(api, a);
@@ -245,6 +248,41 @@ for (const database of testDatabases()) {
         409,
         "business-cap-reached",
       );
+    });
+
+    it("decides claims on the campaign as it is now, whatever an earlier claim read of it", async () => {
+      const [one, two] = [await newUser(), await newUser()];
+      const campaign = await published();
+      assert.equal((await claim({ campaignId: campaign.id, userId: one.user.id })).status, 202);
+      // Changed behind this process's back (as by another API process): now TARGETED at `two` only.
+      const target = (userIds: string[]) =>
+        api.services.db
+          .update(campaigns)
+          .set({ visibility: "TARGETED", targetUserIds: userIds })
+          .where(eq(campaigns.id, campaign.id));
+      await target([two.user.id]);
+      assertRefusedBy(await claim({ campaignId: campaign.id, userId: one.user.id }), 422, "not-targeted");
+      assert.equal((await claim({ campaignId: campaign.id, userId: two.user.id })).status, 202);
+      // And back: the refusal read above does not outlive the change that lifts it.
+      await target([one.user.id, two.user.id]);
+      assert.equal((await claim({ campaignId: campaign.id, userId: one.user.id })).status, 202);
+
+      // Only the first claim of a campaign reads it (on PGlite, where each statement is counted).
+      if (database.name !== "PGlite") return;
+      const fresh = await published();
+      const [three, four] = [await newUser(), await newUser()];
+      const counter = countPgliteStatements(api.services.db);
+      const statementsOf = async (userId: string) => {
+        const before = counter.statements;
+        const accepted = await claim({ campaignId: fresh.id, userId });
+        assert.equal(accepted.status, 202, accepted.text);
+        return counter.statements - before;
+      };
+      try {
+        assert.equal(await statementsOf(three.user.id), (await statementsOf(four.user.id)) + 1);
+      } finally {
+        counter.stop();
+      }
     });
 
     it("counts the budget and the per-user cap over claims that did not fail", async () => {

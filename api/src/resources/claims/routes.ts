@@ -30,14 +30,15 @@ import {
   users,
 } from "../../db/schema.ts";
 import { scopeOf, type TenantScope } from "../../db/scope.ts";
-import { claimRefused, forbidden, notFound, unauthorized, validationFailed } from "../../errors.ts";
+import { claimRefused, forbidden, notFound, Problem, unauthorized, validationFailed } from "../../errors.ts";
 import { date } from "../../http/fields.ts";
 import { idParams } from "../../http/pagination.ts";
+import type { HeldKey } from "../../http/idempotency.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
 import { checkCampaign, checkRequest } from "./eligibility.ts";
-import { ACCEPTED_STATUS, acceptedAnswer } from "./writer.ts";
-import { claim, claimAccepted, claimCreate, claimList, claimListQuery } from "./schema.ts";
-import { verifyTriggerProof } from "./triggerProof.ts";
+import { ACCEPTED_STATUS, acceptedAnswer, isCampaignChanged, type ClaimRequest } from "./writer.ts";
+import { claim, claimAccepted, claimCreate, claimList, claimListQuery, type ClaimCreate } from "./schema.ts";
+import { verifyTriggerProof, type TriggerProof } from "./triggerProof.ts";
 
 type ClaimRow = typeof claims.$inferSelect;
 type CampaignRow = typeof campaigns.$inferSelect;
@@ -128,6 +129,93 @@ const targets = (campaign: CampaignRow, user: typeof users.$inferSelect, busines
   campaign.targetSegments.some((segment) => user.segments.includes(segment)) ||
   (businessId !== undefined && campaign.targetBusinessIds.includes(businessId));
 
+/** Who claims, for whom, with what: all of a claim request that does not depend on its campaign. */
+type Claimant = {
+  scope: TenantScope;
+  principal: TenantPrincipal | undefined;
+  level: Level;
+  body: ClaimCreate;
+  proof: TriggerProof | undefined;
+  user: typeof users.$inferSelect;
+  idempotencyKey: HeldKey | undefined;
+};
+
+/** Checks the claim against its campaign and trigger; what the writer is to record, or the refusal. */
+async function checkClaim(
+  { scope, principal, level, body, proof, user, idempotencyKey }: Claimant,
+  campaign: CampaignRow,
+): Promise<ClaimRequest> {
+  const now = new Date();
+  if (!user.active) throw claimRefused(409, "user-inactive", "This user is inactive.");
+  if (level === "BUSINESS" && body.businessId !== undefined && body.businessId !== principal?.businessId) {
+    throw forbidden("A business claims as itself only.");
+  }
+  const businessId = level === "BUSINESS" ? principal?.businessId : body.businessId;
+  if (level === "BUSINESS" && !businessId) throw forbidden("This access token acts for no business.");
+  const business = businessId ? await scope.find(businesses, businessId, "business") : undefined;
+
+  // Campaigns a caller may not see do not exist for them: drafts, and TARGETED ones not theirs.
+  const seesAll = level === "ADMIN" || (level === "SYSTEM" && principal !== undefined);
+  if (!seesAll && campaign.status === "DRAFT") throw notFound("campaign");
+  if (!targets(campaign, user, businessId)) {
+    if (level === "USER") throw notFound("campaign");
+    throw claimRefused(422, "not-targeted", "This TARGETED campaign is not for this user or business.");
+  }
+
+  if (proof) {
+    if (proof.campaignId !== undefined && proof.campaignId !== campaign.id) {
+      throw claimRefused(422, "trigger-payload-campaign", "The QR payload was made for another campaign.");
+    }
+    if (proof.source.triggerId !== campaign.triggerId) {
+      throw claimRefused(422, "trigger-source-campaign", "This trigger source does not serve this campaign.");
+    }
+  }
+  // The writer checks status and window again under its lock.
+  checkCampaign(campaign, now);
+  const trigger = campaign.triggerId
+    ? await scope.find(campaignTriggers, campaign.triggerId, "campaign trigger")
+    : undefined;
+  if (trigger && level === "USER" && !proof) {
+    const [source] = await scope.db
+      .select({ id: triggerSources.id })
+      .from(triggerSources)
+      .where(scope.where(triggerSources, eq(triggerSources.triggerId, trigger.id), eq(triggerSources.active, true)))
+      .limit(1);
+    if (source) {
+      throw claimRefused(422, "trigger-source-required", "Claim this campaign with a payload of its trigger source.");
+    }
+  }
+  let engagement: typeof campaignEngagements.$inferSelect | undefined;
+  if (business) {
+    [engagement] = await scope.db
+      .select()
+      .from(campaignEngagements)
+      .where(
+        scope.where(
+          campaignEngagements,
+          eq(campaignEngagements.campaignId, campaign.id),
+          eq(campaignEngagements.businessId, business.id),
+        ),
+      );
+    if (!engagement?.active) {
+      throw claimRefused(409, "business-not-engaged", "This business does not take part in the campaign.");
+    }
+  }
+  if (trigger) await checkRequest(trigger, body);
+  return {
+    tenantId: scope.tenantId,
+    campaignId: campaign.id,
+    checkedAgainst: campaign,
+    user,
+    source: level,
+    ...(business && engagement && { business: { ...business, engagementId: engagement.id } }),
+    ...(trigger && { trigger }),
+    ...(proof && { triggerSourceId: proof.source.id }),
+    ...(body.location && { location: body.location }),
+    ...(idempotencyKey && { idempotencyKey }),
+  };
+}
+
 export function registerClaims(api: Api) {
   defineRoute(api, {
     method: "post",
@@ -149,83 +237,28 @@ export function registerClaims(api: Api) {
         throw unauthorized("Claim with an access token or an API key, or with a trigger source's signed payload.");
       }
       const level: Level = principal?.level ?? "SYSTEM";
-      const now = new Date();
-
-      // Shared with the claims asking at the same moment; the writer checks its status, window,
-      // budget and caps again under its lock.
-      const campaign = await scope.findShared(campaigns, body.campaignId, "campaign");
+      const { recentCampaigns, claimWriter } = ctx.services;
+      const recent = await recentCampaigns.find(scope, body.campaignId);
       const user = await recipientOf(scope, principal, body);
-      if (!user.active) throw claimRefused(409, "user-inactive", "This user is inactive.");
-      if (level === "BUSINESS" && body.businessId !== undefined && body.businessId !== principal?.businessId) {
-        throw forbidden("A business claims as itself only.");
-      }
-      const businessId = level === "BUSINESS" ? principal?.businessId : body.businessId;
-      if (level === "BUSINESS" && !businessId) throw forbidden("This access token acts for no business.");
-      const business = businessId ? await scope.find(businesses, businessId, "business") : undefined;
+      const claimant: Claimant = { scope, principal, level, body, proof, user, idempotencyKey: ctx.state.idempotency };
+      const freshCheck = async () => checkClaim(claimant, await recentCampaigns.read(scope, body.campaignId));
 
-      // Campaigns a caller may not see do not exist for them: drafts, and TARGETED ones not theirs.
-      const seesAll = level === "ADMIN" || (level === "SYSTEM" && principal !== undefined);
-      if (!seesAll && campaign.status === "DRAFT") throw notFound("campaign");
-      if (!targets(campaign, user, businessId)) {
-        if (level === "USER") throw notFound("campaign");
-        throw claimRefused(422, "not-targeted", "This TARGETED campaign is not for this user or business.");
+      // A campaign read lately is a hint (./recentCampaigns.ts): a refusal stands only if a fresh
+      // read agrees, and the writer refuses with campaign-changed what was checked against an old row.
+      let request: ClaimRequest;
+      try {
+        request = await checkClaim(claimant, recent.campaign);
+      } catch (error) {
+        if (!recent.kept || !(error instanceof Problem)) throw error;
+        request = await freshCheck();
       }
-
-      if (proof) {
-        if (proof.campaignId !== undefined && proof.campaignId !== campaign.id) {
-          throw claimRefused(422, "trigger-payload-campaign", "The QR payload was made for another campaign.");
-        }
-        if (proof.source.triggerId !== campaign.triggerId) {
-          throw claimRefused(422, "trigger-source-campaign", "This trigger source does not serve this campaign.");
-        }
+      let accepted;
+      try {
+        accepted = await claimWriter.record(request);
+      } catch (error) {
+        if (!isCampaignChanged(error)) throw error;
+        accepted = await claimWriter.record(await freshCheck());
       }
-      checkCampaign(campaign, now);
-      const trigger = campaign.triggerId
-        ? await scope.find(campaignTriggers, campaign.triggerId, "campaign trigger")
-        : undefined;
-      if (trigger && level === "USER" && !proof) {
-        const [source] = await scope.db
-          .select({ id: triggerSources.id })
-          .from(triggerSources)
-          .where(scope.where(triggerSources, eq(triggerSources.triggerId, trigger.id), eq(triggerSources.active, true)))
-          .limit(1);
-        if (source) {
-          throw claimRefused(
-            422,
-            "trigger-source-required",
-            "Claim this campaign with a payload of its trigger source.",
-          );
-        }
-      }
-      let engagement: typeof campaignEngagements.$inferSelect | undefined;
-      if (business) {
-        [engagement] = await scope.db
-          .select()
-          .from(campaignEngagements)
-          .where(
-            scope.where(
-              campaignEngagements,
-              eq(campaignEngagements.campaignId, campaign.id),
-              eq(campaignEngagements.businessId, business.id),
-            ),
-          );
-        if (!engagement?.active) {
-          throw claimRefused(409, "business-not-engaged", "This business does not take part in the campaign.");
-        }
-      }
-      if (trigger) await checkRequest(trigger, body);
-
-      const accepted = await ctx.services.claimWriter.record({
-        tenantId: scope.tenantId,
-        campaignId: campaign.id,
-        user,
-        source: level,
-        ...(business && engagement && { business: { ...business, engagementId: engagement.id } }),
-        ...(trigger && { trigger }),
-        ...(proof && { triggerSourceId: proof.source.id }),
-        ...(body.location && { location: body.location }),
-        ...(ctx.state.idempotency && { idempotencyKey: ctx.state.idempotency }),
-      });
       // The writer kept this answer for repeats of the Idempotency-Key, with the claim.
       if (ctx.state.idempotency) ctx.state.idempotency.kept = true;
       ctx.status = ACCEPTED_STATUS;

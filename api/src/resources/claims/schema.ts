@@ -54,6 +54,7 @@ export const claimCreate = z
     }
   })
   .meta({ id: "ClaimCreate" });
+export type ClaimCreate = z.infer<typeof claimCreate>;
 
 export const claimAccepted = z
   .object({

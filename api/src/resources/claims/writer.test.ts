@@ -227,6 +227,18 @@ for (const database of testDatabases()) {
       assert.deepEqual(rows.map((row) => row.userId).sort(), users.map((user) => user.id).sort());
     });
 
+    it("refuses with campaign-changed a claim checked against a campaign whose targeting has changed since", async () => {
+      const campaign = await published();
+      const [row] = await api.services.db.select().from(campaigns).where(eq(campaigns.id, campaign.id));
+      const [user, other] = [await newUser(), await newUser()];
+      const checkedWhenTargeted = { ...row!, visibility: "TARGETED" as const, targetUserIds: [user.id] };
+      const outcomes = await batch([
+        { ...request(campaign, user), checkedAgainst: checkedWhenTargeted },
+        { ...request(campaign, other), checkedAgainst: row! },
+      ]);
+      assert.deepEqual(outcomes.map(ruleOf), ["campaign-changed", "accepted"]);
+    });
+
     it("fails every request of a batch whose transaction fails, and records none of them", async () => {
       const campaign = await published();
       const [user, other] = await Promise.all([newUser(), newUser()]);

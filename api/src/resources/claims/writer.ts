@@ -23,6 +23,7 @@ import { campaignEngagements, campaignTriggers, campaigns, tenants } from "../..
 import { claimRefused, notFound, Problem } from "../../errors.ts";
 import { CLAIM_KIND, claimBatchKey, type ClaimJobPayload } from "../../relay/kinds/claim.ts";
 import type { HeldKey } from "../../http/idempotency.ts";
+import { checkedFieldsDiffer, type CheckedCampaignFields } from "./recentCampaigns.ts";
 import {
   admitClaim,
   checkCampaign,
@@ -41,6 +42,12 @@ type Engagement = typeof campaignEngagements.$inferSelect;
 export type ClaimRequest = {
   tenantId: string;
   campaignId: string;
+  /**
+   * What the request's own checks read from the campaign (targeting, trigger): the writer refuses
+   * it with `campaign-changed` when the locked row differs. Absent: nothing was read from it that
+   * the writer does not check itself.
+   */
+  checkedAgainst?: CheckedCampaignFields;
   user: { id: string; walletAddress: string };
   source: Level;
   /** The business bringing the claim, and its engagement in the campaign. */
@@ -150,6 +157,13 @@ export function createClaimWriter({ db, windowMs, maxBatch }: CreateClaimWriterP
   };
 }
 
+/** The request was checked against a campaign that has changed since: checked again, it may fare otherwise. */
+const CAMPAIGN_CHANGED = "campaign-changed";
+export const campaignChanged = () =>
+  claimRefused(409, CAMPAIGN_CHANGED, "The campaign changed while this claim was being checked; send it again.");
+export const isCampaignChanged = (error: unknown) =>
+  error instanceof Problem && error.extensions.rule === CAMPAIGN_CHANGED;
+
 /** Each request's campaign and engagement as the transaction read them, or why it is refused. */
 function counted(
   request: ClaimRequest,
@@ -159,6 +173,7 @@ function counted(
 ): CountedClaim {
   const campaign = current.get(request.campaignId);
   if (!campaign || campaign.tenantId !== request.tenantId) throw notFound("campaign");
+  if (request.checkedAgainst && checkedFieldsDiffer(request.checkedAgainst, campaign)) throw campaignChanged();
   // The campaign may have been paused, closed or ended since the request was checked.
   checkCampaign(campaign, now);
   const engagement = request.business && engagements.get(request.business.engagementId);
