@@ -6,11 +6,14 @@
 //
 // Taking a key and keeping its answer are the two statements every keyed write adds; requests
 // arriving together share them (../db/groupCommit.ts). A route that records its effect in a
-// transaction of its own may keep the answer there instead (ctx.state.idempotency; claims do), so
-// that the effect and the answer to replay commit together: no crash between them can leave a key
-// whose effect happened but whose answer was lost.
+// transaction of its own may keep the answer there instead (ctx.state.idempotency), so that the
+// effect and the answer to replay commit together: no crash between them can leave a key whose
+// effect happened but whose answer was lost. Such a route may take the key there too
+// (`idempotent: "in-route"`, claims do, with takeKeys): then a keyed request costs no statement
+// and no commit of its own, and the first request's answer is looked up only when the route
+// finds the key taken or refuses the request.
 import { createHash } from "node:crypto";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, sql, type SQL } from "drizzle-orm";
 import type { Context, Middleware } from "koa";
 import { z } from "zod";
 import type { Database } from "../db/client.ts";
@@ -59,19 +62,33 @@ function canonical(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
+/** A key as one string: its owner's and its own name. */
+const nameOf = (row: { owner: string; key: string }) => `${row.owner}\u0000${row.key}`;
+
 /** What makes two requests the same request. */
 export const fingerprint = (request: { method: string; path: string; query: string; body: unknown }) =>
   createHash("sha256").update(canonical(request)).digest("base64url");
 
 /**
- * The Idempotency-Key a request holds (ctx.state.idempotency). A route that keeps the answer in its
- * own transaction (status and body exactly as it answers) sets `kept` once that has committed.
+ * The Idempotency-Key a request holds (ctx.state.idempotency), and the request it stands for. A
+ * route that keeps the answer in its own transaction (status and body exactly as it answers) sets
+ * `kept` once that has committed; `taken` is false until the key's row is written (by takeKeys,
+ * for an "in-route" route).
  */
-export type HeldKey = { owner: string; key: string; kept: boolean };
+export type HeldKey = {
+  owner: string;
+  key: string;
+  method: string;
+  path: string;
+  requestHash: string;
+  taken: boolean;
+  kept: boolean;
+};
 
-declare module "koa" {
-  interface DefaultState {
-    idempotency?: HeldKey;
+/** Thrown by a route that finds its request's key taken by an earlier request (see takeKeys). */
+export class IdempotencyKeyTaken extends Error {
+  constructor() {
+    super("the Idempotency-Key is taken by an earlier request");
   }
 }
 
@@ -88,20 +105,19 @@ export type IdempotencyStore = {
 const MAX_BATCH = 200;
 
 export function createIdempotencyStore(db: Database): IdempotencyStore {
-  const keyOf = (row: { owner: string; key: string }) => `${row.owner}\u0000${row.key}`;
   const take = createGroupCommit<NewKey, boolean>({
     maxBatch: MAX_BATCH,
     write: async (rows) => {
       // A key twice in one batch: the first request takes it, the second finds it taken.
       const firsts = new Map<string, NewKey>();
-      for (const row of rows) if (!firsts.has(keyOf(row))) firsts.set(keyOf(row), row);
+      for (const row of rows) if (!firsts.has(nameOf(row))) firsts.set(nameOf(row), row);
       const taken = await db
         .insert(idempotencyKeys)
         .values([...firsts.values()])
         .onConflictDoNothing()
         .returning({ owner: idempotencyKeys.owner, key: idempotencyKeys.key });
-      const takenKeys = new Set(taken.map(keyOf));
-      return rows.map((row) => firsts.get(keyOf(row)) === row && takenKeys.has(keyOf(row)));
+      const takenKeys = new Set(taken.map(nameOf));
+      return rows.map((row) => firsts.get(nameOf(row)) === row && takenKeys.has(nameOf(row)));
     },
   });
   const keep = createGroupCommit<Answer, void>({
@@ -128,52 +144,143 @@ export function createIdempotencyStore(db: Database): IdempotencyStore {
 const requestHash = (ctx: Context) =>
   fingerprint({ method: ctx.method, path: ctx.path, query: ctx.querystring, body: ctx.request.body ?? null });
 
-export const idempotency: Middleware = async (ctx, next) => {
+/** The key this request holds, or none (no header, or no caller to own it). */
+function heldKeyOf(ctx: Context): HeldKey | undefined {
   const key = ctx.get(IDEMPOTENCY_HEADER);
   const owner = ownerOf(ctx);
-  if (!key || !owner) return next();
+  if (!key || !owner) return undefined;
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
     throw validationFailed([{ path: "headers.idempotency-key", message: "must be 1 to 255 visible ASCII characters" }]);
   }
-  const hash = requestHash(ctx);
-  const mine = and(eq(idempotencyKeys.owner, owner), eq(idempotencyKeys.key, key));
+  return { owner, key, method: ctx.method, path: ctx.path, requestHash: requestHash(ctx), taken: false, kept: false };
+}
 
+const rowOf = (held: HeldKey) => and(eq(idempotencyKeys.owner, held.owner), eq(idempotencyKeys.key, held.key));
+
+/** Whether the first request's row still speaks for the key: its answer for KEEP_MS, in flight for IN_FLIGHT_MS. */
+function isLive(first: { status: number | null; createdAt: Date }) {
+  const age = Date.now() - first.createdAt.getTime();
+  return age < KEEP_MS && !(first.status === null && age > IN_FLIGHT_MS);
+}
+
+/**
+ * Answers this request as the first one under its key was: its answer replayed, a 422 if it was
+ * another request, a 409 while it is still being answered. False when no live first request is
+ * found (none, or expired: its row is returned to be taken over).
+ */
+async function answerAsFirst(ctx: Context, held: HeldKey) {
+  const [first] = await ctx.services.db.select().from(idempotencyKeys).where(rowOf(held)).limit(1);
+  if (!first || !isLive(first)) return { answered: false as const, expired: first };
+  if (first.method !== held.method || first.path !== held.path || first.requestHash !== held.requestHash) {
+    throw unprocessable(`The ${IDEMPOTENCY_HEADER} ${held.key} was used with another request; use a new key.`);
+  }
+  if (first.status === null) {
+    throw conflict(`A request with the ${IDEMPOTENCY_HEADER} ${held.key} is still being answered; retry shortly.`);
+  }
+  ctx.status = first.status;
+  ctx.body = first.body ?? undefined;
+  ctx.set("Idempotent-Replayed", "true");
+  return { answered: true as const };
+}
+
+/** Takes the key before the route runs, and keeps a successful answer after it (or frees the key). */
+export const idempotency: Middleware = async (ctx, next) => {
+  const held = heldKeyOf(ctx);
+  if (!held) return next();
   const { db, idempotency: store } = ctx.services;
-  const claim = () => store.take({ owner, key, method: ctx.method, path: ctx.path, requestHash: hash });
+  const take = () =>
+    store.take({
+      owner: held.owner,
+      key: held.key,
+      method: held.method,
+      path: held.path,
+      requestHash: held.requestHash,
+    });
 
-  let taken = await claim();
-  if (!taken) {
-    const [first] = await db.select().from(idempotencyKeys).where(mine).limit(1);
-    const age = first ? Date.now() - first.createdAt.getTime() : Infinity;
-    if (first && age < KEEP_MS && !(first.status === null && age > IN_FLIGHT_MS)) {
-      if (first.method !== ctx.method || first.path !== ctx.path || first.requestHash !== hash) {
-        throw unprocessable(`The ${IDEMPOTENCY_HEADER} ${key} was used with another request; use a new key.`);
-      }
-      if (first.status === null) {
-        throw conflict(`A request with the ${IDEMPOTENCY_HEADER} ${key} is still being answered; retry shortly.`);
-      }
-      ctx.status = first.status;
-      ctx.body = first.body ?? undefined;
-      ctx.set("Idempotent-Replayed", "true");
-      return;
-    }
+  if (!(await take())) {
+    const first = await answerAsFirst(ctx, held);
+    if (first.answered) return;
     // Expired, or abandoned in flight: forget it and take the key afresh.
-    if (first) await db.delete(idempotencyKeys).where(and(mine, eq(idempotencyKeys.createdAt, first.createdAt)));
-    taken = await claim();
-    if (!taken) {
-      throw conflict(`A request with the ${IDEMPOTENCY_HEADER} ${key} is still being answered; retry shortly.`);
+    if (first.expired)
+      await db.delete(idempotencyKeys).where(and(rowOf(held), eq(idempotencyKeys.createdAt, first.expired.createdAt)));
+    if (!(await take())) {
+      throw conflict(`A request with the ${IDEMPOTENCY_HEADER} ${held.key} is still being answered; retry shortly.`);
     }
   }
 
-  const held: HeldKey = { owner, key, kept: false };
+  held.taken = true;
   ctx.state.idempotency = held;
   try {
     await next();
     if (!held.kept && ctx.status >= 200 && ctx.status < 300) {
-      await store.keep({ owner, key, status: ctx.status, body: ctx.body ?? null });
+      await store.keep({ owner: held.owner, key: held.key, status: ctx.status, body: ctx.body ?? null });
       held.kept = true;
     }
   } finally {
-    if (!held.kept) await db.delete(idempotencyKeys).where(mine);
+    if (!held.kept) await db.delete(idempotencyKeys).where(rowOf(held));
   }
 };
+
+/**
+ * For a route that takes the key (takeKeys) and keeps its answer in the transaction that records
+ * its effect. Nothing is read or written before the route runs; when it finds the key taken
+ * (IdempotencyKeyTaken) or refuses the request, the first request under the key answers instead,
+ * if there is one: a repeat of an accepted request is replayed, not refused by what the first one did.
+ */
+export const idempotencyInRoute: Middleware = async (ctx, next) => {
+  const held = heldKeyOf(ctx);
+  if (!held) return next();
+  ctx.state.idempotency = held;
+  try {
+    await next();
+  } catch (error) {
+    if ((await answerAsFirst(ctx, held)).answered) return;
+    if (error instanceof IdempotencyKeyTaken) {
+      // Taken, and gone again by the time it was read: the caller may simply retry.
+      throw conflict(`A request with the ${IDEMPOTENCY_HEADER} ${held.key} is still being answered; retry shortly.`);
+    }
+    throw error;
+  }
+  if (!held.kept && ctx.status >= 200 && ctx.status < 300) {
+    ctx.log.error({ path: held.path }, "an in-route Idempotency-Key route answered without keeping its answer");
+  }
+};
+
+/**
+ * Takes these keys for their requests inside the caller's transaction (one statement): a key is
+ * taken when no live request holds it (an expired or abandoned one is taken over). Returns the
+ * keys taken; a key held by another transaction waits for it to end. Keys are taken in a fixed
+ * order, so that two transactions taking overlapping keys cannot deadlock.
+ */
+export async function takeKeys(db: Database, keys: HeldKey[]): Promise<Set<HeldKey>> {
+  const byName = new Map<string, HeldKey>();
+  // A key twice among them: the first request takes it, the second finds it taken.
+  for (const held of keys) if (!byName.has(nameOf(held))) byName.set(nameOf(held), held);
+  const firsts = [...byName.values()].sort((a, b) => (nameOf(a) < nameOf(b) ? -1 : 1));
+  if (!firsts.length) return new Set();
+  const values = sql.join(
+    firsts.map((held) => sql`(${held.owner}, ${held.key}, ${held.method}, ${held.path}, ${held.requestHash})`),
+    sql`, `,
+  );
+  const stale: SQL = sql`${idempotencyKeys.createdAt} < now() - ${`${KEEP_MS} milliseconds`}::interval
+    or (${idempotencyKeys.status} is null and ${idempotencyKeys.createdAt} < now() - ${`${IN_FLIGHT_MS} milliseconds`}::interval)`;
+  const taken = await db.execute<{ owner: string; key: string }>(sql`
+    insert into ${idempotencyKeys} (owner, key, method, path, request_hash)
+    select * from (values ${values}) as taking (owner, key, method, path, request_hash)
+    on conflict (owner, key) do update set method = excluded.method, path = excluded.path,
+      request_hash = excluded.request_hash, status = null, body = null, created_at = now()
+      where ${stale}
+    returning owner, key`);
+  const names = new Set(taken.rows.map(nameOf));
+  return new Set(firsts.filter((held) => names.has(nameOf(held))));
+}
+
+/** Frees keys taken in the caller's transaction for requests it did not accept. */
+export async function freeKeys(db: Database, keys: HeldKey[]) {
+  if (!keys.length) return;
+  const names = sql.join(
+    keys.map((held) => sql`(${held.owner}, ${held.key})`),
+    sql`, `,
+  );
+  await db.execute(sql`delete from ${idempotencyKeys} where (owner, key) in (${names})`);
+}

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { authenticate, authorize } from "../auth/authenticate.ts";
 import type { Access } from "../auth/principal.ts";
 import { unsupportedMediaType, validationFailed } from "../errors.ts";
-import { idempotency, idempotencyHeaders } from "./idempotency.ts";
+import { idempotency, idempotencyHeaders, idempotencyInRoute } from "./idempotency.ts";
 import type { RateLimits } from "./rateLimits.ts";
 
 export type Api = { router: Router; registry: OpenAPIRegistry; rateLimits: RateLimits };
@@ -36,8 +36,12 @@ export type RouteSpec<P extends Schema | undefined, Q extends Schema | undefined
   /** multipart bodies are parsed by the handler's own middleware (see files). */
   bodyType?: "json" | "multipart";
   before?: Middleware[];
-  /** Honours Idempotency-Key (./idempotency.ts); every write does unless it opts out (sign-in: its answers are secrets; uploads). */
-  idempotent?: boolean;
+  /**
+   * Honours Idempotency-Key (./idempotency.ts); every write does unless it opts out (sign-in: its
+   * answers are secrets; uploads). "in-route": the handler takes the key and keeps its answer in
+   * the transaction that records its effect (takeKeys).
+   */
+  idempotent?: boolean | "in-route";
   responses: Record<number, Response>;
   /** Problem statuses beyond the ones every route of its kind may answer. */
   errors?: number[];
@@ -123,7 +127,7 @@ export function defineRoute<
     authenticate,
     authorize(spec.access),
     api.rateLimits.perCredential,
-    ...(spec.idempotent ? [idempotency] : []),
+    ...(spec.idempotent ? [spec.idempotent === "in-route" ? idempotencyInRoute : idempotency] : []),
     ...(spec.before ?? []),
     validate(spec),
     spec.handler as unknown as Middleware,

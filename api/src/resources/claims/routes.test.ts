@@ -601,6 +601,33 @@ for (const database of testDatabases()) {
       assert.deepEqual(fieldsOf(badKey), ["headers.idempotency-key"]);
     });
 
+    it("Idempotency-Key: repeats sent at once record one claim, and a repeat is replayed even where a new claim is refused", async () => {
+      const campaign = await published({ maxClaimsPerUser: 1 });
+      const { user, token } = await newUser();
+      const key = randomUUID();
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          claim({ campaignId: campaign.id }, { token, headers: { "idempotency-key": key } }),
+        ),
+      );
+      // Each is answered as the first was (a repeat still being recorded waits for it, or gets a 409).
+      const accepted = answers.filter((answer) => answer.status === 202);
+      assert.ok(accepted.length >= 1, answers.map((answer) => answer.text).join("\n"));
+      assert.ok(answers.every((answer) => answer.status === 202 || answer.status === 409));
+      assert.equal(new Set(accepted.map((answer) => answer.body.id)).size, 1);
+      assert.equal((await api.services.db.select().from(claims).where(eq(claims.userId, user.id))).length, 1);
+      // The per-user limit refuses a new claim; the repeat is the first claim's answer, not that refusal.
+      assertRefusedBy(await claim({ campaignId: campaign.id }, { token }), 409, "user-limit-reached");
+      const repeat = await claim({ campaignId: campaign.id }, { token, headers: { "idempotency-key": key } });
+      assert.equal(repeat.status, 202, repeat.text);
+      assert.deepEqual(repeat.body, accepted[0]!.body);
+      assert.equal(repeat.headers.get("idempotent-replayed"), "true");
+      // And a campaign closed since does not change that answer either.
+      await api.services.db.update(campaigns).set({ status: "CLOSED" }).where(eq(campaigns.id, campaign.id));
+      const afterClose = await claim({ campaignId: campaign.id }, { token, headers: { "idempotency-key": key } });
+      assert.deepEqual([afterClose.status, afterClose.body], [202, accepted[0]!.body]);
+    });
+
     it("lists claims with filters; a USER sees their own, a BUSINESS those it brought; progress follows the chain", async () => {
       const mine = await newUser();
       const theirs = await newUser();

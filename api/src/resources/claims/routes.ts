@@ -225,7 +225,8 @@ export function registerClaims(api: Api) {
     // Any tenant caller; X-Project-Key alone only with a trigger source's proof (checked in the handler).
     access: access.public,
     body: claimCreate,
-    idempotent: true,
+    // The writer takes the key and keeps the answer in the claim's own transaction.
+    idempotent: "in-route",
     errors: [404, 409, 422],
     responses: { 202: { description: "Accepted: the claim is queued for the chain", schema: claimAccepted } },
     handler: async (ctx) => {

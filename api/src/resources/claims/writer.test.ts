@@ -15,9 +15,10 @@ import {
   type TestTenant,
 } from "../../../test/harness.ts";
 import { countPgliteStatements } from "../../../test/pgliteStatements.ts";
-import { claims, relayJobs } from "../../db/relaySchema.ts";
+import { claims, idempotencyKeys, relayJobs } from "../../db/relaySchema.ts";
 import { campaignEngagements, campaignTriggers, campaigns } from "../../db/schema.ts";
 import { Problem } from "../../errors.ts";
+import { IdempotencyKeyTaken } from "../../http/idempotency.ts";
 import { createClaimWriter, type ClaimRequest } from "./writer.ts";
 
 let chain: TestChain;
@@ -53,6 +54,7 @@ for (const database of testDatabases()) {
       const settled = await Promise.allSettled(requests.map((claim) => writer.record(claim)));
       return settled.map((outcome) => {
         if (outcome.status === "fulfilled") return outcome.value;
+        if (outcome.reason instanceof IdempotencyKeyTaken) return { rule: "key-taken" };
         assert.ok(outcome.reason instanceof Problem, String(outcome.reason));
         return { rule: (outcome.reason.extensions as { rule: string }).rule };
       });
@@ -237,6 +239,46 @@ for (const database of testDatabases()) {
         { ...request(campaign, other), checkedAgainst: row! },
       ]);
       assert.deepEqual(outcomes.map(ruleOf), ["campaign-changed", "accepted"]);
+    });
+
+    it("takes the requests' Idempotency-Keys in the batch: a key once, freed again when its request is refused", async () => {
+      const campaign = await published({ maxClaimsPerUser: 1 });
+      const [user, other, third] = [await newUser(), await newUser(), await newUser()];
+      const keyed = (claimant: { id: string; walletAddress: string }, key: string): ClaimRequest => ({
+        ...request(campaign, claimant),
+        idempotencyKey: {
+          owner: `${a.id}:test`,
+          key,
+          method: "POST",
+          path: "/campaigns/claims",
+          requestHash: key,
+          taken: false,
+          kept: false,
+        },
+      });
+      const keyRows = (key: string) =>
+        api.services.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key));
+      const [shared, refusedKey] = [randomUUID(), randomUUID()];
+      // The same key twice, and a second claim of `user` that the per-user limit refuses.
+      const outcomes = await batch([keyed(user, shared), keyed(other, shared), keyed(user, refusedKey)]);
+      assert.deepEqual(outcomes.map(ruleOf), ["accepted", "key-taken", "user-limit-reached"]);
+      const [kept] = await keyRows(shared);
+      const first = outcomes[0] as { id: string; onchainClaimId: number };
+      assert.equal(kept!.status, 202);
+      assert.deepEqual(kept!.body, { id: first.id, claimId: String(first.onchainClaimId), status: "PENDING" });
+      assert.equal((await keyRows(refusedKey)).length, 0, "the refused request's key is free");
+      // A later batch finds the key taken, and records nothing for it.
+      assert.deepEqual((await batch([keyed(third, shared)])).map(ruleOf), ["key-taken"]);
+      assert.deepEqual(
+        (await claimsOf(campaign.id)).map((row) => row.userId),
+        [user.id],
+      );
+      // A key kept longer than answers are replayed is taken afresh.
+      await api.services.db
+        .update(idempotencyKeys)
+        .set({ createdAt: new Date(Date.now() - 25 * 3_600_000) })
+        .where(eq(idempotencyKeys.key, shared));
+      assert.deepEqual((await batch([keyed(third, shared)])).map(ruleOf), ["accepted"]);
     });
 
     it("fails every request of a batch whose transaction fails, and records none of them", async () => {

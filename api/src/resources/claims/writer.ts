@@ -4,12 +4,13 @@
 // its own transaction. The writer gathers the claims that arrive together (those of one turn of
 // the event loop, or within CLAIM_BATCH_WINDOW_MS when set; at most CLAIM_BATCH_MAX) and records
 // them all in one transaction of five statements whatever their number (BEGIN and COMMIT included;
-// six or seven when it must lock engagements or users): lock and re-read the batch's campaigns
-// (and engagements; the users first where a trigger's limits count their claims), read the earlier
-// claims the rules count, decide each claim in arrival order (a user's second claim sees the
-// first; budgets and caps count down), then write the accepted claims, their relay jobs, the
-// counters and the answers to keep for their Idempotency-Keys in one statement. Each request is
-// answered once the transaction has committed: with its claim, or with the refusal it alone
+// one more each when it must take Idempotency-Keys, lock engagements or users, or free the keys
+// of refused requests): take the requests' Idempotency-Keys, lock and re-read the batch's
+// campaigns (and engagements; the users first where a trigger's limits count their claims), read
+// the earlier claims the rules count, decide each claim in arrival order (a user's second claim
+// sees the first; budgets and caps count down), then write the accepted claims, their relay jobs,
+// the counters and the answers to keep for their Idempotency-Keys in one statement. Each request
+// is answered once the transaction has committed: with its claim, or with the refusal it alone
 // earned; if the transaction fails, every request of the batch gets its error and nothing is
 // recorded.
 import { randomUUID } from "node:crypto";
@@ -22,7 +23,7 @@ import { claims, idempotencyKeys, relayJobs } from "../../db/relaySchema.ts";
 import { campaignEngagements, campaignTriggers, campaigns, tenants } from "../../db/schema.ts";
 import { claimRefused, notFound, Problem } from "../../errors.ts";
 import { CLAIM_KIND, claimBatchKey, type ClaimJobPayload } from "../../relay/kinds/claim.ts";
-import type { HeldKey } from "../../http/idempotency.ts";
+import { freeKeys, IdempotencyKeyTaken, takeKeys, type HeldKey } from "../../http/idempotency.ts";
 import { checkedFieldsDiffer, type CheckedCampaignFields } from "./recentCampaigns.ts";
 import {
   admitClaim,
@@ -55,7 +56,11 @@ export type ClaimRequest = {
   trigger?: typeof campaignTriggers.$inferSelect;
   triggerSourceId?: string;
   location?: Point;
-  /** The request's Idempotency-Key: its answer (acceptedAnswer) is kept in the claim's transaction. */
+  /**
+   * The request's Idempotency-Key: taken in the claim's transaction unless already taken (a request
+   * whose key is taken by an earlier one fails with IdempotencyKeyTaken), and its answer
+   * (acceptedAnswer) kept there.
+   */
   idempotencyKey?: HeldKey;
 };
 
@@ -87,7 +92,9 @@ export type CreateClaimWriterParameters = {
   maxBatch: number;
 };
 
-type Outcome = { recorded: Recorded } | { refused: Problem };
+/** Why a request was not recorded: a rule refused it, or its Idempotency-Key was taken. */
+type Refusal = Problem | IdempotencyKeyTaken;
+type Outcome = { recorded: Recorded } | { refused: Refusal };
 type Waiting = { request: ClaimRequest; resolve: (row: Recorded) => void; reject: (error: unknown) => void };
 type TenantChain = { chainId: number; registry: string };
 
@@ -207,6 +214,17 @@ async function recordBatch(
   const now = new Date();
   return db.transaction(async (transaction) => {
     const tx = transaction as unknown as Database;
+    // First the keys that these requests' routes left to the transaction: a repeat of a request
+    // recorded before (or being recorded by another transaction, which this one then waits for)
+    // is answered by that request, and takes no part in this batch.
+    const keysToTake = requests.flatMap((request) =>
+      request.idempotencyKey && !request.idempotencyKey.taken ? [request.idempotencyKey] : [],
+    );
+    const taken = await takeKeys(tx, keysToTake);
+    const keyRefusal = (request: ClaimRequest) =>
+      request.idempotencyKey && !request.idempotencyKey.taken && !taken.has(request.idempotencyKey)
+        ? new IdempotencyKeyTaken()
+        : undefined;
     // The campaign rows locked next serialise every recording of a campaign's claims, which is all
     // that a per-user cap counts; a trigger's limits count a user's claims across campaigns, so
     // those users are locked first (in the same order everywhere: no deadlock).
@@ -233,16 +251,19 @@ async function recordBatch(
     const current = new Map(campaignRows.map((row) => [row.id, row]));
     const engagements = new Map(engagementRows.map((row) => [row.id, row]));
 
-    const prepared = requests.map((request) => decide(() => counted(request, current, engagements, now)));
+    const prepared = requests.map(
+      (request): CountedClaim | Refusal =>
+        keyRefusal(request) ?? decide(() => counted(request, current, engagements, now)),
+    );
     const tally = await readTally(tx, {
-      claims: prepared.filter((claim): claim is CountedClaim => !(claim instanceof Problem)),
+      claims: prepared.filter((claim): claim is CountedClaim => !(claim instanceof Error)),
       campaigns: campaignRows,
       engagements: engagementRows,
       now,
     });
     // In arrival order: each accepted claim counts against the next ones.
     const decisions = prepared.map((claim) => {
-      if (claim instanceof Problem) return claim;
+      if (claim instanceof Error) return claim;
       return decide(() => {
         admitClaim(claim, tally, now);
         return claim;
@@ -250,11 +271,20 @@ async function recordBatch(
     });
     const accepted = requests.flatMap((request, index) => {
       const claim = decisions[index]!;
-      return claim instanceof Problem ? [] : [{ request, campaign: claim.campaign, id: randomUUID() }];
+      return claim instanceof Error ? [] : [{ request, campaign: claim.campaign, id: randomUUID() }];
     });
     const recorded = await writeClaims(tx, accepted, tenantChains);
+    // A refused request leaves its key free, for a retry once the cause is gone.
+    await freeKeys(
+      tx,
+      requests.flatMap((request, index) =>
+        decisions[index] instanceof Problem && request.idempotencyKey && taken.has(request.idempotencyKey)
+          ? [request.idempotencyKey]
+          : [],
+      ),
+    );
     return decisions.map((claim, index): Outcome => {
-      if (claim instanceof Problem) return { refused: claim };
+      if (claim instanceof Error) return { refused: claim };
       return { recorded: recorded.get(requests[index]!)! };
     });
   });
