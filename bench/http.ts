@@ -2,7 +2,8 @@
 // verification and the campaign list, on embedded PGlite by default) against a bare Koa
 // hello-world, both in their own process, loaded by autocannon from this one with the same
 // connections and duration; then the same read with the list cache off, every request reading
-// the database. Writes bench/results/http.{md,json}.
+// the database; and the bare Koa server answering the API's own answer, byte for byte, which tells
+// what the answer's size costs from what the API does. Writes bench/results/http.{md,json}.
 //
 //   npm run bench:http   (BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_CAMPAIGNS=50 BENCH_PATH=/campaigns)
 // Hardhat runs this script (it serves the chain), so options come from the environment.
@@ -76,6 +77,7 @@ log(`starting the API (${databaseName}) and the bare Koa server`);
 let api = await startApiProcess();
 const bare = await serve("bench/bare-koa.ts", {}, /listening (\d+)/);
 const bareUrl = `http://127.0.0.1:${bare.match[1]}`;
+let sameBody: Awaited<ReturnType<typeof serve>> | undefined;
 
 try {
   const login = { email: "bench@example.test", name: "Bench", password: randomBytes(12).toString("hex") };
@@ -97,9 +99,16 @@ try {
       body: { title: `Campaign ${index}`, description: "A campaign of the benchmark" },
     });
   }
-  const page = await call(`${api.url}${values.path}`, { method: "GET", headers: authorization });
+  const answer = await fetch(`${api.url}${values.path}`, { headers: authorization });
+  const answerText = await answer.text();
+  if (!answer.ok) throw new Error(`GET ${values.path}: ${answer.status} ${answerText}`);
+  const page = JSON.parse(answerText);
+  const answerFile = join(workDir, "answer.json");
+  writeFileSync(answerFile, answerText);
+  sameBody = await serve("bench/bare-koa.ts", { BARE_BODY_FILE: answerFile }, /listening (\d+)/);
   log(`loading ${bareUrl}/ and ${api.url}${values.path} for ${seconds} s each with ${connections} connections`);
   const bareResult = await load(`${bareUrl}/`, {});
+  const sameBodyResult = await load(`http://127.0.0.1:${sameBody.match[1]}/`, {});
   const apiResult = await load(`${api.url}${values.path}`, authorization);
   // The same read with the campaign-list cache off: what a request costs when it reads the database.
   log("restarting the API with CAMPAIGN_LIST_CACHE_MS=0 (every request reads the database)");
@@ -112,6 +121,10 @@ try {
     ratio: Number((apiResult.rps / bareResult.rps).toFixed(3)),
     p99Ms: apiResult.p99Ms,
     bareP99Ms: bareResult.p99Ms,
+    answerBytes: Buffer.byteLength(answerText),
+    bareSameBodyRps: Math.round(sameBodyResult.rps),
+    bareSameBodyP99Ms: sameBodyResult.p99Ms,
+    sameBodyRatio: Number((apiResult.rps / sameBodyResult.rps).toFixed(3)),
     uncachedApiRps: Math.round(uncachedResult.rps),
     uncachedRatio: Number((uncachedResult.rps / bareResult.rps).toFixed(3)),
     uncachedP99Ms: uncachedResult.p99Ms,
@@ -130,15 +143,17 @@ try {
     `campaigns, on ${databaseName}) against a bare Koa hello-world, ${connections} connections for ${seconds} s each,`,
     "autocannon in a separate process. The API runs with its defaults: campaign list answers are kept for",
     "CAMPAIGN_LIST_CACHE_MS (1 s) per tenant, view and query. The last row turns that off, so that every",
-    "request reads the database.",
+    `request reads the database. The second row is bare Koa answering the API's own answer (${result.answerBytes}`,
+    "bytes of JSON, where hello-world is 17): what the answer's bytes cost, apart from what the API does.",
     "",
     "| server | requests/s | p99 (ms) | ratio to bare Koa |",
     "| --- | ---: | ---: | ---: |",
     `| bare Koa | ${result.bareKoaRps} | ${result.bareP99Ms} | 1 |`,
+    `| bare Koa, the API's answer | ${result.bareSameBodyRps} | ${result.bareSameBodyP99Ms} | ${(result.bareSameBodyRps / result.bareKoaRps).toFixed(3)} |`,
     `| API \`GET ${values.path}\` | ${result.apiRps} | ${result.p99Ms} | ${result.ratio} |`,
     `| API, every request reading the database | ${result.uncachedApiRps} | ${result.uncachedP99Ms} | ${result.uncachedRatio} |`,
     "",
-    `ratio (API / bare): **${result.ratio}** (target ≥ 0.5)`,
+    `ratio (API / bare): **${result.ratio}** (target ≥ 0.5); API / bare Koa answering the same bytes: ${result.sameBodyRatio}`,
     "",
   ].join("\n");
   mkdirSync("bench/results", { recursive: true });
@@ -147,7 +162,7 @@ try {
   console.log(markdown);
   log("wrote bench/results/http.json and http.md");
 } finally {
-  await Promise.all([stop(api.child), stop(bare.child)]);
+  await Promise.all([stop(api.child), stop(bare.child), ...(sameBody ? [stop(sameBody.child)] : [])]);
   await scratchDatabase?.drop();
   await chain.close();
 }

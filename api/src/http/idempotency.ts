@@ -85,6 +85,12 @@ export type HeldKey = {
   kept: boolean;
 };
 
+declare module "koa" {
+  interface DefaultState {
+    idempotency?: HeldKey;
+  }
+}
+
 /** Thrown by a route that finds its request's key taken by an earlier request (see takeKeys). */
 export class IdempotencyKeyTaken extends Error {
   constructor() {
@@ -165,8 +171,8 @@ function isLive(first: { status: number | null; createdAt: Date }) {
 
 /**
  * Answers this request as the first one under its key was: its answer replayed, a 422 if it was
- * another request, a 409 while it is still being answered. False when no live first request is
- * found (none, or expired: its row is returned to be taken over).
+ * another request, a 409 while it is still being answered. Not `answered` when no live first
+ * request is found (none, or an expired one, returned to be taken over).
  */
 async function answerAsFirst(ctx: Context, held: HeldKey) {
   const [first] = await ctx.services.db.select().from(idempotencyKeys).where(rowOf(held)).limit(1);
@@ -201,8 +207,9 @@ export const idempotency: Middleware = async (ctx, next) => {
     const first = await answerAsFirst(ctx, held);
     if (first.answered) return;
     // Expired, or abandoned in flight: forget it and take the key afresh.
-    if (first.expired)
+    if (first.expired) {
       await db.delete(idempotencyKeys).where(and(rowOf(held), eq(idempotencyKeys.createdAt, first.expired.createdAt)));
+    }
     if (!(await take())) {
       throw conflict(`A request with the ${IDEMPOTENCY_HEADER} ${held.key} is still being answered; retry shortly.`);
     }
