@@ -98,12 +98,13 @@ export class IdempotencyKeyTaken extends Error {
   }
 }
 
-type NewKey = typeof idempotencyKeys.$inferInsert & { owner: string; key: string };
+/** A key and the request it is for: what taking the key records. */
+type KeyRequest = { owner: string; key: string; method: string; path: string; requestHash: string };
 type Answer = { owner: string; key: string; status: number; body: unknown };
 
 export type IdempotencyStore = {
-  /** Takes the key for this request: false when another request holds it (or held it). */
-  take: (row: NewKey) => Promise<boolean>;
+  /** Takes the key for this request: false when another live request holds it. */
+  take: (request: KeyRequest) => Promise<boolean>;
   /** Keeps the answer to replay. */
   keep: (answer: Answer) => Promise<void>;
 };
@@ -111,19 +112,11 @@ export type IdempotencyStore = {
 const MAX_BATCH = 200;
 
 export function createIdempotencyStore(db: Database): IdempotencyStore {
-  const take = createGroupCommit<NewKey, boolean>({
+  const take = createGroupCommit<KeyRequest, boolean>({
     maxBatch: MAX_BATCH,
-    write: async (rows) => {
-      // A key twice in one batch: the first request takes it, the second finds it taken.
-      const firsts = new Map<string, NewKey>();
-      for (const row of rows) if (!firsts.has(nameOf(row))) firsts.set(nameOf(row), row);
-      const taken = await db
-        .insert(idempotencyKeys)
-        .values([...firsts.values()])
-        .onConflictDoNothing()
-        .returning({ owner: idempotencyKeys.owner, key: idempotencyKeys.key });
-      const takenKeys = new Set(taken.map(nameOf));
-      return rows.map((row) => firsts.get(nameOf(row)) === row && takenKeys.has(nameOf(row)));
+    write: async (requests) => {
+      const taken = await takeKeys(db, requests);
+      return requests.map((request) => taken.has(request));
     },
   });
   const keep = createGroupCommit<Answer, void>({
@@ -171,12 +164,12 @@ function isLive(first: { status: number | null; createdAt: Date }) {
 
 /**
  * Answers this request as the first one under its key was: its answer replayed, a 422 if it was
- * another request, a 409 while it is still being answered. Not `answered` when no live first
- * request is found (none, or an expired one, returned to be taken over).
+ * another request, a 409 while it is still being answered. False when no live first request is
+ * found.
  */
 async function answerAsFirst(ctx: Context, held: HeldKey) {
   const [first] = await ctx.services.db.select().from(idempotencyKeys).where(rowOf(held)).limit(1);
-  if (!first || !isLive(first)) return { answered: false as const, expired: first };
+  if (!first || !isLive(first)) return false;
   if (first.method !== held.method || first.path !== held.path || first.requestHash !== held.requestHash) {
     throw unprocessable(`The ${IDEMPOTENCY_HEADER} ${held.key} was used with another request; use a new key.`);
   }
@@ -186,7 +179,7 @@ async function answerAsFirst(ctx: Context, held: HeldKey) {
   ctx.status = first.status;
   ctx.body = first.body ?? undefined;
   ctx.set("Idempotent-Replayed", "true");
-  return { answered: true as const };
+  return true;
 }
 
 /** Takes the key before the route runs, and keeps a successful answer after it (or frees the key). */
@@ -194,23 +187,11 @@ export const idempotency: Middleware = async (ctx, next) => {
   const held = heldKeyOf(ctx);
   if (!held) return next();
   const { db, idempotency: store } = ctx.services;
-  const take = () =>
-    store.take({
-      owner: held.owner,
-      key: held.key,
-      method: held.method,
-      path: held.path,
-      requestHash: held.requestHash,
-    });
-
-  if (!(await take())) {
-    const first = await answerAsFirst(ctx, held);
-    if (first.answered) return;
-    // Expired, or abandoned in flight: forget it and take the key afresh.
-    if (first.expired) {
-      await db.delete(idempotencyKeys).where(and(rowOf(held), eq(idempotencyKeys.createdAt, first.expired.createdAt)));
-    }
-    if (!(await take())) {
+  // An expired or abandoned first request is taken over; a live one answers instead.
+  if (!(await store.take(held))) {
+    if (await answerAsFirst(ctx, held)) return;
+    // Gone by the time it was read (its request failed): take the key afresh.
+    if (!(await store.take(held))) {
       throw conflict(`A request with the ${IDEMPOTENCY_HEADER} ${held.key} is still being answered; retry shortly.`);
     }
   }
@@ -241,7 +222,7 @@ export const idempotencyInRoute: Middleware = async (ctx, next) => {
   try {
     await next();
   } catch (error) {
-    if ((await answerAsFirst(ctx, held)).answered) return;
+    if (await answerAsFirst(ctx, held)) return;
     if (error instanceof IdempotencyKeyTaken) {
       // Taken, and gone again by the time it was read: the caller may simply retry.
       throw conflict(`A request with the ${IDEMPOTENCY_HEADER} ${held.key} is still being answered; retry shortly.`);
@@ -259,8 +240,8 @@ export const idempotencyInRoute: Middleware = async (ctx, next) => {
  * keys taken; a key held by another transaction waits for it to end. Keys are taken in a fixed
  * order, so that two transactions taking overlapping keys cannot deadlock.
  */
-export async function takeKeys(db: Database, keys: HeldKey[]): Promise<Set<HeldKey>> {
-  const byName = new Map<string, HeldKey>();
+export async function takeKeys<K extends KeyRequest>(db: Database, keys: readonly K[]): Promise<Set<K>> {
+  const byName = new Map<string, K>();
   // A key twice among them: the first request takes it, the second finds it taken.
   for (const held of keys) if (!byName.has(nameOf(held))) byName.set(nameOf(held), held);
   const firsts = [...byName.values()].sort((a, b) => (nameOf(a) < nameOf(b) ? -1 : 1));
