@@ -235,10 +235,10 @@ export const idempotencyInRoute: Middleware = async (ctx, next) => {
 };
 
 /**
- * Takes these keys for their requests inside the caller's transaction (one statement): a key is
- * taken when no live request holds it (an expired or abandoned one is taken over). Returns the
- * keys taken; a key held by another transaction waits for it to end. Keys are taken in a fixed
- * order, so that two transactions taking overlapping keys cannot deadlock.
+ * Takes these keys for their requests in one statement (inside the caller's transaction, if it
+ * runs in one): a key is taken when no live request holds it (an expired or abandoned one is taken
+ * over). Returns the keys taken; a key held by another transaction waits for it to end. Keys are
+ * taken in a fixed order, so that two transactions taking overlapping keys cannot deadlock.
  */
 export async function takeKeys<K extends KeyRequest>(db: Database, keys: readonly K[]): Promise<Set<K>> {
   const byName = new Map<string, K>();
