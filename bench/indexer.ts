@@ -155,7 +155,7 @@ async function timeBackfill(
   const seconds = (performance.now() - began) / 1000;
   const peakKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${indexer.child.pid}/status`, "utf8"))?.[1] ?? 0);
   const peaks = JSON.parse(readFileSync(memoryFile, "utf8")) as MemoryPeaks;
-  const misses = await cacheMisses(indexer.url);
+  const { misses, rpcRequests } = await ponderCounts(indexer.url);
   await indexer.stop();
   await database.drop(); // the next size starts from an empty database
   if (existsSync(`${memoryFile}.heapsnapshot`)) {
@@ -169,22 +169,30 @@ async function timeBackfill(
     `${name} on ${kind}: ${seconds.toFixed(1)} s to backfill, peak RSS ${peakRssMb} MB, heapUsed ${peaks.heapUsedMb} MB (live ${peaks.liveHeapMb} MB), ` +
       `external ${peaks.externalMb} MB (arrayBuffers ${peaks.arrayBuffersMb} MB), WebAssembly ${peaks.wasmMb} MB (resident ${peaks.wasmResidentMb} MB)`,
   );
-  return { seconds, peakRssMb, peaks, misses };
+  return { seconds, peakRssMb, peaks, misses, rpcRequests };
 }
 
 /**
- * Rows Ponder had to read one query at a time (its cache no longer held every row of the table and
- * it had not predicted the row): the reason a backfill with a bounded cache slows down.
+ * From Ponder's metrics: rows it had to read one query at a time (its cache no longer held every row
+ * of the table and it had not predicted the row: the reason a backfill with a bounded cache slows
+ * down), and the JSON-RPC requests it made (fetching, not indexing, can be what bounds a backfill:
+ * Ponder holds itself to about 20 requests a second at first).
  */
-async function cacheMisses(indexerUrl: string) {
+async function ponderCounts(indexerUrl: string) {
   const metrics = await (await fetch(`${indexerUrl}/metrics`)).text();
-  const perTable: Record<string, number> = {};
+  const misses: Record<string, number> = {};
   for (const [, table, count] of metrics.matchAll(
     /^ponder_indexing_cache_requests_total\{table="([^"]+)",type="miss"\} (\d+)/gm,
   )) {
-    if (Number(count) > 0) perTable[table!] = Number(count);
+    if (Number(count) > 0) misses[table!] = Number(count);
   }
-  return perTable;
+  const rpcRequests: Record<string, number> = {};
+  for (const [, method, count] of metrics.matchAll(
+    /^ponder_rpc_request_duration_count\{method="([^"]+)"[^}]*\} (\d+)/gm,
+  )) {
+    rpcRequests[method!] = (rpcRequests[method!] ?? 0) + Number(count);
+  }
+  return { misses, rpcRequests };
 }
 
 const runs = [];
@@ -223,6 +231,8 @@ for (const events of sizes) {
         bareSeconds: Number(bare.seconds.toFixed(2)),
         fullCacheMisses: full.misses,
         bareCacheMisses: bare.misses,
+        fullRpcRequests: full.rpcRequests,
+        bareRpcRequests: bare.rpcRequests,
         // The machine's 1-minute load average after the pair: the cores may be shared.
         loadAverage: Number(loadavg()[0]!.toFixed(1)),
       });
@@ -237,6 +247,8 @@ const misses = (perTable: Record<string, number>) =>
   Object.entries(perTable)
     .map(([table, n]) => `${table} ${count(n)}`)
     .join(", ") || "0";
+const requests = (perMethod: Record<string, number>) =>
+  `${perMethod.eth_getLogs ?? 0} / ${perMethod.eth_getBlockByNumber ?? 0}`;
 const largest = runs.filter((run) => run.events === sizes.at(-1))[0]!;
 const result = { ...largest, runs };
 const markdown = [
@@ -244,14 +256,14 @@ const markdown = [
   "",
   `Measured ${new Date().toISOString()}: claims (each one points Transfer, plus a Claimed the full indexer also handles), backfilled from a fresh database (embedded PGlite, or a new database on a PostgreSQL server); time is from process start to Ponder's /ready, and includes Ponder's start-up. Peak RSS is the indexer process's (VmHWM); heap, live heap and wasm are peaks sampled inside it: V8's heapUsed (every 100 ms; it includes garbage not yet collected), heapUsed just after each full garbage collection (about the live heap), and the resident part of the WebAssembly memories (PGlite's Postgres, once a second). The JSON also has external memory (outside the heap, WebAssembly's included) and arrayBuffers.`,
   "",
-  "| claims | database | cache limit (MB) | full s | full Transfer events/s | full peak RSS / heap / live heap / wasm (MB) | full cache misses | bare s | bare events/s | bare peak RSS / heap / live heap / wasm (MB) | bare cache misses | ratio | load |",
-  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  "| claims | database | cache limit (MB) | full s | full Transfer events/s | full peak RSS / heap / live heap / wasm (MB) | full cache misses | full eth_getLogs / getBlock | bare s | bare events/s | bare peak RSS / heap / live heap / wasm (MB) | bare cache misses | bare eth_getLogs / getBlock | ratio | load |",
+  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ...runs.map(
     (run) =>
-      `| ${count(run.events)} | ${run.database} | ${run.cacheMb} | ${run.fullSeconds} | ${run.fullEventsPerSec} | ${memory(run.peakRssMb, run.fullMemory)} | ${misses(run.fullCacheMisses)} | ${run.bareSeconds} | ${run.bareEventsPerSec} | ${memory(run.bareIndexerPeakRssMb, run.bareMemory)} | ${misses(run.bareCacheMisses)} | ${run.ratio} | ${run.loadAverage} |`,
+      `| ${count(run.events)} | ${run.database} | ${run.cacheMb} | ${run.fullSeconds} | ${run.fullEventsPerSec} | ${memory(run.peakRssMb, run.fullMemory)} | ${misses(run.fullCacheMisses)} | ${requests(run.fullRpcRequests)} | ${run.bareSeconds} | ${run.bareEventsPerSec} | ${memory(run.bareIndexerPeakRssMb, run.bareMemory)} | ${misses(run.bareCacheMisses)} | ${requests(run.bareRpcRequests)} | ${run.ratio} | ${run.loadAverage} |`,
   ),
   "",
-  `full: every table, causes, statistics; bare: one upsert per Transfer. ratio: full / bare events per second (target ≥ 0.5). cache limit: PONDER_CACHE_BYTES (default: a fifth of the heap limit). heap limit: ${values["heap-mb"] === undefined ? "Node's default" : `${Number(values["heap-mb"])} MB (--max-old-space-size)`}. cache misses: rows read one query at a time, by table (Ponder's cache no longer held the whole table and had not predicted the row). load: the 1-minute load average after the pair.`,
+  `full: every table, causes, statistics; bare: one upsert per Transfer. ratio: full / bare events per second (target ≥ 0.5). cache limit: PONDER_CACHE_BYTES (default: a fifth of the heap limit). heap limit: ${values["heap-mb"] === undefined ? "Node's default" : `${Number(values["heap-mb"])} MB (--max-old-space-size)`}. cache misses: rows read one query at a time, by table (Ponder's cache no longer held the whole table and had not predicted the row). eth_getLogs / getBlock: the JSON-RPC requests each indexer made for logs and for blocks. load: the 1-minute load average after the pair.`,
   "",
 ].join("\n");
 mkdirSync("bench/results", { recursive: true });
