@@ -8,7 +8,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { network } from "hardhat";
-import pg from "pg";
 import { encodeFunctionData, hexToBigInt, maxUint64, parseEventLogs, zeroAddress, type Address, type Hash } from "viem";
 import { ClaimSource, ContractKind, IssueReason } from "../abi/enums.ts";
 import { campaignRegistryAbi } from "../abi/campaignRegistry.ts";
@@ -33,6 +32,7 @@ import {
 } from "./helpers/fixtures.ts";
 import { implementationOf } from "./helpers/erc1967.ts";
 import { freePort } from "./helpers/ports.ts";
+import { createScratchDatabase, type ScratchDatabase } from "./helpers/scratchDatabase.ts";
 
 /** OpenZeppelin Initializable's ERC-7201 slot; its low 64 bits hold the initialized version. */
 const INITIALIZABLE_SLOT = "0xf0c57e16840df040f15088dc2f81fe391c3923bec73e23a9662efc9c229c6a00";
@@ -267,7 +267,7 @@ for (const variant of variants) {
     let rpcUrl: string;
     let indexer: IndexerProcess;
     let activity: Activity;
-    let schema: string;
+    let database: ScratchDatabase | undefined;
     let provider: { request: (args: { method: string; params?: unknown[] }) => Promise<unknown> };
     let deployments: string;
     let output = "";
@@ -286,12 +286,14 @@ for (const variant of variants) {
         deployments,
       );
 
-      schema = `e2e_${process.pid}_${Date.now()}`;
+      // A database of its own on PostgreSQL, not a schema in the shared one: Ponder caches the chain's
+      // logs and blocks per database and chain id (ponder_sync), and every run's chain is a new 31337.
+      database = variant.databaseUrl ? await createScratchDatabase(variant.databaseUrl, "pers_indexer_e2e") : undefined;
       indexer = await startIndexer({
         port: await freePort(),
-        schema,
+        schema: "e2e",
         pgliteDir: join(deployments, "pglite"),
-        env: { RPC_URL_31337: rpcUrl, PERS_DEPLOYMENTS_DIR: deployments, DATABASE_URL: variant.databaseUrl },
+        env: { RPC_URL_31337: rpcUrl, PERS_DEPLOYMENTS_DIR: deployments, DATABASE_URL: database?.url },
         onOutput: (text) => (output += text),
       });
       // Activity while the indexer follows the chain live, as it would in production.
@@ -303,13 +305,7 @@ for (const variant of variants) {
       async () => {
         await indexer?.stop();
         await server?.close();
-        if (variant.databaseUrl) {
-          // Each run writes to a schema of its own; leave the shared database as it was.
-          const database = new pg.Client({ connectionString: variant.databaseUrl });
-          await database.connect();
-          await database.query(`drop schema if exists "${schema}" cascade`);
-          await database.end();
-        }
+        await database?.drop();
       },
       { timeout: 30_000 },
     );
