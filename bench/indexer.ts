@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import { network } from "hardhat";
 import { numberToHex, padHex, type Address, type Hash } from "viem";
 import { rpcUrlVariableFor, writeDeployment } from "../deploy/deployment-file.ts";
+import { rpcRequestCounts } from "../indexer/status.ts";
 import { startIndexer } from "../scripts/indexer-process.ts";
 import { addTenant, claimRequest, createPointsCampaign, protocolFixture } from "../test/helpers/fixtures.ts";
 import { freePort } from "../test/helpers/ports.ts";
@@ -186,13 +187,7 @@ async function ponderCounts(indexerUrl: string) {
   )) {
     if (Number(count) > 0) misses[table!] = Number(count);
   }
-  const rpcRequests: Record<string, number> = {};
-  for (const [, method, count] of metrics.matchAll(
-    /^ponder_rpc_request_duration_count\{method="([^"]+)"[^}]*\} (\d+)/gm,
-  )) {
-    rpcRequests[method!] = (rpcRequests[method!] ?? 0) + Number(count);
-  }
-  return { misses, rpcRequests };
+  return { misses, rpcRequests: rpcRequestCounts(metrics) };
 }
 
 const runs = [];

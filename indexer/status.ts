@@ -46,3 +46,14 @@ export async function waitForIndexedTransaction(indexerUrl: string, hash: string
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+/** The JSON-RPC requests an indexer has made, by method, read from the text of Ponder's /metrics. */
+export function rpcRequestCounts(metrics: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const [, method, count] of metrics.matchAll(
+    /^ponder_rpc_request_duration_count\{method="([^"]+)"[^}]*\} (\d+)/gm,
+  )) {
+    counts[method!] = (counts[method!] ?? 0) + Number(count);
+  }
+  return counts;
+}

@@ -16,7 +16,7 @@ import { rewardTokenAbi } from "../abi/rewardToken.ts";
 import { rpcUrlVariableFor, writeDeployment } from "../deploy/deployment-file.ts";
 import { signClaimVoucher, signForwardRequest } from "../deploy/signatures.ts";
 import { audit } from "../indexer/audit.ts";
-import { waitForIndexedTransaction } from "../indexer/status.ts";
+import { rpcRequestCounts, waitForIndexedTransaction } from "../indexer/status.ts";
 import { startIndexer, type IndexerProcess } from "../scripts/indexer-process.ts";
 import {
   addTenant,
@@ -624,7 +624,7 @@ for (const variant of variants) {
           // A folder of its own: an empty RPC cache, so that every log is fetched from the chain.
           pgliteDir: mkdtempSync(join(tmpdir(), "pers-indexer-backfill-")),
           env: {
-            RPC_URL_31337: rpcUrl,
+            [rpcUrlVariableFor(31337)]: rpcUrl,
             PERS_DEPLOYMENTS_DIR: deployments,
             DATABASE_URL: undefined,
             PONDER_LOG_LEVEL: "debug",
@@ -640,9 +640,7 @@ for (const variant of variants) {
           const ranges = backfillOutput.match(/Fetched block range data/g)?.length ?? 0;
           assert.ok(ranges >= 1, backfillOutput.slice(-3000));
           const metrics = await (await fetch(`${backfilled.url}/metrics`)).text();
-          const getLogs = Number(
-            /ponder_rpc_request_duration_count\{method="eth_getLogs"[^}]*\} (\d+)/.exec(metrics)?.[1],
-          );
+          const getLogs = rpcRequestCounts(metrics).eth_getLogs ?? 0;
           assert.ok(getLogs >= ranges && getLogs <= (6 + 5) * ranges, `${getLogs} eth_getLogs for ${ranges} ranges`);
         } finally {
           await backfilled.stop();
