@@ -10,6 +10,7 @@
 // memory; `--heap-snapshot-mb N` also saves a heap snapshot when heapUsed first passes N MB, and
 // `--heap-mb N` caps both indexers' V8 old space (--max-old-space-size, as a deployment would). Writes
 // bench/results/indexer.{md,json} (the top-level figures are the largest size's, first cache limit's).
+// BENCH_INDEXER_NODE_OPTIONS adds Node options to both indexers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
 import { hardhat } from "viem/chains";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -18,7 +19,7 @@ import { parseArgs } from "node:util";
 import { network } from "hardhat";
 import { numberToHex, padHex, type Address, type Hash } from "viem";
 import { rpcUrlVariableFor, writeDeployment } from "../deploy/deployment-file.ts";
-import { rpcRequestCounts } from "../indexer/status.ts";
+import { cacheRequestCounts, rpcRequestCounts } from "../indexer/status.ts";
 import { startIndexer } from "../scripts/indexer-process.ts";
 import { addTenant, claimRequest, createPointsCampaign, protocolFixture } from "../test/helpers/fixtures.ts";
 import { freePort } from "../test/helpers/ports.ts";
@@ -142,7 +143,11 @@ async function timeBackfill(
       [rpcUrlVariableFor(hardhat.id)]: rpcUrl,
       PERS_DEPLOYMENTS_DIR: deployments,
       // --heap-mb caps V8's old space (Node's --max-old-space-size): garbage is collected before it piles up.
-      NODE_OPTIONS: `--import ${sampler}${values["heap-mb"] === undefined ? "" : ` --max-old-space-size=${Number(values["heap-mb"])}`}`,
+      NODE_OPTIONS: [
+        `--import ${sampler}`,
+        values["heap-mb"] === undefined ? "" : `--max-old-space-size=${Number(values["heap-mb"])}`,
+        process.env.BENCH_INDEXER_NODE_OPTIONS ?? "",
+      ].join(" "),
       PERS_BENCH_MEMORY_FILE: memoryFile,
       PERS_BENCH_HEAP_SNAPSHOT_MB:
         values["heap-snapshot-mb"] === undefined ? undefined : String(values["heap-snapshot-mb"]),
@@ -156,7 +161,7 @@ async function timeBackfill(
   const seconds = (performance.now() - began) / 1000;
   const peakKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${indexer.child.pid}/status`, "utf8"))?.[1] ?? 0);
   const peaks = JSON.parse(readFileSync(memoryFile, "utf8")) as MemoryPeaks;
-  const { misses, rpcRequests } = await ponderCounts(indexer.url);
+  const { misses, rpcRequests, steps } = await ponderCounts(indexer.url);
   await indexer.stop();
   await database.drop(); // the next size starts from an empty database
   if (existsSync(`${memoryFile}.heapsnapshot`)) {
@@ -170,7 +175,7 @@ async function timeBackfill(
     `${name} on ${kind}: ${seconds.toFixed(1)} s to backfill, peak RSS ${peakRssMb} MB, heapUsed ${peaks.heapUsedMb} MB (live ${peaks.liveHeapMb} MB), ` +
       `external ${peaks.externalMb} MB (arrayBuffers ${peaks.arrayBuffersMb} MB), WebAssembly ${peaks.wasmMb} MB (resident ${peaks.wasmResidentMb} MB)`,
   );
-  return { seconds, peakRssMb, peaks, misses, rpcRequests };
+  return { seconds, peakRssMb, peaks, misses, rpcRequests, steps };
 }
 
 /**
@@ -181,13 +186,15 @@ async function timeBackfill(
  */
 async function ponderCounts(indexerUrl: string) {
   const metrics = await (await fetch(`${indexerUrl}/metrics`)).text();
-  const misses: Record<string, number> = {};
-  for (const [, table, count] of metrics.matchAll(
-    /^ponder_indexing_cache_requests_total\{table="([^"]+)",type="miss"\} (\d+)/gm,
+  // Where the backfill's indexing went, in seconds: reading rows ahead of a batch (prefetch),
+  // running the handlers (index), writing the batch (load).
+  const steps: Record<string, number> = {};
+  for (const [, step, ms] of metrics.matchAll(
+    /^ponder_historical_transform_duration\{step="([^"]+)"\} ([\d.e+-]+)/gm,
   )) {
-    if (Number(count) > 0) misses[table!] = Number(count);
+    steps[step!] = Number((Number(ms) / 1000).toFixed(1));
   }
-  return { misses, rpcRequests: rpcRequestCounts(metrics) };
+  return { misses: cacheRequestCounts(metrics, "miss"), rpcRequests: rpcRequestCounts(metrics), steps };
 }
 
 const runs = [];
@@ -228,6 +235,8 @@ for (const events of sizes) {
         bareCacheMisses: bare.misses,
         fullRpcRequests: full.rpcRequests,
         bareRpcRequests: bare.rpcRequests,
+        fullSteps: full.steps,
+        bareSteps: bare.steps,
         // The machine's 1-minute load average after the pair: the cores may be shared.
         loadAverage: Number(loadavg()[0]!.toFixed(1)),
       });
@@ -244,6 +253,8 @@ const misses = (perTable: Record<string, number>) =>
     .join(", ") || "0";
 const requests = (perMethod: Record<string, number>) =>
   `${perMethod.eth_getLogs ?? 0} / ${perMethod.eth_getBlockByNumber ?? 0}`;
+const steps = (seconds: Record<string, number>) =>
+  `${seconds.prefetch ?? 0} / ${seconds.index ?? 0} / ${seconds.load ?? 0}`;
 const largest = runs.filter((run) => run.events === sizes.at(-1))[0]!;
 const result = { ...largest, runs };
 const markdown = [
@@ -251,14 +262,14 @@ const markdown = [
   "",
   `Measured ${new Date().toISOString()}: claims (each one points Transfer, plus a Claimed the full indexer also handles), backfilled from a fresh database (embedded PGlite, or a new database on a PostgreSQL server); time is from process start to Ponder's /ready, and includes Ponder's start-up. Peak RSS is the indexer process's (VmHWM); heap, live heap and wasm are peaks sampled inside it: V8's heapUsed (every 100 ms; it includes garbage not yet collected), heapUsed just after each full garbage collection (about the live heap), and the resident part of the WebAssembly memories (PGlite's Postgres, once a second). The JSON also has external memory (outside the heap, WebAssembly's included) and arrayBuffers.`,
   "",
-  "| claims | database | cache limit (MB) | full s | full Transfer events/s | full peak RSS / heap / live heap / wasm (MB) | full cache misses | full eth_getLogs / getBlock | bare s | bare events/s | bare peak RSS / heap / live heap / wasm (MB) | bare cache misses | bare eth_getLogs / getBlock | ratio | load |",
-  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  "| claims | database | cache limit (MB) | full s | full Transfer events/s | full peak RSS / heap / live heap / wasm (MB) | full cache misses | full eth_getLogs / getBlock | full prefetch / index / load s | bare s | bare events/s | bare peak RSS / heap / live heap / wasm (MB) | bare cache misses | bare eth_getLogs / getBlock | bare prefetch / index / load s | ratio | load |",
+  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ...runs.map(
     (run) =>
-      `| ${count(run.events)} | ${run.database} | ${run.cacheMb} | ${run.fullSeconds} | ${run.fullEventsPerSec} | ${memory(run.peakRssMb, run.fullMemory)} | ${misses(run.fullCacheMisses)} | ${requests(run.fullRpcRequests)} | ${run.bareSeconds} | ${run.bareEventsPerSec} | ${memory(run.bareIndexerPeakRssMb, run.bareMemory)} | ${misses(run.bareCacheMisses)} | ${requests(run.bareRpcRequests)} | ${run.ratio} | ${run.loadAverage} |`,
+      `| ${count(run.events)} | ${run.database} | ${run.cacheMb} | ${run.fullSeconds} | ${run.fullEventsPerSec} | ${memory(run.peakRssMb, run.fullMemory)} | ${misses(run.fullCacheMisses)} | ${requests(run.fullRpcRequests)} | ${steps(run.fullSteps)} | ${run.bareSeconds} | ${run.bareEventsPerSec} | ${memory(run.bareIndexerPeakRssMb, run.bareMemory)} | ${misses(run.bareCacheMisses)} | ${requests(run.bareRpcRequests)} | ${steps(run.bareSteps)} | ${run.ratio} | ${run.loadAverage} |`,
   ),
   "",
-  `full: every table, causes, statistics; bare: one upsert per Transfer. ratio: full / bare events per second (target ≥ 0.5). cache limit: PONDER_CACHE_BYTES (default: a fifth of the heap limit). heap limit: ${values["heap-mb"] === undefined ? "Node's default" : `${Number(values["heap-mb"])} MB (--max-old-space-size)`}. cache misses: rows read one query at a time, by table (Ponder's cache no longer held the whole table and had not predicted the row). eth_getLogs / getBlock: the JSON-RPC requests each indexer made for logs and for blocks. load: the 1-minute load average after the pair.`,
+  `full: every table, causes, statistics; bare: one upsert per Transfer. ratio: full / bare events per second (target ≥ 0.5). cache limit: PONDER_CACHE_BYTES (default: a fifth of the heap limit). heap limit: ${values["heap-mb"] === undefined ? "Node's default" : `${Number(values["heap-mb"])} MB (--max-old-space-size)`}. cache misses: rows read one query at a time, by table (Ponder's cache no longer held the whole table and had not predicted the row). eth_getLogs / getBlock: the JSON-RPC requests each indexer made for logs and for blocks. prefetch / index / load s: Ponder's own account of its backfill's indexing time: reading ahead the rows a batch will touch, running the handlers, writing the batch (the rest of the time is start-up and fetching the chain's data while indexing waits). load (last column): the 1-minute load average after the pair.`,
   "",
 ].join("\n");
 mkdirSync("bench/results", { recursive: true });

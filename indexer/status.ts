@@ -57,3 +57,18 @@ export function rpcRequestCounts(metrics: string): Record<string, number> {
   }
   return counts;
 }
+
+/**
+ * Ponder's row-cache requests of one kind, by table, read from the text of its /metrics: "miss",
+ * rows read one query at a time (the cache no longer held the table and had not predicted the
+ * row); "prefetch", rows read ahead of a batch in one query per table.
+ */
+export function cacheRequestCounts(metrics: string, type: "miss" | "prefetch"): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const [, table, kind, count] of metrics.matchAll(
+    /^ponder_indexing_cache_requests_total\{table="([^"]+)",type="([^"]+)"\} (\d+)/gm,
+  )) {
+    if (kind === type && Number(count) > 0) counts[table!] = Number(count);
+  }
+  return counts;
+}
