@@ -16,7 +16,7 @@ import { rewardTokenAbi } from "../abi/rewardToken.ts";
 import { rpcUrlVariableFor, writeDeployment } from "../deploy/deployment-file.ts";
 import { signClaimVoucher, signForwardRequest } from "../deploy/signatures.ts";
 import { audit } from "../indexer/audit.ts";
-import { rpcRequestCounts, waitForIndexedTransaction } from "../indexer/status.ts";
+import { cacheRequestCounts, rpcRequestCounts, waitForIndexedTransaction } from "../indexer/status.ts";
 import { startIndexer, type IndexerProcess } from "../scripts/indexer-process.ts";
 import {
   addTenant,
@@ -610,7 +610,7 @@ for (const variant of variants) {
     });
 
     it(
-      "backfills the same chain afresh to the same rows, with one eth_getLogs per contract kind and range",
+      "backfills the same chain afresh to the same rows, with one eth_getLogs per contract kind and range, from a one-byte row cache",
       { timeout: 180_000 },
       async () => {
         // Bury the activity under Ponder's 30-block finality, so that a new indexer backfills all of it.
@@ -628,11 +628,16 @@ for (const variant of variants) {
             PERS_DEPLOYMENTS_DIR: deployments,
             DATABASE_URL: undefined,
             PONDER_LOG_LEVEL: "debug",
+            // A row cache too small to keep anything: Ponder reads the rows each batch will touch ahead
+            // of it (its prefetch, which patches/ponder+0.16.10.patch changes), as in a large backfill.
+            PONDER_CACHE_BYTES: "1",
           },
           onOutput: (text) => (backfillOutput += text),
         });
         try {
           assert.deepEqual(await indexedTransactions(backfilled.url), await indexedTransactions(indexer.url));
+          const backfilledAudit = await audit({ chainId: 31337, rpcUrl, indexerUrl: backfilled.url });
+          assert.deepEqual(backfilledAudit.differences, []);
           // Ponder 0.16 asked for each handled event separately (about seventy requests per block
           // range); patches/ponder+0.16.10.patch backports 0.17's fix, which merges the events of
           // each contract kind into one request: six contract kinds, plus the five factory events
@@ -642,6 +647,8 @@ for (const variant of variants) {
           const metrics = await (await fetch(`${backfilled.url}/metrics`)).text();
           const getLogs = rpcRequestCounts(metrics).eth_getLogs ?? 0;
           assert.ok(getLogs >= ranges && getLogs <= (6 + 5) * ranges, `${getLogs} eth_getLogs for ${ranges} ranges`);
+          const prefetched = cacheRequestCounts(metrics, "prefetch");
+          assert.ok((prefetched.balance ?? 0) > 0 && (prefetched.transaction ?? 0) > 0, JSON.stringify(prefetched));
         } finally {
           await backfilled.stop();
         }
