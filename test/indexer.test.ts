@@ -2,12 +2,13 @@
 // Ponder indexer following it live, and the auditor's check. Runs on embedded PGlite, and also on
 // PostgreSQL when PERS_TEST_DATABASE_URL names one (CI sets it).
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { network } from "hardhat";
+import { hardhat } from "viem/chains";
 import { encodeFunctionData, hexToBigInt, maxUint64, parseEventLogs, zeroAddress, type Address, type Hash } from "viem";
 import { ClaimSource, ContractKind, IssueReason } from "../abi/enums.ts";
 import { campaignRegistryAbi } from "../abi/campaignRegistry.ts";
@@ -33,6 +34,9 @@ import {
 import { implementationOf } from "./helpers/erc1967.ts";
 import { freePort } from "./helpers/ports.ts";
 import { createScratchDatabase, type ScratchDatabase } from "./helpers/scratchDatabase.ts";
+
+/** The chain the tests start: Hardhat's local chain id. */
+const localChainId = hardhat.id;
 
 /** OpenZeppelin Initializable's ERC-7201 slot; its low 64 bits hold the initialized version. */
 const INITIALIZABLE_SLOT = "0xf0c57e16840df040f15088dc2f81fe391c3923bec73e23a9662efc9c229c6a00";
@@ -99,7 +103,7 @@ async function makeActivity(protocol: ProtocolFixture): Promise<Activity> {
   await wait(b.campaigns.write.claimBatch([[claimRequest(pointsB, 1n, alice), claimRequest(pointsB, 2n, bob)]]));
   const voucher = { ...claimRequest(pointsA, 4n, alice), deadline: BigInt(start + DAY) };
   const { deadline, ...request } = voucher;
-  const signature = await signClaimVoucher(accounts.platform, a.campaigns.address, 31337, voucher);
+  const signature = await signClaimVoucher(accounts.platform, a.campaigns.address, localChainId, voucher);
   await wait(
     a.campaigns.write.claimWithVoucher([request, deadline, signature], { account: accounts.outsider.account }),
   );
@@ -282,7 +286,7 @@ for (const variant of variants) {
       const protocol = await protocolFixture(viem);
       deployments = mkdtempSync(join(tmpdir(), "pers-indexer-"));
       writeDeployment(
-        { ...protocol.deployment, network: "localhost", rpcUrlVariable: rpcUrlVariableFor(31337) },
+        { ...protocol.deployment, network: "localhost", rpcUrlVariable: rpcUrlVariableFor(localChainId) },
         deployments,
       );
 
@@ -293,7 +297,11 @@ for (const variant of variants) {
         port: await freePort(),
         schema: "e2e",
         pgliteDir: join(deployments, "pglite"),
-        env: { RPC_URL_31337: rpcUrl, PERS_DEPLOYMENTS_DIR: deployments, DATABASE_URL: database?.url },
+        env: {
+          [rpcUrlVariableFor(localChainId)]: rpcUrl,
+          PERS_DEPLOYMENTS_DIR: deployments,
+          DATABASE_URL: database?.url,
+        },
         onOutput: (text) => (output += text),
       });
       // Activity while the indexer follows the chain live, as it would in production.
@@ -424,7 +432,7 @@ for (const variant of variants) {
             }
           }
         `,
-        { chainId: 31337, address: a.points.address.toLowerCase(), role: await a.points.read.MINTER_ROLE() },
+        { chainId: localChainId, address: a.points.address.toLowerCase(), role: await a.points.read.MINTER_ROLE() },
       );
       assert.equal(data.tenantContract?.implementation, deployment.contracts.implementations.PointsToken.toLowerCase());
       assert.deepEqual(data.roleMembers.items, [{ account: a.campaigns.address.toLowerCase(), active: true }]);
@@ -566,7 +574,7 @@ for (const variant of variants) {
             }
           }
         `,
-        { chainId: 31337, factory: factory.address.toLowerCase() },
+        { chainId: localChainId, factory: factory.address.toLowerCase() },
       );
       // The five first implementations, and PointsTokenV2.
       assert.equal(data.implementations.items.length, 6);
@@ -602,7 +610,7 @@ for (const variant of variants) {
     });
 
     it("passes the audit: balances, supplies and attributable mints all equal the chain's", async () => {
-      const result = await audit({ chainId: 31337, rpcUrl, indexerUrl: indexer.url });
+      const result = await audit({ chainId: localChainId, rpcUrl, indexerUrl: indexer.url });
       assert.deepEqual(result.differences, []);
       assert.equal(result.ok, true);
       // Both tenants' points, tenant A's reward and status ids.
@@ -618,13 +626,14 @@ for (const variant of variants) {
         // (hashed lazily) sends Ponder's realtime sync looking for a parent at the zero hash.
         for (let i = 0; i < 64; i++) await provider.request({ method: "evm_mine" });
         let backfillOutput = "";
+        // A folder of its own: an empty RPC cache, so that every log is fetched from the chain.
+        const backfillDir = mkdtempSync(join(tmpdir(), "pers-indexer-backfill-"));
         const backfilled = await startIndexer({
           port: await freePort(),
           schema: `backfill_${process.pid}_${Date.now()}`,
-          // A folder of its own: an empty RPC cache, so that every log is fetched from the chain.
-          pgliteDir: mkdtempSync(join(tmpdir(), "pers-indexer-backfill-")),
+          pgliteDir: backfillDir,
           env: {
-            [rpcUrlVariableFor(31337)]: rpcUrl,
+            [rpcUrlVariableFor(localChainId)]: rpcUrl,
             PERS_DEPLOYMENTS_DIR: deployments,
             DATABASE_URL: undefined,
             PONDER_LOG_LEVEL: "debug",
@@ -636,7 +645,7 @@ for (const variant of variants) {
         });
         try {
           assert.deepEqual(await indexedTransactions(backfilled.url), await indexedTransactions(indexer.url));
-          const backfilledAudit = await audit({ chainId: 31337, rpcUrl, indexerUrl: backfilled.url });
+          const backfilledAudit = await audit({ chainId: localChainId, rpcUrl, indexerUrl: backfilled.url });
           assert.deepEqual(backfilledAudit.differences, []);
           // Ponder 0.16 asked for each handled event separately (about seventy requests per block
           // range); patches/ponder+0.16.10.patch backports 0.17's fix, which merges the events of
@@ -651,6 +660,7 @@ for (const variant of variants) {
           assert.ok((prefetched.balance ?? 0) > 0 && (prefetched.transaction ?? 0) > 0, JSON.stringify(prefetched));
         } finally {
           await backfilled.stop();
+          rmSync(backfillDir, { recursive: true, force: true });
         }
       },
     );
@@ -688,7 +698,7 @@ for (const variant of variants) {
       await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
       const indexerUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
       try {
-        const result = await audit({ chainId: 31337, rpcUrl, indexerUrl });
+        const result = await audit({ chainId: localChainId, rpcUrl, indexerUrl });
         assert.equal(result.ok, false);
         const balanceDifference = result.differences.find((d) => d.what === "balance");
         assert.ok(
@@ -758,7 +768,7 @@ for (const variant of variants) {
         await indexedTransactions(indexer.url).then((all) => all.length),
         (await chainMovements(activity)).length,
       );
-      const result = await audit({ chainId: 31337, rpcUrl, indexerUrl: indexer.url });
+      const result = await audit({ chainId: localChainId, rpcUrl, indexerUrl: indexer.url });
       assert.deepEqual(result.differences, []);
     });
   });
