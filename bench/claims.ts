@@ -2,8 +2,9 @@
 // every second, by the API's own relayer (the API in its own process, embedded PGlite by default).
 // Writes bench/results/claims.{md,json}.
 //
-// Each rate is sent open-loop (on schedule, never waiting for answers) for BENCH_PHASE_SECONDS; a
-// claim's accept latency runs from its scheduled send time to its 202, its confirmation latency to
+// Each rate is sent open-loop (on schedule, never waiting for answers) for BENCH_PHASE_SECONDS, from
+// a thread of its own (bench/claimSender.ts: this one serves the chain); a claim's accept latency
+// runs from its scheduled send time to its 202, its confirmation latency to
 // the moment the API recorded it CONFIRMED (the claim's updatedAt, read at the end from pages of
 // GET /campaigns/claims?status=CONFIRMED; while it runs, only counts of unsettled claims are
 // polled, so that watching does not load the API it measures). The chain is read block by block for the gas of the
@@ -20,11 +21,12 @@
 //                           BENCH_API_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof"
 //                           BENCH_LOG_DIR=/tmp/logs (keeps each API process's output; BENCH_LOG_LEVEL=info))
 // Hardhat runs this script (it serves the chain), so options come from the environment.
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { Worker } from "node:worker_threads";
 import { network } from "hardhat";
 import { parseEventLogs, parseUnits, toFunctionSelector, type Address, type Hash } from "viem";
 import { campaignRegistryAbi } from "../abi/campaignRegistry.ts";
@@ -32,6 +34,7 @@ import { rpcUrlVariableFor, writeDeployment } from "../deploy/deployment-file.ts
 import { deployProtocol } from "../deploy/protocol.ts";
 import { createScratchDatabase } from "../test/helpers/scratchDatabase.ts";
 import { benchApiEnvironment, call, serve, stop } from "./apiProcess.ts";
+import type { ClaimAnswer, ClaimSenderData, FromSender, PhaseSent, ToSender } from "./claimSender.ts";
 
 const env = (name: string, fallback: string) => process.env[name] || fallback;
 const options = {
@@ -99,6 +102,13 @@ const apiEnvironment = {
     logLevel: env("BENCH_LOG_LEVEL", "warn"),
   }),
 };
+/** An API process that does not start ends the run (the chain's server would keep this process alive). */
+const startFailed = async (error: unknown): Promise<never> => {
+  console.error(`bench:claims: ${error instanceof Error ? error.message : error}`);
+  await scratchDatabase?.drop();
+  await chain.close();
+  process.exit(1);
+};
 const api = await serve(
   "api/src/main.ts",
   {
@@ -107,25 +117,24 @@ const api = await serve(
     NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS ?? "",
   },
   /api: listening on (http:\/\/\S+)/,
-);
+).catch(startFailed);
 const apiUrl = api.match[1]!;
 // As replicas would run it: the relayer shares the queue in the database from a process of its own
 // (it also serves HTTP, which nobody calls), so that its work does not hold up the API's answers.
 const relayer =
   options.relayer === "separate"
-    ? await serve("api/src/main.ts", { ...apiEnvironment, RELAYER_ENABLED: "true" }, /api: listening on/)
+    ? await serve("api/src/main.ts", { ...apiEnvironment, RELAYER_ENABLED: "true" }, /api: listening on/).catch(
+        async (error) => {
+          await stop(api.child);
+          return startFailed(error);
+        },
+      )
     : undefined;
 
 // ---------------------------------------------------------------------------------------------
 // Measurements.
 
-type Claim = {
-  phase: number;
-  /** When the scheduler meant to send it: latencies count from here (no coordinated omission). */
-  dueAt: number;
-  answeredAt?: number;
-  status?: number;
-  id?: string;
+type Claim = Omit<ClaimAnswer, "claimId"> & {
   onchainClaimId?: bigint;
   includedBlock?: bigint;
   includedAt?: number;
@@ -202,7 +211,7 @@ async function watchBlocks() {
         ? claims.filter(
             (claim) =>
               claim.status === 202 &&
-              claim.answeredAt! <= previous.observedAt &&
+              claim.answeredAt <= previous.observedAt &&
               (claim.includedBlock === undefined || claim.includedBlock >= block.number),
           ).length
         : 0;
@@ -277,6 +286,7 @@ async function keepWatching(name: string, watcher: () => Promise<void>) {
 // The run.
 
 let exitCode = 0;
+let sender: Worker | undefined;
 try {
   log("creating a tenant, a SYSTEM API key and a published campaign");
   const login = { email: "bench@example.test", name: "Bench", password: randomBytes(12).toString("hex") };
@@ -341,87 +351,54 @@ try {
 
   const blockWatcher = keepWatching("blocks", watchBlocks);
   const settlementWatcher = keepWatching("settlement", () => watchSettlement(campaign.id, admin));
-  let errors = 0;
-  const send = async (claim: Claim, userId: string) => {
-    try {
-      const response = await fetch(`${apiUrl}/campaigns/claims`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          ...claimer,
-          ...(options.idempotency && { "idempotency-key": randomUUID() }),
-        },
-        body: JSON.stringify({ campaignId: campaign.id, userId }),
-      });
-      const body = (await response.json()) as any;
-      claim.answeredAt = now();
-      claim.status = response.status;
-      if (response.status !== 202) {
-        if (errors++ < 5) log(`a claim was answered ${response.status}: ${JSON.stringify(body)}`);
-        return;
-      }
-      claim.id = body.id;
-      claim.onchainClaimId = BigInt(body.claimId);
-      byId.set(claim.id!, claim);
-      byOnchainId.set(claim.onchainClaimId, claim);
-    } catch (error) {
-      claim.answeredAt = now();
-      claim.status = 0;
-      if (errors++ < 5) log(`a claim failed: ${error}`);
-    }
-  };
-
-  type Phase = {
-    rate: number;
-    startedAt: number;
-    endedAt: number;
-    maxLagMs: number;
-    blockGasLimit: bigint;
-    saturation: boolean;
-  };
-  const phases: Phase[] = [];
   const cpuAtStart = {
     api: cpuSecondsOf(api.child.pid),
     relayer: relayer ? cpuSecondsOf(relayer.child.pid) : null,
     bench: process.cpuUsage(),
     at: now(),
   };
-  let sent = 0;
-  const inFlight = new Set<Promise<void>>();
-  /** Sends `rate` claims a second for `seconds`, on schedule whatever the answers. */
+  const senderData: ClaimSenderData = {
+    apiUrl,
+    campaignId: campaign.id,
+    userIds,
+    headers: claimer,
+    idempotency: options.idempotency,
+  };
+  sender = new Worker(new URL("./claimSender.ts", import.meta.url), { workerData: senderData });
+  /** The sender's answer to the request in progress (one at a time). */
+  let pending: { resolve: (message: FromSender) => void; reject: (error: unknown) => void } | undefined;
+  sender.on("message", (message: FromSender) => {
+    if ("answer" in message) record(message.answer);
+    else if ("log" in message) log(message.log);
+    else pending?.resolve(message);
+  });
+  sender.on("error", (error) => pending?.reject(error));
+  const ask = (message: ToSender) =>
+    new Promise<FromSender>((resolve, reject) => {
+      pending = { resolve, reject };
+      sender!.postMessage(message);
+    });
+  const record = ({ claimId, ...answer }: ClaimAnswer) => {
+    const claim: Claim = answer;
+    claims.push(claim);
+    if (answer.status !== 202) return;
+    claim.onchainClaimId = BigInt(claimId!);
+    byId.set(claim.id!, claim);
+    byOnchainId.set(claim.onchainClaimId, claim);
+  };
+
+  type Phase = PhaseSent & { rate: number; blockGasLimit: bigint; saturation: boolean };
+  const phases: Phase[] = [];
+  /** Has the sender send `rate` claims a second for `seconds`, on schedule whatever the answers. */
   const runPhase = async (rate: number, seconds: number, saturation: boolean) => {
-    const index = phases.length;
-    const count = Math.round(rate * seconds);
     const { gasLimit } = await publicClient.getBlock({ blockTag: "latest" });
-    log(`${rate} claims/s for ${seconds} s (${count} claims), block gas limit ${gasLimit}`);
-    const startedAt = now();
-    const phase: Phase = {
-      rate,
-      startedAt,
-      endedAt: startedAt + seconds * 1000,
-      maxLagMs: 0,
-      blockGasLimit: gasLimit,
-      saturation,
-    };
-    phases.push(phase);
-    for (let i = 0; i < count;) {
-      const at = now();
-      // Send every claim that is due: open loop, answers are not awaited.
-      for (; i < count && startedAt + (i * 1000) / rate <= at; i++) {
-        const claim: Claim = { phase: index, dueAt: startedAt + (i * 1000) / rate };
-        phase.maxLagMs = Math.max(phase.maxLagMs, at - claim.dueAt);
-        claims.push(claim);
-        const request = send(claim, userIds[sent++ % userIds.length]!);
-        inFlight.add(request);
-        void request.finally(() => inFlight.delete(request));
-      }
-      if (i < count) await sleep(Math.max(1, startedAt + (i * 1000) / rate - now()));
-    }
-    await sleep(Math.max(0, phase.endedAt - now()));
+    log(`${rate} claims/s for ${seconds} s (${Math.round(rate * seconds)} claims), block gas limit ${gasLimit}`);
+    const { phaseSent } = (await ask({ phase: { index: phases.length, rate, seconds } })) as { phaseSent: PhaseSent };
+    phases.push({ ...phaseSent, rate, blockGasLimit: gasLimit, saturation });
   };
   /** Waits for every answer, then for every accepted claim to settle (at most BENCH_DRAIN_SECONDS). */
   const drain = async () => {
-    await Promise.all(inFlight);
+    await ask({ settle: true });
     const answeredAt = now();
     log(`all ${claims.length} claims answered; waiting up to ${options.drainSeconds} s for their confirmations`);
     const drainUntil = answeredAt + options.drainSeconds * 1000;
@@ -469,7 +446,7 @@ try {
   const rows = phases.map((phase, index) => {
     const mine = claims.filter((claim) => claim.phase === index);
     const ok = mine.filter((claim) => claim.status === 202);
-    const acceptMs = ok.map((claim) => claim.answeredAt! - claim.dueAt);
+    const acceptMs = ok.map((claim) => claim.answeredAt - claim.dueAt);
     const confirmMs = ok.filter((claim) => claim.confirmedAt).map((claim) => claim.confirmedAt! - claim.dueAt);
     const includeMs = ok.filter((claim) => claim.includedAt).map((claim) => claim.includedAt! - claim.dueAt);
     const seconds = (phase.endedAt - phase.startedAt) / 1000;
@@ -488,7 +465,7 @@ try {
       accepted: ok.length,
       refused: mine.filter((claim) => claim.status !== 202 && claim.status !== 0).length,
       errors: mine.filter((claim) => claim.status === 0).length,
-      acceptedPerSec: round(ok.filter((claim) => claim.answeredAt! < phase.endedAt).length / seconds),
+      acceptedPerSec: round(ok.filter((claim) => claim.answeredAt < phase.endedAt).length / seconds),
       confirmedPerSec: round(confirmedInPhase / seconds),
       acceptP50Ms: round(percentile(acceptMs, 50)),
       acceptP99Ms: round(percentile(acceptMs, 99)),
@@ -502,6 +479,8 @@ try {
       gasUtilization: round(utilization(phaseBlocks), 3),
       claimsPerBlockMax: Math.max(0, ...phaseBlocks.map((block) => block.claims)),
       schedulerMaxLagMs: round(phase.maxLagMs),
+      senderLoopDelayP99Ms: round(phase.loopDelayP99Ms),
+      senderLoopDelayMaxMs: round(phase.loopDelayMaxMs),
     };
   });
   // The headline figures are those of the highest rate (the last rate phase, before saturation).
@@ -585,6 +564,8 @@ try {
     "",
     `At ${top.rate} claims/s: **acceptP99Ms ${cell(result.acceptP99Ms)}** (target ≤ 50), acceptP50Ms ${cell(result.acceptP50Ms)},`,
     `confirmP50Ms ${cell(result.confirmP50Ms)}, accepted ${cell(result.acceptedPerSec)}/s, confirmed ${cell(result.confirmedPerSec)}/s.`,
+    `The sender's thread was late by at most ${cell(top.schedulerMaxLagMs)} ms on its schedule; its event-loop delay, by which`,
+    `an answer's timing may be off: p99 ${cell(top.senderLoopDelayP99Ms)} ms, max ${cell(top.senderLoopDelayMaxMs)} ms.`,
     "",
     `**gasUtilization ${cell(result.gasUtilization)}** (target ≥ 0.8): claim gas ÷ block gas limit over the`,
     `${result.saturatedBlocks} blocks for which more claims were waiting (accepted before the previous block, not yet`,
@@ -625,6 +606,7 @@ try {
   exitCode = 1;
 } finally {
   watching = false;
+  await sender?.terminate();
   await Promise.all([stop(api.child), relayer && stop(relayer.child)]);
   await scratchDatabase?.drop();
   await chain.close();
