@@ -1,9 +1,10 @@
-// Group commit: writes that many requests make at once go to the database together. Each statement
-// costs a fixed price however small (a round trip to PostgreSQL; on embedded PGlite, Postgres itself
-// running on the API's thread), so under load one statement for many requests is most of the saving.
-// Nothing waits on a timer: the first item goes out as soon as the current turn of the event loop
-// ends, taking along every item that came in that turn; items that come while a statement is out
-// go together in the next one. Alone, an item waits for nothing.
+// Group commit: writes that many requests make at once go to the database together (and reads:
+// see findShared in ./scope.ts). Each statement costs a fixed price however small (a round trip to
+// PostgreSQL; on embedded PGlite, Postgres itself running on the API's thread), so under load one
+// statement for many requests is most of the saving. Nothing waits on a timer: the first item goes
+// out as soon as the current turn of the event loop ends, taking along every item that came in that
+// turn; items that come while a statement is out go together in the next one. Alone, an item waits
+// for nothing.
 
 export type GroupCommitParameters<Item, Result> = {
   /** Writes the items in order; one result per item, in the same order. */

@@ -54,7 +54,47 @@ for (const database of testDatabases()) {
       await assert.rejects(scope.findShared(users, randomUUID(), "user"), (error: Problem) => error.status === 404);
     });
 
+    it("finds of different rows at once each get their own row, and only their tenant's", async () => {
+      const scope = tenantScope(api.services.db, a.id);
+      const mine = await Promise.all(
+        Array.from(
+          { length: 5 },
+          async (_, index) => (await insertUser(api, a.id, { email: `many${index}@a.test` })).user,
+        ),
+      );
+      const { user: theirs } = await insertUser(api, b.id, { email: "theirs@b.test" });
+      const results = await Promise.allSettled([
+        ...mine.map((user) => scope.findShared(users, user.id, "user")),
+        scope.findShared(users, theirs.id, "user"),
+        scope.findShared(users, "not-a-uuid", "user"),
+        tenantScope(api.services.db, b.id).findShared(users, theirs.id, "user"),
+        tenantScope(api.services.db, b.id).findShared(users, mine[0]!.id, "user"),
+      ]);
+      const found = (index: number) => (results[index] as PromiseFulfilledResult<typeof users.$inferSelect>).value;
+      mine.forEach((user, index) => assert.equal(found(index).email, `many${index}@a.test`));
+      const notFound = (index: number) =>
+        results[index]!.status === "rejected" &&
+        (results[index] as PromiseRejectedResult).reason instanceof Problem &&
+        (results[index] as PromiseRejectedResult).reason.status === 404;
+      assert.ok(notFound(5), "tenant A's scope finds B's user");
+      assert.ok(notFound(6), "an id that is not a uuid is found");
+      assert.equal(found(7).email, "theirs@b.test");
+      assert.ok(notFound(8), "tenant B's scope finds A's user");
+    });
+
     if (database.name === "PGlite") {
+      it("makes one statement for finds of one table at once", async () => {
+        const scope = tenantScope(api.services.db, a.id);
+        const [first, second] = [(await insertUser(api, a.id)).user, (await insertUser(api, a.id)).user];
+        const counter = countPgliteStatements(api.services.db);
+        try {
+          await Promise.all([first, second, first].map((user) => scope.findShared(users, user.id, "user")));
+          assert.equal(counter.statements, 1);
+        } finally {
+          counter.stop();
+        }
+      });
+
       it("makes one statement for finds of one row at once", async () => {
         const { user } = await insertUser(api, a.id);
         const scope = tenantScope(api.services.db, a.id);

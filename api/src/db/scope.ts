@@ -5,6 +5,7 @@ import type { AnyPgColumn, PgTable } from "drizzle-orm/pg-core";
 import type { Context } from "koa";
 import { forbidden, notFound, unauthorized } from "../errors.ts";
 import type { Database } from "./client.ts";
+import { createGroupCommit, type GroupCommit } from "./groupCommit.ts";
 
 /** A table with tenant_id (some, like siwe_nonces or business_members, have no id column). */
 type TenantOwnedTable = PgTable & { tenantId: AnyPgColumn; $inferSelect: Record<string, unknown> };
@@ -48,25 +49,65 @@ function findStatement(db: Database, table: TenantTable) {
   return statement;
 }
 
-// Finds of one row that overlap may share one query: under load many requests ask for the same row
-// at once (every claim of a campaign reads the campaign), and on embedded PGlite each statement is
-// Postgres running on the API's own thread. Each caller gets its own copy of the row. Per database
-// handle, so that a transaction never shares a read with what runs outside it.
-const findsInFlight = new WeakMap<Database, Map<string, Promise<Record<string, unknown> | undefined>>>();
+// Finds by id that come together share one statement (group reads, ./groupCommit.ts): under load
+// many requests read a row of the same table at once (every claim reads its user and campaign), and
+// each statement costs a round trip to PostgreSQL or, on embedded PGlite, Postgres running on the
+// API's own thread. The finds of one turn of the event loop go together; those made while that
+// statement is out go in the next one, so every row is read after its find was asked for. Each
+// caller gets its own copy of the row. Per database handle and table, so that a transaction never
+// shares a read with what runs outside it.
+type Find = { tenantId: string; id: string };
+type FoundRow = Record<string, unknown> | undefined;
+const FIND_GROUP_MAX = 100;
+const findGroups = new WeakMap<Database, Map<TenantTable, GroupCommit<Find, FoundRow>>>();
+// Every id column is a uuid: an id that is not one finds nothing, and must not fail the others' statement.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function findShared(db: Database, table: TenantTable, tenantId: string, id: string) {
-  let inFlight = findsInFlight.get(db);
-  if (!inFlight) findsInFlight.set(db, (inFlight = new Map()));
-  const key = `${getTableName(table)}\u0000${tenantId}\u0000${id}`;
-  let found = inFlight.get(key);
-  if (!found) {
-    found = findStatement(db, table)
-      .execute({ tenantId, id })
-      .then(([row]) => row as Record<string, unknown> | undefined)
-      .finally(() => inFlight.delete(key));
-    inFlight.set(key, found);
+function prepareFindMany(db: Database, table: TenantTable) {
+  return db
+    .select()
+    .from(table as PgTable)
+    .where(
+      and(
+        sql`${table.tenantId} = any(${sql.placeholder("tenantIds")}::uuid[])`,
+        sql`${table.id} = any(${sql.placeholder("ids")}::uuid[])`,
+      ),
+    )
+    .prepare(`find_many_${getTableName(table)}`);
+}
+
+function findGroup(db: Database, table: TenantTable) {
+  let groups = findGroups.get(db);
+  if (!groups) findGroups.set(db, (groups = new Map()));
+  let group = groups.get(table);
+  if (!group) {
+    const findMany = prepareFindMany(db, table);
+    const keyOf = (tenantId: unknown, id: unknown) => `${tenantId}\u0000${id}`;
+    group = createGroupCommit<Find, FoundRow>({
+      maxBatch: FIND_GROUP_MAX,
+      write: async (finds) => {
+        if (finds.length === 1) {
+          const [row] = await findStatement(db, table).execute(finds[0]!);
+          return [row];
+        }
+        const rows = await findMany.execute({
+          tenantIds: [...new Set(finds.map((find) => find.tenantId))],
+          ids: [...new Set(finds.map((find) => find.id))],
+        });
+        // Matched by tenant and id together: a find of another tenant's id gets nothing.
+        const found = new Map(rows.map((row) => [keyOf(row.tenantId, row.id), row]));
+        return finds.map((find) => found.get(keyOf(find.tenantId, find.id)));
+      },
+    });
+    groups.set(table, group);
   }
-  return found.then((row) => row && { ...row });
+  return group;
+}
+
+async function findShared(db: Database, table: TenantTable, tenantId: string, id: string) {
+  if (!UUID.test(id)) return undefined;
+  const row = await findGroup(db, table)({ tenantId, id });
+  return row && { ...row };
 }
 
 export function tenantScope(db: Database, tenantId: string) {
@@ -86,10 +127,9 @@ export function tenantScope(db: Database, tenantId: string) {
     },
 
     /**
-     * Like find, but joins a find of the same row already under way, whose query may have read the
-     * row a moment before this call: for reads where the row as it stood a moment earlier serves
-     * (as if the request had come a moment sooner), never to read back what the caller has just
-     * written.
+     * Like find, but read in one statement with the other finds in the same table made at the same
+     * moment (see findGroup): for the reads that every request of a busy route makes. Under load a
+     * find may wait for the statement already out before its own goes.
      */
     async findShared<T extends TenantTable>(table: T, id: string, resource: string): Promise<Row<T>> {
       const row = await findShared(db, table, tenantId, id);
