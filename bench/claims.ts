@@ -4,8 +4,8 @@
 //
 // Each rate is sent open-loop (on schedule, never waiting for answers) for BENCH_PHASE_SECONDS, from
 // a thread of its own (bench/claimSender.ts: this one serves the chain); a claim's accept latency
-// runs from its scheduled send time to its 202, its confirmation latency to
-// the moment the API recorded it CONFIRMED (the claim's updatedAt, read at the end from pages of
+// runs from its scheduled send time to its 202, its confirmation latency to the moment the API
+// recorded it CONFIRMED (the claim's updatedAt, read at the end from pages of
 // GET /campaigns/claims?status=CONFIRMED; while it runs, only counts of unsettled claims are
 // polled, so that watching does not load the API it measures). The chain is read block by block for the gas of the
 // relayer's claimBatch transactions against the block gas limit. A last phase (saturation) lowers
@@ -372,9 +372,15 @@ try {
     else if ("log" in message) log(message.log);
     else pending?.resolve(message);
   });
-  sender.on("error", (error) => pending?.reject(error));
+  // A sender that died fails the request in progress and every one after it (none would be answered).
+  let senderFailed: unknown;
+  sender.on("error", (error) => {
+    senderFailed = error;
+    pending?.reject(error);
+  });
   const ask = (message: ToSender) =>
     new Promise<FromSender>((resolve, reject) => {
+      if (senderFailed) return reject(senderFailed);
       pending = { resolve, reject };
       sender!.postMessage(message);
     });

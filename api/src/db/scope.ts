@@ -50,7 +50,7 @@ function findStatement(db: Database, table: TenantTable) {
 }
 
 // Finds by id that come together share one statement (group reads, ./groupCommit.ts): under load
-// many requests read a row of the same table at once (every claim reads its user and campaign), and
+// many requests read a row of the same table at once (every claim reads the user it pays), and
 // each statement costs a round trip to PostgreSQL or, on embedded PGlite, Postgres running on the
 // API's own thread. The finds of one turn of the event loop go together; those made while that
 // statement is out go in the next one, so every row is read after its find was asked for. Each
