@@ -3,6 +3,7 @@
 import { and, asc, count, desc, eq, getTableColumns, getTableName, sql, type SQL } from "drizzle-orm";
 import type { AnyPgColumn, PgTable } from "drizzle-orm/pg-core";
 import type { Context } from "koa";
+import { z } from "zod";
 import { forbidden, notFound, unauthorized } from "../errors.ts";
 import type { Database } from "./client.ts";
 import { createGroupCommit, type GroupCommit } from "./groupCommit.ts";
@@ -60,8 +61,9 @@ type Find = { tenantId: string; id: string };
 type FoundRow = Record<string, unknown> | undefined;
 const FIND_GROUP_MAX = 100;
 const findGroups = new WeakMap<Database, Map<TenantTable, GroupCommit<Find, FoundRow>>>();
-// Every id column is a uuid: an id that is not one finds nothing, and must not fail the others' statement.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Every id column is a uuid: an id that is not one (in any form the column takes) finds nothing, and
+// must not fail the others' statement.
+const uuidShaped = z.guid();
 
 function prepareFindMany(db: Database, table: TenantTable) {
   return db
@@ -105,7 +107,7 @@ function findGroup(db: Database, table: TenantTable) {
 }
 
 async function findShared(db: Database, table: TenantTable, tenantId: string, id: string) {
-  if (!UUID.test(id)) return undefined;
+  if (!uuidShaped.safeParse(id).success) return undefined;
   const row = await findGroup(db, table)({ tenantId, id });
   return row && { ...row };
 }
