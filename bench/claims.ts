@@ -7,10 +7,11 @@
 // runs from its scheduled send time to its 202, its confirmation latency to the moment the API
 // recorded it CONFIRMED (the claim's updatedAt, read at the end from pages of
 // GET /campaigns/claims?status=CONFIRMED; while it runs, only counts of unsettled claims are
-// polled, so that watching does not load the API it measures). The chain is read block by block for the gas of the
-// relayer's claimBatch transactions against the block gas limit. A last phase (saturation) lowers
-// the block gas limit so that the chain, not the API, is the limit: claims wait, and the relayer
-// must keep blocks full.
+// polled, so that watching does not load the API it measures). The chain is read block by block
+// for the gas of the relayer's claimBatch transactions against the block gas limit. The highest
+// rate's accept latency is also given by the time since the last block: the relayer's work comes
+// right after each block. A last phase (saturation) lowers the block gas limit so that the chain,
+// not the API, is the limit: claims wait, and the relayer must keep blocks full.
 //
 //   npm run bench:claims   (BENCH_RATES=50,100,200 BENCH_PHASE_SECONDS=15 BENCH_USERS=1000
 //                           BENCH_BLOCK_GAS_LIMIT=30000000 BENCH_SATURATION_SECONDS=15 (0: none)
@@ -174,6 +175,8 @@ function cpuSecondsOf(pid: number | undefined): number | null {
     return null;
   }
 }
+/** Where the accept-latency table by time since the last block starts each bin. */
+const SINCE_BLOCK_BINS_MS = [0, 250, 500, 750];
 const round = (value: number | null, digits = 1) => (value === null ? null : Number(value.toFixed(digits)));
 
 let registry: Address;
@@ -491,12 +494,36 @@ try {
   });
   // The headline figures are those of the highest rate (the last rate phase, before saturation).
   const top = rows.filter((row) => row.phase === "rate").at(-1)!;
+  // Where in the block interval the slow answers fall: each claim of that phase by the time since the
+  // block observed last before its send (blocks are polled every 50 ms, so within about 50 ms).
+  const topIndex = rows.indexOf(top);
+  const blockTimes = blocks.map((block) => block.observedAt).sort((a, b) => a - b);
+  const sinceBlock = SINCE_BLOCK_BINS_MS.map((fromMs, index) => {
+    const toMs = SINCE_BLOCK_BINS_MS[index + 1] ?? null;
+    const acceptMs = claims
+      .filter((claim) => claim.phase === topIndex && claim.status === 202)
+      .filter((claim) => {
+        const previous = blockTimes.findLast((observedAt) => observedAt <= claim.dueAt);
+        if (previous === undefined) return false;
+        const since = claim.dueAt - previous;
+        return since >= fromMs && (toMs === null || since < toMs);
+      })
+      .map((claim) => claim.answeredAt - claim.dueAt);
+    return {
+      fromMs,
+      toMs,
+      claims: acceptMs.length,
+      acceptP50Ms: round(percentile(acceptMs, 50)),
+      acceptP99Ms: round(percentile(acceptMs, 99)),
+    };
+  });
   const result = {
     acceptedPerSec: top.acceptedPerSec,
     confirmedPerSec: top.confirmedPerSec,
     acceptP50Ms: top.acceptP50Ms,
     acceptP99Ms: top.acceptP99Ms,
     confirmP50Ms: top.confirmP50Ms,
+    acceptBySinceBlock: sinceBlock,
     gasUtilization: round(utilization(saturated), 3),
     gasUtilizationAnyBacklog: round(utilization(backlogged), 3),
     saturatedBlocks: saturated.length,
@@ -572,6 +599,16 @@ try {
     `confirmP50Ms ${cell(result.confirmP50Ms)}, accepted ${cell(result.acceptedPerSec)}/s, confirmed ${cell(result.confirmedPerSec)}/s.`,
     `The sender's thread was late by at most ${cell(top.schedulerMaxLagMs)} ms on its schedule; its event-loop delay, by which`,
     `an answer's timing may be off: p99 ${cell(top.senderLoopDelayP99Ms)} ms, max ${cell(top.senderLoopDelayMaxMs)} ms.`,
+    "",
+    `Accept latency at ${top.rate} claims/s by the time since the last block when the claim was sent (the`,
+    "relayer confirms, records and sends right after each block):",
+    "",
+    "| since the block (ms) | claims | accept p50 (ms) | accept p99 (ms) |",
+    "| --- | ---: | ---: | ---: |",
+    ...sinceBlock.map(
+      (bin) =>
+        `| ${bin.fromMs}${bin.toMs === null ? " and later" : `–${bin.toMs}`} | ${bin.claims} | ${cell(bin.acceptP50Ms)} | ${cell(bin.acceptP99Ms)} |`,
+    ),
     "",
     `**gasUtilization ${cell(result.gasUtilization)}** (target ≥ 0.8): claim gas ÷ block gas limit over the`,
     `${result.saturatedBlocks} blocks for which more claims were waiting (accepted before the previous block, not yet`,
