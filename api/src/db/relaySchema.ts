@@ -39,6 +39,11 @@ export const relayTransactions = pgTable(
     chainId: integer("chain_id").notNull(),
     signer: text("signer").notNull(),
     nonce: bigint("nonce", { mode: "number" }).notNull(),
+    /**
+     * The tenant whose jobs it carries (a batch is one tenant's); none for a lane's nonce filler. A
+     * deleted tenant's transactions stay: they are the lane's history.
+     */
+    tenantId: uuid("tenant_id").references(() => tenants.id, { onDelete: "set null" }),
     to: text("to").notNull(),
     data: text("data").notNull(),
     gasLimit: text("gas_limit").notNull(),
@@ -62,6 +67,8 @@ export const relayTransactions = pgTable(
   (table) => [
     index("relay_transactions_open").on(table.chainId, table.status),
     index("relay_transactions_lane").on(table.chainId, table.signer, table.nonce),
+    // The tenant's gas of the last hour (api/src/relay/limits.ts).
+    index("relay_transactions_tenant_created").on(table.tenantId, table.createdAt),
   ],
 );
 

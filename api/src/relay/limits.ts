@@ -1,14 +1,17 @@
 // Limits around relaying: a tenant's gas per hour, and the signer's balance running low.
-import { and, eq, gt, inArray, ne, sql } from "drizzle-orm";
+import { and, eq, gt, ne, sql } from "drizzle-orm";
 import { recordEvent } from "../events/outbox.ts";
-import { platformEvents, relayJobs, relayTransactions, signerLanes } from "../db/relaySchema.ts";
+import { platformEvents, relayTransactions, signerLanes } from "../db/relaySchema.ts";
 import type { ChainLane, RelayerContext } from "./context.ts";
 
 const HOUR_MS = 3600_000;
 
-/** Gas of the tenant's transactions sent in the last hour: used where mined, the limit while in flight. */
-export async function tenantGasLastHour(context: RelayerContext, tenantId: string): Promise<bigint> {
-  const since = new Date(Date.now() - HOUR_MS);
+/**
+ * Gas of the tenant's transactions sent in the last hour: used where mined, the limit while in
+ * flight; a reverted transaction counts (its gas was spent), a dropped one does not. One index range
+ * of the tenant's transactions, however many jobs they carried.
+ */
+export async function tenantGasLastHour(context: Pick<RelayerContext, "db">, tenantId: string): Promise<bigint> {
   const [row] = await context.db
     .select({
       gas: sql<string>`coalesce(sum(coalesce(${relayTransactions.gasUsed}, ${relayTransactions.gasLimit})::numeric), 0)::text`,
@@ -16,15 +19,9 @@ export async function tenantGasLastHour(context: RelayerContext, tenantId: strin
     .from(relayTransactions)
     .where(
       and(
-        gt(relayTransactions.createdAt, since),
+        eq(relayTransactions.tenantId, tenantId),
+        gt(relayTransactions.createdAt, new Date(Date.now() - HOUR_MS)),
         ne(relayTransactions.status, "DROPPED"),
-        inArray(
-          relayTransactions.id,
-          context.db
-            .selectDistinct({ id: sql<string>`${relayJobs.transactionId}` })
-            .from(relayJobs)
-            .where(and(eq(relayJobs.tenantId, tenantId), gt(relayJobs.updatedAt, since))),
-        ),
       ),
     );
   return BigInt(row?.gas ?? "0");

@@ -446,6 +446,8 @@ async function submitBatch(
           chainId: chain.chainId,
           signer: signer.address,
           nonce,
+          // Batches are made within one tenant's jobs (submitPending).
+          tenantId: batch.jobs[0]!.tenantId,
           to: batch.to,
           data: batch.data,
           gasLimit: batch.gasLimit.toString(),
