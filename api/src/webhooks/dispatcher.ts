@@ -14,7 +14,7 @@
 //    the last one. Receivers see the same webhook-id on every attempt and may see one twice.
 //    An endpoint whose address the API may not connect to (a private network: ../outbound/agent.ts)
 //    fails at once, its attempt logged with the reason.
-import { and, asc, eq, inArray, isNull, lte, notExists, sql, type SQLWrapper } from "drizzle-orm";
+import { and, arrayContains, asc, eq, inArray, isNull, lte, notExists, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { platformEvents } from "../db/relaySchema.ts";
 import { tenants } from "../db/schema.ts";
@@ -63,7 +63,7 @@ export async function fanOut(db: Database, now: Date, limit: number): Promise<nu
           tx
             .select({ id: platformEvents.id })
             .from(platformEvents)
-            .where(and(isNull(platformEvents.dispatchedAt), notExists(receivingEndpoints(tx, platformEvents))))
+            .where(and(isNull(platformEvents.dispatchedAt), notExists(subscribedEndpoints(tx))))
             .orderBy(asc(platformEvents.createdAt))
             .limit(limit)
             .for("update", { skipLocked: true }),
@@ -84,10 +84,17 @@ export async function fanOut(db: Database, now: Date, limit: number): Promise<nu
       const key = `${event.tenantId ?? ""}\u0000${event.type}`;
       let endpoints = subscribed.get(key);
       if (!endpoints) {
-        endpoints = await receivingEndpoints(tx, {
-          tenantId: sql`${event.tenantId}::uuid`,
-          type: sql`${event.type}::text`,
-        });
+        endpoints = await tx
+          .select({ id: webhookEndpoints.id, tenantId: webhookEndpoints.tenantId })
+          .from(webhookEndpoints)
+          .innerJoin(tenants, eq(tenants.id, webhookEndpoints.tenantId))
+          .where(
+            and(
+              eq(webhookEndpoints.active, true),
+              arrayContains(webhookEndpoints.eventTypes, [event.type]),
+              event.tenantId === null ? eq(tenants.active, true) : eq(webhookEndpoints.tenantId, event.tenantId),
+            ),
+          );
         subscribed.set(key, endpoints);
       }
       if (endpoints.length === 0) continue;
@@ -120,20 +127,19 @@ export async function fanOut(db: Database, now: Date, limit: number): Promise<nu
 }
 
 /**
- * The active endpoints that receive an event of a tenant (null: platform-wide) and type: the
- * tenant's endpoints subscribed to the type; for a platform-wide event, those of every active
- * tenant. Given values, or the columns of the event a query is on.
+ * The active endpoints that receive the platform event of the enclosing query: its tenant's,
+ * subscribed to its type; for a platform-wide event, those of every active tenant.
  */
-function receivingEndpoints(db: Pick<Database, "select">, event: { tenantId: SQLWrapper; type: SQLWrapper }) {
+function subscribedEndpoints(db: Pick<Database, "select">) {
   return db
-    .select({ id: webhookEndpoints.id, tenantId: webhookEndpoints.tenantId })
+    .select({ id: webhookEndpoints.id })
     .from(webhookEndpoints)
     .innerJoin(tenants, eq(tenants.id, webhookEndpoints.tenantId))
     .where(
       and(
         eq(webhookEndpoints.active, true),
-        sql`${webhookEndpoints.eventTypes} @> array[${event.type}]`,
-        sql`case when ${event.tenantId} is null then ${tenants.active} else ${webhookEndpoints.tenantId} = ${event.tenantId} end`,
+        sql`${webhookEndpoints.eventTypes} @> array[${platformEvents.type}]`,
+        sql`case when ${platformEvents.tenantId} is null then ${tenants.active} else ${webhookEndpoints.tenantId} = ${platformEvents.tenantId} end`,
       ),
     );
 }
