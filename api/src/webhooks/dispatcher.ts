@@ -2,8 +2,7 @@
 //
 // 1. Fan-out. Undispatched platform_events are locked (FOR UPDATE SKIP LOCKED), one delivery is made
 //    per active endpoint subscribed to the event's type, and the event is marked dispatched, all in
-//    one transaction: an event gets its deliveries exactly once, whichever process takes it. Events
-//    that no endpoint receives are only marked dispatched, in one statement, without being read.
+//    one transaction: an event gets its deliveries exactly once, whichever process takes it.
 //    A tenant's event goes only to that tenant's endpoints. A platform-wide event (no tenant: a
 //    signer's balance running low, which stalls every tenant's relaying) goes to every active
 //    tenant's endpoints that subscribed to its type; its data names nothing of any tenant.
@@ -14,7 +13,7 @@
 //    the last one. Receivers see the same webhook-id on every attempt and may see one twice.
 //    An endpoint whose address the API may not connect to (a private network: ../outbound/agent.ts)
 //    fails at once, its attempt logged with the reason.
-import { and, arrayContains, asc, eq, inArray, isNull, lte, notExists, sql } from "drizzle-orm";
+import { and, arrayContains, asc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { platformEvents } from "../db/relaySchema.ts";
 import { tenants } from "../db/schema.ts";
@@ -52,24 +51,6 @@ export function webhookBody(event: typeof platformEvents.$inferSelect): string {
 /** Makes the deliveries (due at `now`) of up to `limit` undispatched events; answers how many events it took. */
 export async function fanOut(db: Database, now: Date, limit: number): Promise<number> {
   return db.transaction(async (tx) => {
-    // Events that no endpoint would receive (most of them, for a tenant without webhooks: a claim's
-    // confirmation each) are marked dispatched in one statement, without being read.
-    const unsubscribed = await tx
-      .update(platformEvents)
-      .set({ dispatchedAt: sql`now()` })
-      .where(
-        inArray(
-          platformEvents.id,
-          tx
-            .select({ id: platformEvents.id })
-            .from(platformEvents)
-            .where(and(isNull(platformEvents.dispatchedAt), notExists(subscribedEndpoints(tx))))
-            .orderBy(asc(platformEvents.createdAt))
-            .limit(limit)
-            .for("update", { skipLocked: true }),
-        ),
-      )
-      .returning({ id: platformEvents.id });
     const events = await tx
       .select()
       .from(platformEvents)
@@ -122,26 +103,8 @@ export async function fanOut(db: Database, now: Date, limit: number): Promise<nu
           ),
         );
     }
-    return unsubscribed.length + events.length;
+    return events.length;
   });
-}
-
-/**
- * The active endpoints that receive the platform event of the enclosing query: its tenant's,
- * subscribed to its type; for a platform-wide event, those of every active tenant.
- */
-function subscribedEndpoints(db: Pick<Database, "select">) {
-  return db
-    .select({ id: webhookEndpoints.id })
-    .from(webhookEndpoints)
-    .innerJoin(tenants, eq(tenants.id, webhookEndpoints.tenantId))
-    .where(
-      and(
-        eq(webhookEndpoints.active, true),
-        sql`${webhookEndpoints.eventTypes} @> array[${platformEvents.type}]`,
-        sql`case when ${platformEvents.tenantId} is null then ${tenants.active} else ${webhookEndpoints.tenantId} = ${platformEvents.tenantId} end`,
-      ),
-    );
 }
 
 type DeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -239,8 +202,7 @@ export function startWebhookDispatcher(parameters: WebhookDispatcherParameters):
   let stopped = false;
   const runOnce = async () => {
     let dispatched = 0;
-    // A round of fan-out takes up to a batch of events no endpoint receives and a batch of the others.
-    for (let taken = batchSize; taken >= batchSize;) {
+    for (let taken = batchSize; taken === batchSize;) {
       taken = await fanOut(db, now(), batchSize);
       dispatched += taken;
     }
