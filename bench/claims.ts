@@ -498,17 +498,18 @@ try {
   // block observed last before its send (blocks are polled every 50 ms, so within about 50 ms).
   const topIndex = rows.indexOf(top);
   const blockTimes = blocks.map((block) => block.observedAt).sort((a, b) => a - b);
+  const topClaims = claims.flatMap((claim) => {
+    if (claim.phase !== topIndex || claim.status !== 202) return [];
+    const previous = blockTimes.findLast((observedAt) => observedAt <= claim.dueAt);
+    return previous === undefined
+      ? []
+      : [{ sinceBlockMs: claim.dueAt - previous, acceptMs: claim.answeredAt - claim.dueAt }];
+  });
   const sinceBlock = SINCE_BLOCK_BINS_MS.map((fromMs, index) => {
     const toMs = SINCE_BLOCK_BINS_MS[index + 1] ?? null;
-    const acceptMs = claims
-      .filter((claim) => claim.phase === topIndex && claim.status === 202)
-      .filter((claim) => {
-        const previous = blockTimes.findLast((observedAt) => observedAt <= claim.dueAt);
-        if (previous === undefined) return false;
-        const since = claim.dueAt - previous;
-        return since >= fromMs && (toMs === null || since < toMs);
-      })
-      .map((claim) => claim.answeredAt - claim.dueAt);
+    const acceptMs = topClaims
+      .filter(({ sinceBlockMs }) => sinceBlockMs >= fromMs && (toMs === null || sinceBlockMs < toMs))
+      .map(({ acceptMs }) => acceptMs);
     return {
       fromMs,
       toMs,

@@ -8,6 +8,7 @@ import {
   type TestApi,
   type TestChain,
 } from "../../test/harness.ts";
+import { CHAIN_ID } from "../../test/relay.ts";
 import { relayTransactions } from "../db/relaySchema.ts";
 import { tenantGasLastHour } from "./limits.ts";
 
@@ -27,7 +28,7 @@ for (const database of testDatabases()) {
       const signer = `0x${"5".repeat(40)}`;
       let nonce = 1_000_000;
       const sent = (values: Partial<typeof relayTransactions.$inferInsert>) => ({
-        chainId: 31337,
+        chainId: CHAIN_ID,
         signer,
         nonce: nonce++,
         to: signer,
