@@ -1,22 +1,29 @@
-// Counts the statements an embedded PGlite database runs (each query and exec goes through its
-// _runExclusiveQuery once), for tests that assert how many statements some work takes.
+// Counts the statements an embedded PGlite database runs, for tests that assert how many statements
+// some work takes: node-postgres sends each statement through PGlite's adapter connection either as
+// a simple query or, with parameters, as one Bind (after a Parse, the first time a name is seen).
 import type { Database } from "../src/db/client.ts";
 
-type Client = { _runExclusiveQuery: (...args: any[]) => any };
+type AdapterConnection = { query: (...args: unknown[]) => unknown; bind: (...args: unknown[]) => unknown };
 
-/** Counts from now on; `stop` puts PGlite back as it was. */
+/** Counts from now on; `stop` puts the connection back as it was. */
 export function countPgliteStatements(db: Database) {
-  const client = (db as unknown as { $client: Client }).$client;
-  const run = client._runExclusiveQuery;
+  const pool = (db as unknown as { $client: { options: { connection?: AdapterConnection } } }).$client;
+  const connection = pool.options.connection;
+  if (!connection) throw new Error("not an embedded PGlite database");
+  const { query, bind } = connection;
   const counter = {
     statements: 0,
     stop: () => {
-      client._runExclusiveQuery = run;
+      Object.assign(connection, { query, bind });
     },
   };
-  client._runExclusiveQuery = function (this: Client, ...args: any[]) {
+  connection.query = (...args) => {
     counter.statements += 1;
-    return run.apply(this, args);
+    return query.apply(connection, args);
+  };
+  connection.bind = (...args) => {
+    counter.statements += 1;
+    return bind.apply(connection, args);
   };
   return counter;
 }

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { sql } from "drizzle-orm";
+import { testDatabases } from "../../test/harness.ts";
+import { MAX_PREPARED_STATEMENTS, openDatabase, type Database, type OpenDatabaseReturnType } from "./client.ts";
+
+// Each variant's text is its own statement; the marker finds this test's among those prepared.
+const answerOf = async (tx: Database, variant: number, value: number) =>
+  Number(
+    (
+      await tx.execute<{ answer: number }>(
+        sql`select ${value}::integer + ${sql.raw(String(variant))} as answer -- prepare-probe`,
+      )
+    ).rows[0]!.answer,
+  );
+
+/** What this connection holds prepared: all of the API's statements, and this test's probes. */
+async function preparedOn(tx: Database) {
+  const { rows } = await tx.execute<{ all: string; probes: string }>(
+    sql.raw(
+      `select count(*) filter (where name like 'pers\\_%') as all,
+            count(*) filter (where statement like '%-- prepare-probe') as probes
+     from pg_prepared_statements`,
+    ),
+  );
+  return { all: Number(rows[0]!.all), probes: Number(rows[0]!.probes) };
+}
+
+for (const database of testDatabases()) {
+  describe(`prepared statements on ${database.name}`, () => {
+    let opened: OpenDatabaseReturnType;
+    let drop: () => Promise<void>;
+    before(async () => {
+      const scratch = await database.open();
+      drop = scratch.drop;
+      opened = await openDatabase(scratch.parameters);
+    });
+    after(async () => {
+      await opened.close();
+      await drop();
+    });
+
+    // One transaction holds one connection: pg_prepared_statements shows that connection's.
+    it("prepares a statement with parameters once per connection and runs it again by name", async () => {
+      await opened.db.transaction(async (transaction) => {
+        const tx = transaction as unknown as Database;
+        const before = await preparedOn(tx);
+        assert.deepEqual([await answerOf(tx, 1, 1), await answerOf(tx, 1, 41), await answerOf(tx, 1, -1)], [2, 42, 0]);
+        const afterwards = await preparedOn(tx);
+        assert.equal(afterwards.probes - before.probes, 1);
+      });
+    });
+
+    it("runs a statement whose first Parse failed in an aborted transaction", async () => {
+      await assert.rejects(
+        opened.db.transaction(async (transaction) => {
+          const tx = transaction as unknown as Database;
+          await tx.execute(sql`select 1 / ${0}::integer`).catch(() => undefined);
+          await answerOf(tx, 2, 1); // refused: the transaction is aborted
+        }),
+        (error: { cause?: { code?: string } }) => error.cause?.code === "25P02", // in a failed transaction
+      );
+      assert.equal(await answerOf(opened.db, 2, 5), 7);
+    });
+
+    it(`prepares at most ${MAX_PREPARED_STATEMENTS} statements a connection; others run unnamed`, async () => {
+      await opened.db.transaction(async (transaction) => {
+        const tx = transaction as unknown as Database;
+        const variants = Array.from({ length: MAX_PREPARED_STATEMENTS + 10 }, (_, index) => 100 + index);
+        for (const variant of variants) assert.equal(await answerOf(tx, variant, 1), variant + 1);
+        assert.equal((await preparedOn(tx)).all, MAX_PREPARED_STATEMENTS);
+        // A prepared one and one beyond the bound, again.
+        assert.equal(await answerOf(tx, 100, 2), 102);
+        assert.equal(await answerOf(tx, variants.at(-1)!, 2), variants.at(-1)! + 2);
+        assert.equal((await preparedOn(tx)).all, MAX_PREPARED_STATEMENTS);
+      });
+    });
+  });
+}
