@@ -1,29 +1,24 @@
 // Counts the statements an embedded PGlite database runs, for tests that assert how many statements
-// some work takes: node-postgres sends each statement through PGlite's adapter connection either as
-// a simple query or, with parameters, as one Bind (after a Parse, the first time a name is seen).
+// some work takes: every statement, BEGIN and COMMIT included, is one query of the pool's client,
+// whose class is the database's own (api/src/db/client.ts).
 import type { Database } from "../src/db/client.ts";
 
-type AdapterConnection = { query: (...args: unknown[]) => unknown; bind: (...args: unknown[]) => unknown };
+type Query = (...args: unknown[]) => unknown;
 
-/** Counts from now on; `stop` puts the connection back as it was. */
+/** Counts from now on; `stop` puts the client back as it was. */
 export function countPgliteStatements(db: Database) {
-  const pool = (db as unknown as { $client: { options: { connection?: AdapterConnection } } }).$client;
-  const connection = pool.options.connection;
-  if (!connection) throw new Error("not an embedded PGlite database");
-  const { query, bind } = connection;
+  const pool = (db as unknown as { $client: { options: { Client: { prototype: { query: Query } } } } }).$client;
+  const client = pool.options.Client.prototype;
+  const query = client.query;
   const counter = {
     statements: 0,
     stop: () => {
-      Object.assign(connection, { query, bind });
+      client.query = query;
     },
   };
-  connection.query = (...args) => {
+  client.query = function (this: unknown, ...args: unknown[]) {
     counter.statements += 1;
-    return query.apply(connection, args);
-  };
-  connection.bind = (...args) => {
-    counter.statements += 1;
-    return bind.apply(connection, args);
+    return query.apply(this, args);
   };
   return counter;
 }

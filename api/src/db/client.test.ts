@@ -63,6 +63,23 @@ for (const database of testDatabases()) {
       assert.equal(await answerOf(opened.db, 2, 5), 7);
     });
 
+    // A connection that fails to take over leaves its statements waiting forever: bounded, not hung.
+    it(
+      "answers the statements after one that failed (the pool replaces the connection it ran on)",
+      { timeout: 20_000 },
+      async () => {
+        assert.equal(await answerOf(opened.db, 3, 1), 4);
+        await assert.rejects(
+          opened.db.execute(sql`select 1 / ${0}::integer`),
+          (error: { cause?: { code?: string } }) => {
+            return error.cause?.code === "22012"; // division by zero
+          },
+        );
+        assert.deepEqual(await Promise.all([answerOf(opened.db, 3, 2), answerOf(opened.db, 4, 2)]), [5, 6]);
+        assert.equal(await answerOf(opened.db, 3, 3), 6);
+      },
+    );
+
     it(`prepares at most ${MAX_PREPARED_STATEMENTS} statements a connection; others run unnamed`, async () => {
       await opened.db.transaction(async (transaction) => {
         const tx = transaction as unknown as Database;

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { createPgConfig } from "@electric-sql/pglite/node-postgres";
+import { PglitePgConnection } from "@electric-sql/pglite/node-postgres";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
@@ -82,6 +82,16 @@ function preparedCount(connection: Connection): number {
   return Object.keys(connection.parsedStatements).length + Object.keys(connection.submittedNamedStatements).length;
 }
 
+/**
+ * PGlite's node-postgres adapter hands node-postgres's Parse message to PGlite's serializer, which
+ * takes parameter types only as an array; drizzle passes its type parsers in the same field.
+ */
+class PgliteConnection extends PglitePgConnection {
+  override parse(query: { types?: unknown }) {
+    super.parse({ ...query, types: Array.isArray(query.types) ? query.types : undefined });
+  }
+}
+
 export async function openDatabase(parameters: OpenDatabaseParameters): Promise<OpenDatabaseReturnType> {
   if (parameters.kind === "postgres") {
     const pool = new pg.Pool({ connectionString: parameters.url, max: 20, Client: PreparingClient });
@@ -102,14 +112,17 @@ export async function openDatabase(parameters: OpenDatabaseParameters): Promise<
   }
   if (parameters.kind === "pglite") mkdirSync(parameters.directory, { recursive: true });
   const pglite = parameters.kind === "pglite" ? new PGlite(parameters.directory) : new PGlite();
-  const adapter = createPgConfig(pglite);
-  // The adapter hands node-postgres's Parse message to PGlite's serializer, which takes parameter
-  // types only as an array; drizzle passes its type parsers in the same field.
-  const connection = adapter.connection as unknown as { parse: (query: { types?: unknown }) => void };
-  const parse = connection.parse.bind(connection);
-  connection.parse = (query) => parse({ ...query, types: Array.isArray(query.types) ? query.types : undefined });
-  // PGlite is one session: one connection, kept (with its prepared statements) while the API runs.
-  const pool = new pg.Pool({ ...adapter, max: 1, idleTimeoutMillis: 0, Client: PreparingClient });
+  // PGlite is one session: the pool holds one connection to it at a time. node-postgres's pool ends
+  // a connection whose query failed and opens another; each gets an adapter of its own (the
+  // adapter's end would otherwise reach the next connection), and all share the record of what the
+  // session holds prepared, which outlives them.
+  const prepared: Connection = { parsedStatements: {}, submittedNamedStatements: {} };
+  class PgliteClient extends PreparingClient {
+    constructor(config?: pg.ClientConfig) {
+      super({ ...config, connection: Object.assign(new PgliteConnection({ pglite }), prepared) } as pg.ClientConfig);
+    }
+  }
+  const pool = new pg.Pool({ max: 1, idleTimeoutMillis: 0, Client: PgliteClient });
   pool.on("error", () => undefined);
   const db = drizzle(pool, { schema });
   await migrate(db, { migrationsFolder });
