@@ -1,10 +1,11 @@
 // One schema and one driver (node-postgres) for two servers: PostgreSQL when DATABASE_URL is set,
-// embedded PGlite otherwise, served as a single connection by PGlite's node-postgres adapter.
+// embedded PGlite otherwise, served as a single connection by PGlite's node-postgres adapter (with
+// statements prepared once and messages pipelined, below).
 // Pending migrations (api/migrations, committed SQL) run on open.
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
+import { PGlite, protocol } from "@electric-sql/pglite";
 import { PglitePgConnection } from "@electric-sql/pglite/node-postgres";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
@@ -62,7 +63,10 @@ function statementName(text: string): string {
  * PostgreSQL parses and plans an unnamed statement every time, and on embedded PGlite, which runs
  * on the API's own thread, that was more than half of the database's time (the claim writer's
  * statement: 1.2 of its 2 ms). node-postgres does the rest: it sends Parse for a name only once
- * per connection, and forgets a name whose Parse failed.
+ * per connection, and forgets a name whose Parse failed. Used for PGlite only: on a PostgreSQL
+ * server, in bench:claims, it left the API's CPU a claim as it was and raised accept p99 (about 54
+ * to 73 ms, two interleaved runs each; 110 ms with every plan custom), so there statements stay
+ * unnamed until that is understood.
  */
 class PreparingClient extends pg.Client {
   override query(...args: unknown[]): any {
@@ -82,19 +86,74 @@ function preparedCount(connection: Connection): number {
   return Object.keys(connection.parsedStatements).length + Object.keys(connection.submittedNamedStatements).length;
 }
 
+type BackendMessage = { name: string };
+
 /**
- * PGlite's node-postgres adapter hands node-postgres's Parse message to PGlite's serializer, which
- * takes parameter types only as an array; drizzle passes its type parsers in the same field.
+ * PGlite's node-postgres adapter, pipelined. node-postgres sends a statement as four or five
+ * messages (Parse the first time, Bind, Describe, Execute, Sync); the adapter hands each to PGlite
+ * on its own, a call into WebAssembly with its answer parsed and a turn of promises each. This
+ * connection keeps them until the Sync (or Flush) and hands them over together, as a socket
+ * carries them to a server. It also gives PGlite's serializer the parameter types only as an array
+ * (drizzle passes its type parsers in that field).
  */
 class PgliteConnection extends PglitePgConnection {
+  readonly #pglite: PGlite;
+  #pending: Uint8Array[] = [];
+  #sent: Promise<unknown>;
+
+  constructor(config: { pglite: PGlite }) {
+    super(config);
+    this.#pglite = config.pglite;
+    this.#sent = config.pglite.waitReady;
+  }
+
   override parse(query: { types?: unknown }) {
-    super.parse({ ...query, types: Array.isArray(query.types) ? query.types : undefined });
+    this.#pending.push(
+      protocol.serialize.parse({
+        ...(query as { text: string }),
+        types: Array.isArray(query.types) ? query.types : undefined,
+      }),
+    );
+  }
+  override bind(config: Parameters<typeof protocol.serialize.bind>[0]) {
+    this.#pending.push(protocol.serialize.bind(config));
+  }
+  override describe(message: Parameters<typeof protocol.serialize.describe>[0]) {
+    this.#pending.push(protocol.serialize.describe(message));
+  }
+  override execute(config: Parameters<typeof protocol.serialize.execute>[0]) {
+    this.#pending.push(protocol.serialize.execute(config));
+  }
+  override close(message: Parameters<typeof protocol.serialize.close>[0]) {
+    this.#pending.push(protocol.serialize.close(message));
+  }
+  override flush() {
+    this.#send(protocol.serialize.flush());
+  }
+  override sync() {
+    this.#send(protocol.serialize.sync());
+  }
+  override query(text: string) {
+    this.#send(protocol.serialize.query(text));
+  }
+
+  #send(last: Uint8Array) {
+    const parts = [...this.#pending, last];
+    this.#pending = [];
+    const message = parts.length === 1 ? last : Buffer.concat(parts);
+    this.#sent = this.#sent
+      .then(() => this.#pglite.execProtocolStream(message, { throwOnError: false }))
+      .then((answers: BackendMessage[]) => {
+        // node-postgres expects an ErrorResponse as 'errorMessage'.
+        for (const answer of answers) this.emit(answer.name === "error" ? "errorMessage" : answer.name, answer);
+      })
+      .catch((error: unknown) => this.emit("error", error));
   }
 }
 
 export async function openDatabase(parameters: OpenDatabaseParameters): Promise<OpenDatabaseReturnType> {
   if (parameters.kind === "postgres") {
-    const pool = new pg.Pool({ connectionString: parameters.url, max: 20, Client: PreparingClient });
+    const pool = new pg.Pool({ connectionString: parameters.url, max: 20 });
     // An idle connection the server ends (a restart, a terminated backend, the pool's own end racing
     // a drop) is removed by the pool and replaced on the next query; without a listener its error
     // would crash the process.
