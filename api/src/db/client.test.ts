@@ -28,7 +28,7 @@ async function preparedOn(tx: Database) {
 }
 
 for (const database of testDatabases()) {
-  describe(`prepared statements on ${database.name}`, () => {
+  describe(`the database driver on ${database.name}`, () => {
     let opened: OpenDatabaseReturnType;
     let drop: () => Promise<void>;
     before(async () => {
