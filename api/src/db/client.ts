@@ -36,9 +36,10 @@ const migrationsFolder = join(import.meta.dirname, "..", "..", "migrations");
 const MIGRATION_LOCK = 7_202_611;
 
 /**
- * How many statements one connection keeps prepared; texts beyond these run unnamed, parsed and
- * planned each time. Bounds the server's memory for statements whose text varies (an IN list's
- * length), while the few texts a busy API repeats are prepared within its first requests.
+ * How many statements PGlite's session keeps prepared (the record its connections share); texts
+ * beyond these run unnamed, parsed and planned each time. Bounds PGlite's memory for statements
+ * whose text varies (an IN list's length), while the few texts a busy API repeats are prepared
+ * within its first requests.
  */
 export const MAX_PREPARED_STATEMENTS = 500;
 
