@@ -6,8 +6,8 @@
 // a thread of its own (bench/claimSender.ts: this one serves the chain); a claim's accept latency
 // runs from its scheduled send time to its 202, its confirmation latency to the moment the API
 // recorded it CONFIRMED (the claim's updatedAt, read at the end from pages of
-// GET /campaigns/claims?status=CONFIRMED; while it runs, only counts of unsettled claims are
-// polled, so that watching does not load the API it measures). The chain is read block by block
+// GET /campaigns/claims?status=CONFIRMED; the unsettled claims are counted only between phases,
+// so that watching does not load the API it measures). The chain is read block by block
 // for the gas of the relayer's claimBatch transactions against the block gas limit. The highest
 // rate's accept latency is also given by the time since the last block: the relayer's work comes
 // right after each block. A last phase (saturation) lowers the block gas limit so that the chain,
@@ -232,25 +232,19 @@ async function watchBlocks() {
   }
 }
 
-/** The latest count of the campaign's claims not yet settled, and when the poll that made it began. */
-let settlement = { polledAt: 0, open: Number.POSITIVE_INFINITY };
-
 /**
- * Follows how many claims are still PENDING or SUBMITTED: one count per status and poll, whatever
- * the backlog, so that watching does not load the API it measures.
+ * How many of the campaign's claims are still PENDING or SUBMITTED: one count per status, whatever
+ * the backlog. Asked only between phases (in drain), so that watching does not load the API while
+ * it is measured: the list's count reads every matching claim.
  */
-async function watchSettlement(campaignId: string, headers: Record<string, string>) {
-  while (watching) {
-    await sleep(options.pollMs);
-    const polledAt = now();
-    let open = 0;
-    for (const status of ["PENDING", "SUBMITTED"]) {
-      const query = new URLSearchParams({ campaignId, status, limit: "1" });
-      const body = await call(`${apiUrl}/campaigns/claims?${query}`, { method: "GET", headers });
-      open += body.pagination.total as number;
-    }
-    settlement = { polledAt, open };
+async function countOpen(campaignId: string, headers: Record<string, string>) {
+  let open = 0;
+  for (const status of ["PENDING", "SUBMITTED"]) {
+    const query = new URLSearchParams({ campaignId, status, limit: "1" });
+    const body = await call(`${apiUrl}/campaigns/claims?${query}`, { method: "GET", headers });
+    open += body.pagination.total as number;
   }
+  return open;
 }
 
 /**
@@ -353,7 +347,6 @@ try {
   }
 
   const blockWatcher = keepWatching("blocks", watchBlocks);
-  const settlementWatcher = keepWatching("settlement", () => watchSettlement(campaign.id, admin));
   const cpuAtStart = {
     api: cpuSecondsOf(api.child.pid),
     relayer: relayer ? cpuSecondsOf(relayer.child.pid) : null,
@@ -411,7 +404,10 @@ try {
     const answeredAt = now();
     log(`all ${claims.length} claims answered; waiting up to ${options.drainSeconds} s for their confirmations`);
     const drainUntil = answeredAt + options.drainSeconds * 1000;
-    while (!(settlement.polledAt > answeredAt && settlement.open === 0) && now() < drainUntil) await sleep(250);
+    while (now() < drainUntil) {
+      if ((await countOpen(campaign.id, admin)) === 0) return;
+      await sleep(options.pollMs);
+    }
   };
 
   for (const rate of options.rates) await runPhase(rate, options.phaseSeconds, false);
@@ -428,7 +424,7 @@ try {
   // One more block and poll, so that the last confirmations are seen.
   await sleep(Math.max(options.pollMs, options.blockIntervalMs) + 500);
   watching = false;
-  await Promise.all([blockWatcher, settlementWatcher]);
+  await blockWatcher;
   const apiCpuSeconds = (cpuSecondsOf(api.child.pid) ?? NaN) - (cpuAtStart.api ?? NaN);
   const relayerCpuSeconds = relayer ? (cpuSecondsOf(relayer.child.pid) ?? NaN) - (cpuAtStart.relayer ?? NaN) : null;
   const benchCpu = process.cpuUsage(cpuAtStart.bench);
