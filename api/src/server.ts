@@ -7,6 +7,7 @@ import { problemTypeUri } from "./errors.ts";
 import { connectChains, type Chains } from "./chain/chains.ts";
 import type { Config } from "./config.ts";
 import { openDatabase, type OpenDatabaseParameters } from "./db/client.ts";
+import { startTableMaintenance } from "./db/maintenance.ts";
 import { createKeyStore } from "./auth/signingKeys.ts";
 import type { Services } from "./http/context.ts";
 import { startWebhookDispatcher, type WebhookDispatcher } from "./webhooks/dispatcher.ts";
@@ -114,6 +115,9 @@ export async function startApi({
   const webhooks: WebhookDispatcher | undefined = config.WEBHOOK_DISPATCHER
     ? startWebhookDispatcher({ services: backgroundServices })
     : undefined;
+  // A PostgreSQL server vacuums its own tables; PGlite has no autovacuum (api/src/db/maintenance.ts).
+  const maintenance =
+    database.kind === "postgres" ? undefined : startTableMaintenance({ db: database.backgroundDb, logger: log });
   return {
     url,
     server,
@@ -125,6 +129,7 @@ export async function startApi({
       await services.claimWriter.stop();
       await webhooks?.stop();
       await relayer?.stop();
+      await maintenance?.stop();
       await database.close();
       destination?.flushSync();
     },

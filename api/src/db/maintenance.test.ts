@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { sql } from "drizzle-orm";
+import { openDatabase, type OpenDatabaseReturnType } from "./client.ts";
+import { maintainTables, maintenanceDue, type TableActivity } from "./maintenance.ts";
+
+const activity = (changes: Partial<TableActivity>): TableActivity => ({
+  schema: "public",
+  table: "t",
+  rows: 1000,
+  deadRows: 0,
+  insertedSinceVacuum: 0,
+  modifiedSinceAnalyze: 0,
+  ...changes,
+});
+
+describe("table maintenance on PGlite (no autovacuum of its own)", () => {
+  it("is due where autovacuum's default thresholds would be crossed", () => {
+    // 1000 rows: vacuum past 50 + 200 dead rows or 1000 + 200 inserts, analyze past 50 + 100 changes.
+    assert.deepEqual(maintenanceDue(activity({ deadRows: 250 })), { vacuum: false, analyze: false });
+    assert.deepEqual(maintenanceDue(activity({ deadRows: 251 })), { vacuum: true, analyze: false });
+    assert.deepEqual(maintenanceDue(activity({ insertedSinceVacuum: 1200 })), { vacuum: false, analyze: false });
+    assert.deepEqual(maintenanceDue(activity({ insertedSinceVacuum: 1201 })), { vacuum: true, analyze: false });
+    assert.deepEqual(maintenanceDue(activity({ modifiedSinceAnalyze: 150 })), { vacuum: false, analyze: false });
+    assert.deepEqual(maintenanceDue(activity({ modifiedSinceAnalyze: 151 })), { vacuum: false, analyze: true });
+    // A table never analyzed counts as empty: a few changes suffice.
+    assert.deepEqual(maintenanceDue(activity({ rows: 0, deadRows: 51, modifiedSinceAnalyze: 51 })), {
+      vacuum: true,
+      analyze: true,
+    });
+  });
+
+  describe("maintainTables", () => {
+    let opened: OpenDatabaseReturnType;
+    before(async () => {
+      opened = await openDatabase({ kind: "memory" });
+    });
+    after(async () => opened.close());
+
+    const statsOf = async (table: string) => {
+      await opened.db.execute(sql`select pg_stat_force_next_flush()`);
+      const { rows } = await opened.db.execute<{ dead: string; vacuumed: Date | null; estimate: number }>(sql`
+        select stats.n_dead_tup as dead, stats.last_vacuum as vacuumed, class.reltuples::float8 as estimate
+        from pg_stat_user_tables as stats join pg_class as class on class.oid = stats.relid
+        where stats.relname = ${table}`);
+      return { dead: Number(rows[0]!.dead), vacuumed: rows[0]!.vacuumed !== null, estimate: Number(rows[0]!.estimate) };
+    };
+
+    it("vacuums and analyzes a table full of dead rows, and leaves a quiet one alone", async () => {
+      await opened.db.execute(sql`create table churned (id integer primary key, value integer not null)`);
+      await opened.db.execute(sql`create table quiet (id integer primary key)`);
+      await opened.db.execute(sql`insert into churned select n, 0 from generate_series(1, 2000) as n`);
+      await opened.db.execute(sql`insert into quiet select n from generate_series(1, 10) as n`);
+      await maintainTables(opened.db); // the tables as they start
+      await opened.db.execute(sql`update churned set value = value + 1`);
+      await opened.db.execute(sql`update churned set value = value + 1`);
+      await opened.db.execute(sql`update quiet set id = id + 100 where id <= 3`);
+      const before = { churned: await statsOf("churned"), quiet: await statsOf("quiet") };
+      assert.equal(before.churned.dead, 4000);
+      assert.equal(before.quiet.dead, 3);
+
+      const done = await maintainTables(opened.backgroundDb);
+      assert.deepEqual(
+        done
+          .filter((table) => table.table.endsWith(".churned") || table.table.endsWith(".quiet"))
+          .map(({ ms, ...rest }) => rest),
+        [{ table: "public.churned", vacuumed: true, analyzed: true }],
+      );
+      const afterwards = { churned: await statsOf("churned"), quiet: await statsOf("quiet") };
+      assert.equal(afterwards.churned.dead, 0);
+      assert.equal(afterwards.churned.vacuumed, true);
+      assert.equal(afterwards.churned.estimate, 2000); // analyzed: the planner knows its size
+      assert.equal(afterwards.quiet.dead, 3);
+      // Nothing more to do until the tables change again.
+      assert.deepEqual(
+        (await maintainTables(opened.db)).filter((table) => /\.(churned|quiet)$/.test(table.table)),
+        [],
+      );
+    });
+  });
+});

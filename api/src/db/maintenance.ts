@@ -1,0 +1,116 @@
+// Vacuum and analyze for embedded PGlite. Why: PGlite runs PostgreSQL as one standalone backend,
+// without the autovacuum launcher, so nothing removed the row versions that updates and deletes
+// leave (every claim, job and idempotency key is updated at least once) nor gathered the planner's
+// statistics: tables and indexes grew with every update, and plans were made without statistics.
+// This does what autovacuum would, with its default thresholds, now and then, through the API's
+// background handle. A PostgreSQL server runs its own autovacuum: this is for PGlite only.
+import { sql } from "drizzle-orm";
+import type { Logger } from "pino";
+import type { Database } from "./client.ts";
+
+/** How often the tables' statistics are read (autovacuum_naptime's default). */
+export const MAINTENANCE_INTERVAL_MS = 60_000;
+
+// PostgreSQL's defaults for autovacuum_vacuum_threshold and _scale_factor, autovacuum_vacuum_insert_
+// threshold and _scale_factor, autovacuum_analyze_threshold and _scale_factor.
+const VACUUM_BASE = 50;
+const VACUUM_SCALE = 0.2;
+const INSERT_BASE = 1000;
+const INSERT_SCALE = 0.2;
+const ANALYZE_BASE = 50;
+const ANALYZE_SCALE = 0.1;
+
+export type TableActivity = {
+  schema: string;
+  table: string;
+  /** The row count as last estimated (0 before the first vacuum or analyze). */
+  rows: number;
+  deadRows: number;
+  insertedSinceVacuum: number;
+  modifiedSinceAnalyze: number;
+};
+
+export type MaintenanceDue = { vacuum: boolean; analyze: boolean };
+
+/** What autovacuum would do for a table: vacuum (its dead rows, or its inserts, past the threshold), analyze. */
+export function maintenanceDue(activity: TableActivity): MaintenanceDue {
+  const vacuum =
+    activity.deadRows > VACUUM_BASE + VACUUM_SCALE * activity.rows ||
+    activity.insertedSinceVacuum > INSERT_BASE + INSERT_SCALE * activity.rows;
+  const analyze = activity.modifiedSinceAnalyze > ANALYZE_BASE + ANALYZE_SCALE * activity.rows;
+  return { vacuum, analyze };
+}
+
+export type MaintainedTable = { table: string; vacuumed: boolean; analyzed: boolean; ms: number };
+
+/** Vacuums and analyzes, one statement a table, the tables that are due; what it did. */
+export async function maintainTables(db: Database): Promise<MaintainedTable[]> {
+  // A session reports its counts at most once a second; this pass reads them all.
+  await db.execute(sql`select pg_stat_force_next_flush()`);
+  const { rows } = await db.execute<{
+    schema: string;
+    table: string;
+    rows: number;
+    dead_rows: string;
+    inserted_since_vacuum: string;
+    modified_since_analyze: string;
+  }>(sql`
+    select stats.schemaname as schema, stats.relname as table, greatest(class.reltuples, 0)::float8 as rows,
+           stats.n_dead_tup as dead_rows, stats.n_ins_since_vacuum as inserted_since_vacuum,
+           stats.n_mod_since_analyze as modified_since_analyze
+    from pg_stat_user_tables as stats join pg_class as class on class.oid = stats.relid
+    order by stats.schemaname, stats.relname`);
+  const done: MaintainedTable[] = [];
+  for (const row of rows) {
+    const due = maintenanceDue({
+      schema: row.schema,
+      table: row.table,
+      rows: Number(row.rows),
+      deadRows: Number(row.dead_rows),
+      insertedSinceVacuum: Number(row.inserted_since_vacuum),
+      modifiedSinceAnalyze: Number(row.modified_since_analyze),
+    });
+    if (!due.vacuum && !due.analyze) continue;
+    const target = sql`${sql.identifier(row.schema)}.${sql.identifier(row.table)}`;
+    const started = performance.now();
+    // VACUUM (ANALYZE): a table worth vacuuming has changed enough to be analyzed again too.
+    await db.execute(due.vacuum ? sql`vacuum (analyze) ${target}` : sql`analyze ${target}`);
+    done.push({
+      table: `${row.schema}.${row.table}`,
+      vacuumed: due.vacuum,
+      analyzed: true,
+      ms: Math.round(performance.now() - started),
+    });
+  }
+  return done;
+}
+
+export type TableMaintenance = { stop: () => Promise<void> };
+
+/** Maintains the tables every intervalMs until stopped; a failed pass is logged and the next one tries again. */
+export function startTableMaintenance({
+  db,
+  logger,
+  intervalMs = MAINTENANCE_INTERVAL_MS,
+}: {
+  db: Database;
+  logger: Logger;
+  intervalMs?: number;
+}): TableMaintenance {
+  let pass: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    if (pass) return;
+    pass = maintainTables(db)
+      .then((done) => {
+        for (const table of done) logger.info(table, table.vacuumed ? "pglite: vacuumed" : "pglite: analyzed");
+      })
+      .catch((error: unknown) => logger.error({ err: error }, "pglite: table maintenance failed"))
+      .finally(() => (pass = undefined));
+  }, intervalMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await pass;
+    },
+  };
+}
