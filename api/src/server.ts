@@ -104,20 +104,17 @@ export async function startApi({
   // Slow clients may not hold sockets open forever.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
-  // Work no request waits on reads and writes through the background handle: on PGlite it lets
-  // requests go first (api/src/db/client.ts).
-  const backgroundServices = { ...services, db: database.backgroundDb };
   // The relayer carries queued jobs to the chains (RELAYER_ENABLED; tests start their own).
-  const relayer = config.RELAYER_ENABLED ? startRelayer({ services: backgroundServices, kinds: jobKinds }) : undefined;
+  const relayer = config.RELAYER_ENABLED ? startRelayer({ services, kinds: jobKinds }) : undefined;
   const { port } = server.address() as { port: number };
   const url = `http://${config.API_HOST}:${port}`;
   log.info({ url, database: database.kind }, "api listening");
   const webhooks: WebhookDispatcher | undefined = config.WEBHOOK_DISPATCHER
-    ? startWebhookDispatcher({ services: backgroundServices })
+    ? startWebhookDispatcher({ services })
     : undefined;
   // A PostgreSQL server vacuums its own tables; PGlite has no autovacuum (api/src/db/maintenance.ts).
   const maintenance =
-    database.kind === "postgres" ? undefined : startTableMaintenance({ db: database.backgroundDb, logger: log });
+    database.kind === "postgres" ? undefined : startTableMaintenance({ db: database.db, logger: log });
   return {
     url,
     server,

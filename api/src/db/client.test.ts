@@ -91,53 +91,7 @@ for (const database of testDatabases()) {
       },
     );
 
-    it("reads and writes through the background handle: the same database, errors and transactions alike", async () => {
-      const { backgroundDb } = opened;
-      await backgroundDb.execute(sql`create table background_probe (id integer primary key)`);
-      await backgroundDb.transaction(async (tx) => {
-        await tx.execute(sql`insert into background_probe values (${1}::integer)`);
-        await tx.execute(sql`insert into background_probe values (${2}::integer)`);
-      });
-      await assert.rejects(
-        backgroundDb.transaction(async (tx) => {
-          await tx.execute(sql`insert into background_probe values (${3}::integer)`);
-          await tx.execute(sql`insert into background_probe values (${1}::integer)`); // taken
-        }),
-        (error: { cause?: { code?: string } }) => error.cause?.code === "23505", // unique violation
-      );
-      const ids = async (db: Database) =>
-        (await db.execute<{ id: number }>(sql`select id from background_probe order by id`)).rows.map((row) => row.id);
-      assert.deepEqual(await ids(opened.db), [1, 2]); // the failed transaction left nothing
-      assert.deepEqual(await ids(backgroundDb), [1, 2]);
-      await backgroundDb.execute(sql`drop table background_probe`);
-    });
-
     if (onPglite) {
-      // What a request does meanwhile is stood in for by a callback queued after each statement:
-      // it runs before the next background statement, and not before the next request statement.
-      it("lets other work run between background statements, not between a request's", async () => {
-        const run = async (db: Database, name: string) => {
-          const order: string[] = [];
-          await db.transaction(async (tx) => {
-            for (const step of [1, 2, 3]) {
-              await tx.execute(sql`select ${step}::integer`);
-              order.push(`statement ${step}`);
-              setImmediate(() => order.push(`other work ${step}`));
-            }
-          });
-          await new Promise((resolve) => setImmediate(resolve));
-          return { name, order };
-        };
-        assert.deepEqual(await run(opened.db, "request"), {
-          name: "request",
-          order: ["statement 1", "statement 2", "statement 3", "other work 1", "other work 2", "other work 3"],
-        });
-        assert.deepEqual(await run(opened.backgroundDb, "background"), {
-          name: "background",
-          order: ["statement 1", "other work 1", "statement 2", "other work 2", "statement 3", "other work 3"],
-        });
-      });
-
       it("hands PGlite each statement's messages together, in one call", async () => {
         await answerOf(opened.db, 5, 0); // prepared: from now on Bind, Describe, Execute and Sync
         const execute = PGlite.prototype.execProtocolStream;

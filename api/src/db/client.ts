@@ -25,11 +25,6 @@ export type OpenDatabaseParameters =
 
 export type OpenDatabaseReturnType = {
   db: Database;
-  /**
-   * The same database, for work that no request waits on (relaying, webhook delivery). On PGlite
-   * its statements let the requests waiting on the API's thread go first (see yieldingPool).
-   */
-  backgroundDb: Database;
   kind: OpenDatabaseParameters["kind"];
   /** Answers whether the database takes queries (for /ready). */
   ping: () => Promise<boolean>;
@@ -173,7 +168,7 @@ export async function openDatabase(parameters: OpenDatabaseParameters): Promise<
       await lock.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => undefined);
       lock.release();
     }
-    return { db, backgroundDb: db, kind: "postgres", ping: () => ping(pool), close: () => pool.end() };
+    return { db, kind: "postgres", ping: () => ping(pool), close: () => pool.end() };
   }
   if (parameters.kind === "pglite") mkdirSync(parameters.directory, { recursive: true });
   const pglite = parameters.kind === "pglite" ? new PGlite(parameters.directory) : new PGlite();
@@ -193,7 +188,6 @@ export async function openDatabase(parameters: OpenDatabaseParameters): Promise<
   await migrate(db, { migrationsFolder });
   return {
     db,
-    backgroundDb: drizzle(yieldingPool(pool), { schema }),
     kind: parameters.kind,
     ping: () => ping(pool),
     close: async () => {
@@ -201,33 +195,6 @@ export async function openDatabase(parameters: OpenDatabaseParameters): Promise<
       await pglite.close();
     },
   };
-}
-
-const nextTurnOfTheLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/**
- * The pool, for background work on PGlite: each statement first waits for the event loop's next
- * turn. Why: PGlite runs on the API's thread and answers through promises alone, so a chain of
- * statements (a transaction of the relayer's, settling a block's claims) held the thread from
- * first to last while requests waited unread; at 200 claims a second the claims sent just after a
- * block were the slowest answered. Waiting a turn lets the requests that arrived meanwhile be read
- * and their statements queued first; inside a transaction their statements still wait for its
- * end. bench:claims, five interleaved pairs: accept p99 60.5–68.3 ms against 63.5–92.9 without.
- */
-function yieldingPool(pool: pg.Pool): pg.Pool {
-  const yielding = <T extends { query: (...args: never[]) => unknown }>(queryable: T): T => {
-    const query = queryable.query.bind(queryable) as (...args: unknown[]) => unknown;
-    return Object.assign(Object.create(queryable) as T, {
-      query: async (...args: unknown[]) => {
-        await nextTurnOfTheLoop();
-        return query(...args);
-      },
-    });
-  };
-  // Through Object.create a view is still a pool (and a client a client) to drizzle and node-postgres.
-  return Object.assign(yielding(pool), {
-    connect: async () => yielding(await pool.connect()),
-  }) as pg.Pool;
 }
 
 const ping = (pool: pg.Pool) =>

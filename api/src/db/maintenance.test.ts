@@ -59,7 +59,7 @@ describe("table maintenance on PGlite (no autovacuum of its own)", () => {
       assert.equal(before.churned.dead, 4000);
       assert.equal(before.quiet.dead, 3);
 
-      const done = await maintainTables(opened.backgroundDb);
+      const done = await maintainTables(opened.db);
       assert.deepEqual(
         done
           .filter((table) => table.table.endsWith(".churned") || table.table.endsWith(".quiet"))

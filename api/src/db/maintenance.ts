@@ -2,8 +2,8 @@
 // without the autovacuum launcher, so nothing removed the row versions that updates and deletes
 // leave (every claim, job and idempotency key is updated at least once) nor gathered the planner's
 // statistics: tables and indexes grew with every update, and plans were made without statistics.
-// This does what autovacuum would, with its default thresholds, now and then, through the API's
-// background handle. A PostgreSQL server runs its own autovacuum: this is for PGlite only.
+// This does what autovacuum would, with its default thresholds, once a minute. A PostgreSQL server
+// runs its own autovacuum: this is for PGlite only.
 import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Database } from "./client.ts";
