@@ -1,7 +1,7 @@
 // What the HTTP benchmarks share: a server in a Node process of its own, and JSON calls to it.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, mkdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { rpcUrlVariableFor } from "../deploy/deployment-file.ts";
 
@@ -49,6 +49,7 @@ export function serve(entry: string, env: Record<string, string>, ready: RegExp)
       child.stderr!.off("data", onData);
       const logDir = process.env.BENCH_LOG_DIR;
       if (logDir) {
+        mkdirSync(logDir, { recursive: true });
         const log = createWriteStream(join(logDir, `${basename(entry, ".ts")}-${child.pid}.log`));
         log.write(output);
         child.stdout!.pipe(log, { end: false });
