@@ -11,6 +11,7 @@ const activity = (changes: Partial<TableActivity>): TableActivity => ({
   deadRows: 0,
   insertedSinceVacuum: 0,
   modifiedSinceAnalyze: 0,
+  transactionIdAge: 1000,
   ...changes,
 });
 
@@ -23,6 +24,9 @@ describe("table maintenance on PGlite (no autovacuum of its own)", () => {
     assert.deepEqual(maintenanceDue(activity({ insertedSinceVacuum: 1201 })), { vacuum: true, analyze: false });
     assert.deepEqual(maintenanceDue(activity({ modifiedSinceAnalyze: 150 })), { vacuum: false, analyze: false });
     assert.deepEqual(maintenanceDue(activity({ modifiedSinceAnalyze: 151 })), { vacuum: false, analyze: true });
+    // Ids older than autovacuum_freeze_max_age (200 million transactions): vacuumed, to freeze them.
+    assert.deepEqual(maintenanceDue(activity({ transactionIdAge: 200_000_000 })), { vacuum: false, analyze: false });
+    assert.deepEqual(maintenanceDue(activity({ transactionIdAge: 200_000_001 })), { vacuum: true, analyze: false });
     // A table never analyzed counts as empty: a few changes suffice.
     assert.deepEqual(maintenanceDue(activity({ rows: 0, deadRows: 51, modifiedSinceAnalyze: 51 })), {
       vacuum: true,

@@ -19,6 +19,12 @@ const INSERT_BASE = 1000;
 const INSERT_SCALE = 0.2;
 const ANALYZE_BASE = 50;
 const ANALYZE_SCALE = 0.1;
+/**
+ * autovacuum_freeze_max_age's default: a table whose oldest unfrozen transaction id is older than
+ * this is vacuumed whatever its activity, so that transaction ids never wrap around (PostgreSQL
+ * stops taking writes before they would).
+ */
+const FREEZE_MAX_AGE = 200_000_000;
 
 export type TableActivity = {
   schema: string;
@@ -28,15 +34,18 @@ export type TableActivity = {
   deadRows: number;
   insertedSinceVacuum: number;
   modifiedSinceAnalyze: number;
+  /** Transactions since the table's rows were last frozen (age of relfrozenxid). */
+  transactionIdAge: number;
 };
 
 export type MaintenanceDue = { vacuum: boolean; analyze: boolean };
 
-/** What autovacuum would do for a table: vacuum (its dead rows, or its inserts, past the threshold), analyze. */
+/** What autovacuum would do for a table: vacuum (dead rows, inserts or id age past its threshold), analyze. */
 export function maintenanceDue(activity: TableActivity): MaintenanceDue {
   const vacuum =
     activity.deadRows > VACUUM_BASE + VACUUM_SCALE * activity.rows ||
-    activity.insertedSinceVacuum > INSERT_BASE + INSERT_SCALE * activity.rows;
+    activity.insertedSinceVacuum > INSERT_BASE + INSERT_SCALE * activity.rows ||
+    activity.transactionIdAge > FREEZE_MAX_AGE;
   const analyze = activity.modifiedSinceAnalyze > ANALYZE_BASE + ANALYZE_SCALE * activity.rows;
   return { vacuum, analyze };
 }
@@ -58,10 +67,11 @@ export async function maintainNextTable(db: Database): Promise<MaintainedTable |
     dead_rows: string;
     inserted_since_vacuum: string;
     modified_since_analyze: string;
+    transaction_id_age: number;
   }>(sql`
     select stats.schemaname as schema, stats.relname as table, greatest(class.reltuples, 0)::float8 as rows,
            stats.n_dead_tup as dead_rows, stats.n_ins_since_vacuum as inserted_since_vacuum,
-           stats.n_mod_since_analyze as modified_since_analyze
+           stats.n_mod_since_analyze as modified_since_analyze, age(class.relfrozenxid) as transaction_id_age
     from pg_stat_user_tables as stats join pg_class as class on class.oid = stats.relid
     order by stats.n_dead_tup desc, stats.schemaname, stats.relname`);
   for (const row of rows) {
@@ -72,6 +82,7 @@ export async function maintainNextTable(db: Database): Promise<MaintainedTable |
       deadRows: Number(row.dead_rows),
       insertedSinceVacuum: Number(row.inserted_since_vacuum),
       modifiedSinceAnalyze: Number(row.modified_since_analyze),
+      transactionIdAge: Number(row.transaction_id_age),
     });
     if (!due.vacuum && !due.analyze) continue;
     const target = sql`${sql.identifier(row.schema)}.${sql.identifier(row.table)}`;
