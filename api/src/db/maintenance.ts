@@ -96,7 +96,7 @@ export async function maintainNextTable(db: Database): Promise<MaintainedTable |
 
 export type TableMaintenance = { stop: () => Promise<void> };
 
-/** Maintains the next table due every intervalMs until stopped; a failed pass is logged and the next one tries again. */
+/** Maintains the next table due every intervalMs until stopped; a failed pass is logged, the next tries again. */
 export function startTableMaintenance({
   db,
   logger,
