@@ -405,7 +405,12 @@ try {
     log(`all ${claims.length} claims answered; waiting up to ${options.drainSeconds} s for their confirmations`);
     const drainUntil = answeredAt + options.drainSeconds * 1000;
     while (now() < drainUntil) {
-      if ((await countOpen(campaign.id, admin)) === 0) return;
+      // A count that failed is logged and asked again, as the watchers do.
+      const open = await countOpen(campaign.id, admin).catch((error: unknown) => {
+        log(`counting unsettled claims: ${error instanceof Error ? error.message : error}`);
+        return undefined;
+      });
+      if (open === 0) return;
       await sleep(options.pollMs);
     }
   };
@@ -421,7 +426,7 @@ try {
     await runPhase(options.saturationRate, options.saturationSeconds, true);
     await drain();
   }
-  // One more block and poll, so that the last confirmations are seen.
+  // One more block, so that the last confirmations are seen.
   await sleep(Math.max(options.pollMs, options.blockIntervalMs) + 500);
   watching = false;
   await blockWatcher;
