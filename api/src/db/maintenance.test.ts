@@ -5,8 +5,6 @@ import { openDatabase, type OpenDatabaseReturnType } from "./client.ts";
 import { maintainNextTable, maintenanceDue, type TableActivity } from "./maintenance.ts";
 
 const activity = (changes: Partial<TableActivity>): TableActivity => ({
-  schema: "public",
-  table: "t",
   rows: 1000,
   deadRows: 0,
   insertedSinceVacuum: 0,

@@ -27,8 +27,6 @@ const ANALYZE_SCALE = 0.1;
 const FREEZE_MAX_AGE = 200_000_000;
 
 export type TableActivity = {
-  schema: string;
-  table: string;
   /** The row count as last estimated (0 before the first vacuum or analyze). */
   rows: number;
   deadRows: number;
@@ -76,8 +74,6 @@ export async function maintainNextTable(db: Database): Promise<MaintainedTable |
     order by stats.n_dead_tup desc, stats.schemaname, stats.relname`);
   for (const row of rows) {
     const due = maintenanceDue({
-      schema: row.schema,
-      table: row.table,
       rows: Number(row.rows),
       deadRows: Number(row.dead_rows),
       insertedSinceVacuum: Number(row.inserted_since_vacuum),
