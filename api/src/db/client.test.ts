@@ -27,6 +27,14 @@ async function preparedOn(tx: Database) {
   return { all: Number(rows[0]!.all), probes: Number(rows[0]!.probes) };
 }
 
+/** Whether each probe variant is prepared in the session. */
+async function probesPrepared(tx: Database, variants: number[]) {
+  const { rows } = await tx.execute<{ statement: string }>(
+    sql.raw(`select statement from pg_prepared_statements where statement like '%-- prepare-probe'`),
+  );
+  return variants.map((variant) => rows.some((row) => row.statement.includes(`+ ${variant} as answer`)));
+}
+
 for (const database of testDatabases()) {
   describe(`the database driver on ${database.name}`, () => {
     let opened: OpenDatabaseReturnType;
@@ -110,17 +118,48 @@ for (const database of testDatabases()) {
         }
       });
 
-      it(`prepares at most ${MAX_PREPARED_STATEMENTS} statements a connection; others run unnamed`, async () => {
+      it(`keeps at most ${MAX_PREPARED_STATEMENTS} statements prepared, closing the one used least lately`, async () => {
         await opened.db.transaction(async (transaction) => {
           const tx = transaction as unknown as Database;
-          const variants = Array.from({ length: MAX_PREPARED_STATEMENTS + 10 }, (_, index) => 100 + index);
-          for (const variant of variants) assert.equal(await answerOf(tx, variant, 1), variant + 1);
+          const kept = 100;
+          const once = 101;
+          assert.equal(await answerOf(tx, kept, 1), kept + 1);
+          assert.equal(await answerOf(tx, once, 1), once + 1);
+          // Enough new statements to fill the session, the kept one used again halfway.
+          for (let variant = 102; variant < 102 + MAX_PREPARED_STATEMENTS; variant += 1) {
+            if (variant === 102 + MAX_PREPARED_STATEMENTS / 2) assert.equal(await answerOf(tx, kept, 2), kept + 2);
+            assert.equal(await answerOf(tx, variant, 1), variant + 1);
+          }
           assert.equal((await preparedOn(tx)).all, MAX_PREPARED_STATEMENTS);
-          // A prepared one and one beyond the bound, again.
-          assert.equal(await answerOf(tx, 100, 2), 102);
-          assert.equal(await answerOf(tx, variants.at(-1)!, 2), variants.at(-1)! + 2);
+          assert.deepEqual(await probesPrepared(tx, [kept, once, 101 + MAX_PREPARED_STATEMENTS]), [true, false, true]);
+          // The closed one runs again, prepared anew (and closing another).
+          assert.equal(await answerOf(tx, once, 2), once + 2);
+          assert.deepEqual(await probesPrepared(tx, [kept, once]), [true, true]);
           assert.equal((await preparedOn(tx)).all, MAX_PREPARED_STATEMENTS);
         });
+      });
+
+      it("closes a statement to make room inside a failed transaction, and parses it again later", async () => {
+        // Fill the session with fresh probes, so that the next new statements close the first ones.
+        const first = 2_000;
+        for (let variant = first; variant < first + MAX_PREPARED_STATEMENTS; variant += 1) {
+          assert.equal(await answerOf(opened.db, variant, 0), variant);
+        }
+        await assert.rejects(
+          opened.db.transaction(async (transaction) => {
+            const tx = transaction as unknown as Database;
+            await tx.execute(sql`select 1 / ${0}::integer`).catch(() => undefined);
+            // Refused; the Close of `first + 1` went ahead of it, in the failed transaction.
+            await answerOf(tx, first + MAX_PREPARED_STATEMENTS, 0);
+          }),
+          (error: { cause?: { code?: string } }) => error.cause?.code === "25P02",
+        );
+        for (const variant of [first, first + 1]) assert.equal(await answerOf(opened.db, variant, 7), variant + 7);
+        assert.equal(
+          await answerOf(opened.db, first + MAX_PREPARED_STATEMENTS, 7),
+          first + MAX_PREPARED_STATEMENTS + 7,
+        );
+        assert.equal((await preparedOn(opened.db)).all, MAX_PREPARED_STATEMENTS);
       });
     }
   });

@@ -36,15 +36,13 @@ const migrationsFolder = join(import.meta.dirname, "..", "..", "migrations");
 const MIGRATION_LOCK = 7_202_611;
 
 /**
- * How many statements PGlite's session keeps prepared (the record its connections share); texts
- * beyond these run unnamed, parsed and planned each time. Bounds PGlite's memory for statements
- * whose text varies (an IN list's length), while the few texts a busy API repeats are prepared
- * within its first requests.
+ * How many statements PGlite's session keeps prepared. Past it, the one used least lately is closed
+ * to make room: the texts a busy API repeats stay prepared however many others come and go (an IN
+ * list's every length), and PGlite's memory for statements stays bounded.
  */
 export const MAX_PREPARED_STATEMENTS = 500;
 
 type QueryConfig = pg.QueryConfig & { name?: string };
-type Connection = { parsedStatements: Record<string, string>; submittedNamedStatements: Record<string, string> };
 
 const statementNames = new Map<string, string>();
 
@@ -60,7 +58,45 @@ function statementName(text: string): string {
 }
 
 /**
- * Prepares each statement with parameters once per connection, then only binds and runs it. Why:
+ * What PGlite's one session holds prepared. node-postgres keeps this record on its connection and
+ * opens another connection after a failed query; every connection to the session shares this one.
+ */
+class SessionStatements {
+  /** node-postgres's own record: the names parsed, and those whose Parse is on its way. */
+  readonly parsedStatements: Record<string, string> = {};
+  readonly submittedNamedStatements: Record<string, string> = {};
+  /** Close messages of the statements evicted, to go ahead of the next statement's messages. */
+  readonly closing: Uint8Array[] = [];
+  /** Every name given out, the one used least lately first. */
+  readonly #lastUsed = new Set<string>();
+
+  /** Records a use of the name, making room for it when it is new and the session is full. */
+  use(name: string) {
+    if (this.#lastUsed.delete(name)) {
+      this.#lastUsed.add(name);
+      return;
+    }
+    if (this.#lastUsed.size >= MAX_PREPARED_STATEMENTS) this.#evictLeastLatelyUsed();
+    this.#lastUsed.add(name);
+  }
+
+  #evictLeastLatelyUsed() {
+    for (const name of this.#lastUsed) {
+      // Its Parse is on its way, and its answer would record it again.
+      if (this.submittedNamedStatements[name] !== undefined) continue;
+      this.#lastUsed.delete(name);
+      // A statement still queued under this name finds it unparsed, and parses it again after the Close.
+      if (this.parsedStatements[name] !== undefined) {
+        delete this.parsedStatements[name];
+        this.closing.push(protocol.serialize.close({ type: "S", name }));
+      }
+      return;
+    }
+  }
+}
+
+/**
+ * Prepares each statement with parameters once per session, then only binds and runs it. Why:
  * PostgreSQL parses and plans an unnamed statement every time, and on embedded PGlite, which runs
  * on the API's own thread, that was more than half of the database's time (the claim writer's
  * statement: 1.2 of its 2 ms). node-postgres does the rest: it sends Parse for a name only once
@@ -70,21 +106,22 @@ function statementName(text: string): string {
  * unnamed until that is understood.
  */
 class PreparingClient extends pg.Client {
+  readonly #statements: SessionStatements;
+
+  constructor(config: pg.ClientConfig, statements: SessionStatements) {
+    super(config);
+    this.#statements = statements;
+  }
+
   override query(...args: unknown[]): any {
     const [config, values] = args as [QueryConfig | string, unknown[] | undefined];
     if (typeof config === "object" && config.text && !config.name && (values ?? config.values)?.length) {
       const name = statementName(config.text);
-      const connection = (this as unknown as { connection: Connection }).connection;
-      if (connection.parsedStatements[name] !== undefined || preparedCount(connection) < MAX_PREPARED_STATEMENTS) {
-        args[0] = { ...config, name };
-      }
+      this.#statements.use(name);
+      args[0] = { ...config, name };
     }
     return (super.query as (...args: unknown[]) => unknown)(...args);
   }
-}
-
-function preparedCount(connection: Connection): number {
-  return Object.keys(connection.parsedStatements).length + Object.keys(connection.submittedNamedStatements).length;
 }
 
 type BackendMessage = { name: string };
@@ -95,17 +132,22 @@ type BackendMessage = { name: string };
  * on its own, a call into WebAssembly with its answer parsed and a turn of promises each. This
  * connection keeps them until the Sync (or Flush) and hands them over together, as a socket
  * carries them to a server. It also gives PGlite's serializer the parameter types only as an array
- * (drizzle passes its type parsers in that field).
+ * (drizzle passes its type parsers in that field), and closes the statements evicted from the
+ * session's record ahead of the next statement, within its Sync.
  */
 class PgliteConnection extends PglitePgConnection {
   readonly #pglite: PGlite;
+  readonly #statements: SessionStatements;
   #pending: Uint8Array[] = [];
   #sent: Promise<unknown>;
 
-  constructor(config: { pglite: PGlite }) {
+  constructor(config: { pglite: PGlite; statements: SessionStatements }) {
     super(config);
     this.#pglite = config.pglite;
+    this.#statements = config.statements;
     this.#sent = config.pglite.waitReady;
+    this.parsedStatements = config.statements.parsedStatements;
+    this.submittedNamedStatements = config.statements.submittedNamedStatements;
   }
 
   override parse(query: { types?: unknown }) {
@@ -129,17 +171,17 @@ class PgliteConnection extends PglitePgConnection {
     this.#pending.push(protocol.serialize.close(message));
   }
   override flush() {
-    this.#send(protocol.serialize.flush());
+    this.#send(protocol.serialize.flush(), this.#statements.closing.splice(0));
   }
   override sync() {
-    this.#send(protocol.serialize.sync());
+    this.#send(protocol.serialize.sync(), this.#statements.closing.splice(0));
   }
   override query(text: string) {
     this.#send(protocol.serialize.query(text));
   }
 
-  #send(last: Uint8Array) {
-    const parts = [...this.#pending, last];
+  #send(last: Uint8Array, first: Uint8Array[] = []) {
+    const parts = [...first, ...this.#pending, last];
     this.#pending = [];
     const message = parts.length === 1 ? last : Buffer.concat(parts);
     this.#sent = this.#sent
@@ -176,10 +218,11 @@ export async function openDatabase(parameters: OpenDatabaseParameters): Promise<
   // a connection whose query failed and opens another; each gets an adapter of its own (the
   // adapter's end would otherwise reach the next connection), and all share the record of what the
   // session holds prepared, which outlives them.
-  const prepared: Connection = { parsedStatements: {}, submittedNamedStatements: {} };
+  const statements = new SessionStatements();
   class PgliteClient extends PreparingClient {
     constructor(config?: pg.ClientConfig) {
-      super({ ...config, connection: Object.assign(new PgliteConnection({ pglite }), prepared) } as pg.ClientConfig);
+      const connection = new PgliteConnection({ pglite, statements });
+      super({ ...config, connection } as pg.ClientConfig, statements);
     }
   }
   const pool = new pg.Pool({ max: 1, idleTimeoutMillis: 0, Client: PgliteClient });
