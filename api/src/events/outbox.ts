@@ -1,5 +1,6 @@
 // Recording a platform event: pass the database transaction of the change it reports, so that the
 // event exists exactly when the change does. Webhook delivery reads them from there.
+import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { platformEvents } from "../db/relaySchema.ts";
 
@@ -26,13 +27,21 @@ export async function recordEvent(
   return row!.id;
 }
 
-/** Records several events in one statement (in the given order); for many changes of one transaction. */
+/**
+ * Records several events in one statement (in the given order); for many changes of one transaction.
+ * The events go as three array parameters, so that the statement's text is the same for any number
+ * of them (see ../db/anyOf.ts).
+ */
 export async function recordEvents(
-  db: Pick<Database, "insert">,
+  db: Pick<Database, "execute">,
   events: readonly { tenantId: string | null; type: EventType; data: Record<string, unknown> }[],
 ): Promise<void> {
   if (events.length === 0) return;
-  await db
-    .insert(platformEvents)
-    .values(events.map((event) => ({ tenantId: event.tenantId, type: event.type, data: event.data })));
+  await db.execute(sql`
+    insert into ${platformEvents} (tenant_id, type, data)
+    select * from unnest(
+      ${sql.param(events.map((event) => event.tenantId))}::uuid[],
+      ${sql.param(events.map((event) => event.type))}::text[],
+      ${sql.param(events.map((event) => JSON.stringify(event.data)))}::jsonb[]
+    )`);
 }

@@ -16,6 +16,7 @@ import {
   signFields,
   type RelayTransaction,
 } from "./transactions.ts";
+import { anyOf } from "../db/anyOf.ts";
 
 export type ConfirmReturnType = {
   open: number;
@@ -156,7 +157,7 @@ async function finalize(
         await tx
           .update(relayJobs)
           .set({ status: "CONFIRMED", error: null, updatedAt: new Date() })
-          .where(inArray(relayJobs.id, groupIds));
+          .where(anyOf(relayJobs.id, groupIds));
         const context = await jobContext(tx as unknown as Database, lane.chain, group[0]!.tenantId);
         await kind?.settle(group, receipt, context);
         continue;
@@ -168,13 +169,13 @@ async function finalize(
         await tx
           .update(relayJobs)
           .set({ status: "PENDING", transactionId: null, availableAt: new Date(), updatedAt: new Date() })
-          .where(inArray(relayJobs.id, groupIds));
+          .where(anyOf(relayJobs.id, groupIds));
       } else {
         const reason = `reverted on chain in ${receipt.transactionHash}`;
         await tx
           .update(relayJobs)
           .set({ status: "FAILED", error: reason, updatedAt: new Date() })
-          .where(inArray(relayJobs.id, groupIds));
+          .where(anyOf(relayJobs.id, groupIds));
         const context = await jobContext(tx as unknown as Database, lane.chain, group[0]!.tenantId);
         await kind?.fail(group, reason, context);
       }

@@ -20,6 +20,7 @@ import {
   withMargin,
   type Fees,
 } from "./transactions.ts";
+import { anyOf } from "../db/anyOf.ts";
 
 export type Batch = { jobs: AnyJob[]; to: Address; data: Hex; gasLimit: bigint };
 
@@ -79,7 +80,7 @@ export async function submitPending(context: RelayerContext, lane: ChainLane): P
         await db
           .update(relayJobs)
           .set({ availableAt: new Date(Date.now() + settings.tenantWaitMs), updatedAt: new Date() })
-          .where(and(inArray(relayJobs.id, ids(tenantJobs)), eq(relayJobs.status, "PENDING")));
+          .where(and(anyOf(relayJobs.id, ids(tenantJobs)), eq(relayJobs.status, "PENDING")));
         for (const job of tenantJobs) handled.add(job.id);
         logger.warn({ tenantId, chainId: chain.chainId }, "relayer: tenant over its gas limit per hour; jobs wait");
         continue;
@@ -131,7 +132,7 @@ export async function submitPending(context: RelayerContext, lane: ChainLane): P
           ...(result.waitingForFees && { error: feeWaitReason(context, lane.waitingForFees!) }),
           updatedAt: new Date(),
         })
-        .where(and(inArray(relayJobs.id, ids(released)), eq(relayJobs.status, "PENDING")))
+        .where(and(anyOf(relayJobs.id, ids(released)), eq(relayJobs.status, "PENDING")))
         .catch((error) => logger.error({ err: error }, "relayer: releasing claimed jobs failed"));
     }
   }
@@ -252,7 +253,7 @@ async function claimJobs(context: RelayerContext, chainId: number): Promise<AnyJ
       await tx
         .update(relayJobs)
         .set({ availableAt: new Date(now.getTime() + settings.leaseMs) })
-        .where(inArray(relayJobs.id, ids(rows)));
+        .where(anyOf(relayJobs.id, ids(rows)));
     }
     return rows as AnyJob[];
   });
@@ -431,7 +432,7 @@ async function submitBatch(
         .select({ id: relayJobs.id })
         .from(relayJobs)
         .where(
-          and(inArray(relayJobs.id, ids(batch.jobs)), eq(relayJobs.status, "PENDING"), isNull(relayJobs.transactionId)),
+          and(anyOf(relayJobs.id, ids(batch.jobs)), eq(relayJobs.status, "PENDING"), isNull(relayJobs.transactionId)),
         )
         .for("update");
       if (still.length !== batch.jobs.length) {
@@ -465,7 +466,7 @@ async function submitBatch(
           error: null,
           updatedAt: new Date(),
         })
-        .where(inArray(relayJobs.id, ids(batch.jobs)));
+        .where(anyOf(relayJobs.id, ids(batch.jobs)));
       return { row: row!, serialized };
     })
     .catch((error) => {
@@ -501,7 +502,7 @@ export async function failJobs(
     const open = await tx
       .update(relayJobs)
       .set({ status: "FAILED", error: reason, updatedAt: new Date() })
-      .where(and(inArray(relayJobs.id, ids(jobs)), inArray(relayJobs.status, ["PENDING", "SUBMITTED"])))
+      .where(and(anyOf(relayJobs.id, ids(jobs)), inArray(relayJobs.status, ["PENDING", "SUBMITTED"])))
       .returning({ id: relayJobs.id });
     const failing = jobs.filter((job) => open.some((row) => row.id === job.id));
     if (failing.length > 0) await kind.fail(failing, reason, { ...jobContextOf, db: tx as unknown as Database });

@@ -22,6 +22,7 @@ import type { Services } from "../http/context.ts";
 import { outboundFetch, processOutboundAgent } from "../outbound/agent.ts";
 import { openEndpointSecret } from "./secrets.ts";
 import { sendWebhook } from "./send.ts";
+import { anyOf } from "../db/anyOf.ts";
 
 export type WebhookDispatcherParameters = {
   services: Pick<Services, "db" | "config" | "logger">;
@@ -97,7 +98,7 @@ export async function fanOut(db: Database, now: Date, limit: number): Promise<nu
         .update(platformEvents)
         .set({ dispatchedAt: sql`now()` })
         .where(
-          inArray(
+          anyOf(
             platformEvents.id,
             events.map((event) => event.id),
           ),

@@ -2,7 +2,7 @@
 // up to CLAIM_BATCH_MAX per transaction (fewer when that fills blocks better). Each claim carries its
 // own claim id, which the registry pays at most once: a batch sent again after a crash skips the ids
 // already paid (CampaignClaimIdUsed), and those claims count as confirmed, never paid twice.
-import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
+import { and, eq, notInArray, sql } from "drizzle-orm";
 import {
   encodeFunctionData,
   keccak256,
@@ -23,6 +23,7 @@ import { campaignEngagements, campaigns } from "../../db/schema.ts";
 import { recordEvent, recordEvents } from "../../events/outbox.ts";
 import { groupBy } from "../context.ts";
 import type { Job, JobContext, JobKind } from "../jobs.ts";
+import { anyOf } from "../../db/anyOf.ts";
 
 export const CLAIM_KIND = "claim";
 /**
@@ -84,7 +85,7 @@ async function record(context: JobContext, outcomes: Map<Job<ClaimJobPayload>, O
       .where(
         and(
           eq(claims.tenantId, context.tenant.id),
-          inArray(
+          anyOf(
             claims.id,
             group.map(([job]) => job.payload.claimId),
           ),

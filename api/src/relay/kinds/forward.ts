@@ -13,6 +13,7 @@ import { redemptions, transactionRequests } from "../../db/redemptionsSchema.ts"
 import { recordEvent } from "../../events/outbox.ts";
 import { earlierNonceQueued, forwarderNonce, releaseNonce } from "../forwardRequests.ts";
 import { enqueue, type Job, type JobContext, type JobKind } from "../jobs.ts";
+import { anyOf } from "../../db/anyOf.ts";
 
 export type ForwardPayload = {
   /** The API record the request serves. */
@@ -182,7 +183,7 @@ export const forwardKind: JobKind<ForwardPayload> = {
       await db
         .update(table)
         .set({ status: "PROCESSING", updatedAt: new Date() })
-        .where(and(inArray(table.id, ids), eq(table.status, "PENDING")));
+        .where(and(anyOf(table.id, ids), eq(table.status, "PENDING")));
     }
     // Requests carry no value, so there is nothing to refund; but a refund receiver is what makes the
     // batch skip a refused request instead of reverting.
