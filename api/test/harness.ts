@@ -11,7 +11,7 @@ import { rpcUrlVariableFor, writeDeployment } from "../../deploy/deployment-file
 import { deployProtocol } from "../../deploy/protocol.ts";
 import { connectChains, type Chains } from "../src/chain/chains.ts";
 import { readConfig, type Config } from "../src/config.ts";
-import type { OpenDatabaseParameters } from "../src/db/client.ts";
+import { openDatabase, type OpenDatabaseParameters, type OpenDatabaseReturnType } from "../src/db/client.ts";
 import { startApi, type StartApiReturnType } from "../src/server.ts";
 import { startSession } from "../src/auth/sessions.ts";
 import { tenantScope } from "../src/db/scope.ts";
@@ -39,6 +39,19 @@ export function testDatabases(): TestDatabase[] {
     });
   }
   return databases;
+}
+
+/** The database opened as the API opens it (migrated), for tests without an API; close() also drops it. */
+export async function openTestDatabase(database: TestDatabase): Promise<OpenDatabaseReturnType> {
+  const scratch = await database.open();
+  const opened = await openDatabase(scratch.parameters);
+  return {
+    ...opened,
+    close: async () => {
+      await opened.close();
+      await scratch.drop();
+    },
+  };
 }
 
 export type TestChain = { rpcUrl: string; deploymentsDir: string; chains: Chains; close: () => Promise<void> };

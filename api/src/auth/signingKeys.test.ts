@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
-import { testDatabases } from "../../test/harness.ts";
-import { openDatabase, type Database, type OpenDatabaseReturnType } from "../db/client.ts";
+import { openTestDatabase, testDatabases } from "../../test/harness.ts";
+import type { Database, OpenDatabaseReturnType } from "../db/client.ts";
 import { ACCESS_TOKEN_TYPE, createKeyStore } from "./signingKeys.ts";
 
 const ROTATION_SECONDS = 60;
@@ -41,18 +41,10 @@ function countingReads(db: Database) {
 for (const database of testDatabases()) {
   describe(`signing keys on ${database.name}`, () => {
     let opened: OpenDatabaseReturnType;
-    let drop: () => Promise<void>;
     const masterKey = randomBytes(32);
 
-    before(async () => {
-      const handle = await database.open();
-      drop = handle.drop;
-      opened = await openDatabase(handle.parameters);
-    });
-    after(async () => {
-      await opened.close();
-      await drop();
-    });
+    before(async () => (opened = await openTestDatabase(database)));
+    after(() => opened.close());
 
     it("keeps verifying a token signed before rotate(), and publishes both keys, the current first", async () => {
       const { keys, advance } = clockedStore(opened.db, masterKey, 2030);

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
-import { testDatabases } from "../../test/harness.ts";
-import { MAX_PREPARED_STATEMENTS, openDatabase, type Database, type OpenDatabaseReturnType } from "./client.ts";
+import { openTestDatabase, testDatabases } from "../../test/harness.ts";
+import { MAX_PREPARED_STATEMENTS, type Database, type OpenDatabaseReturnType } from "./client.ts";
 
 // Each variant's text is its own statement; the marker finds this test's among those prepared.
 const answerOf = async (tx: Database, variant: number, value: number) =>
@@ -38,16 +38,8 @@ async function probesPrepared(tx: Database, variants: number[]) {
 for (const database of testDatabases()) {
   describe(`the database driver on ${database.name}`, () => {
     let opened: OpenDatabaseReturnType;
-    let drop: () => Promise<void>;
-    before(async () => {
-      const scratch = await database.open();
-      drop = scratch.drop;
-      opened = await openDatabase(scratch.parameters);
-    });
-    after(async () => {
-      await opened.close();
-      await drop();
-    });
+    before(async () => (opened = await openTestDatabase(database)));
+    after(() => opened.close());
 
     // One transaction holds one connection: pg_prepared_statements shows that connection's. Only
     // PGlite's statements are prepared (see api/src/db/client.ts).

@@ -1,24 +1,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { asc, eq } from "drizzle-orm";
-import { testDatabases } from "../../test/harness.ts";
-import { openDatabase, type OpenDatabaseReturnType } from "../db/client.ts";
+import { openTestDatabase, testDatabases } from "../../test/harness.ts";
+import type { OpenDatabaseReturnType } from "../db/client.ts";
 import { platformEvents } from "../db/relaySchema.ts";
 import { recordEvents } from "./outbox.ts";
 
 for (const database of testDatabases()) {
   describe(`recording events on ${database.name}`, () => {
     let opened: OpenDatabaseReturnType;
-    let drop: () => Promise<void>;
-    before(async () => {
-      const scratch = await database.open();
-      drop = scratch.drop;
-      opened = await openDatabase(scratch.parameters);
-    });
-    after(async () => {
-      await opened.close();
-      await drop();
-    });
+    before(async () => (opened = await openTestDatabase(database)));
+    after(() => opened.close());
 
     it("records many events in one statement, each with its data as given", async () => {
       const awkward = {
