@@ -6,12 +6,13 @@
 // campaign and the engagement, so that no claim counts all of a campaign's claims. A Tally holds
 // what the transaction read, and counts each accepted claim so that the next claim of the same
 // batch sees it.
-import { and, count, eq, inArray, max, ne, sql } from "drizzle-orm";
+import { and, count, eq, max, ne, sql } from "drizzle-orm";
 import { Engine, type TopLevelCondition } from "json-rules-engine";
 import type { Database } from "../../db/client.ts";
 import { claims } from "../../db/relaySchema.ts";
 import { campaignEngagements, campaignTriggers, campaigns } from "../../db/schema.ts";
 import { claimRefused } from "../../errors.ts";
+import { anyOf } from "../../db/anyOf.ts";
 
 type Trigger = typeof campaignTriggers.$inferSelect;
 type Campaign = typeof campaigns.$inferSelect;
@@ -147,8 +148,8 @@ export async function readTally(
       .where(
         and(
           live,
-          inArray(claims.campaignId, [...new Set(capped.map((claim) => claim.campaign.id))]),
-          inArray(claims.userId, [...new Set(capped.map((claim) => claim.userId))]),
+          anyOf(claims.campaignId, [...new Set(capped.map((claim) => claim.campaign.id))]),
+          anyOf(claims.userId, [...new Set(capped.map((claim) => claim.userId))]),
         ),
       )
       .groupBy(claims.campaignId, claims.userId);
@@ -170,8 +171,8 @@ export async function readTally(
       .where(
         and(
           live,
-          inArray(claims.userId, [...new Set(limited.map((claim) => claim.userId))]),
-          inArray(campaigns.triggerId, [...new Set(limited.map((claim) => claim.trigger!.id))]),
+          anyOf(claims.userId, [...new Set(limited.map((claim) => claim.userId))]),
+          anyOf(campaigns.triggerId, [...new Set(limited.map((claim) => claim.trigger!.id))]),
         ),
       )
       .groupBy(claims.userId, campaigns.triggerId);

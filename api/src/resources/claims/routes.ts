@@ -39,6 +39,7 @@ import { checkCampaign, checkRequest } from "./eligibility.ts";
 import { ACCEPTED_STATUS, acceptedAnswer, isCampaignChanged, type ClaimRequest } from "./writer.ts";
 import { claim, claimAccepted, claimCreate, claimList, claimListQuery, type ClaimCreate } from "./schema.ts";
 import { verifyTriggerProof, type TriggerProof } from "./triggerProof.ts";
+import { anyOf } from "../../db/anyOf.ts";
 
 type ClaimRow = typeof claims.$inferSelect;
 type CampaignRow = typeof campaigns.$inferSelect;
@@ -78,7 +79,7 @@ async function progressOf(db: Database, rows: ClaimRow[]): Promise<Map<string, P
     })
     .from(relayJobs)
     .leftJoin(relayTransactions, eq(relayTransactions.id, relayJobs.transactionId))
-    .where(inArray(relayJobs.id, jobIds));
+    .where(anyOf(relayJobs.id, jobIds));
   return new Map(found.map(({ id, ...progress }) => [id, progress]));
 }
 

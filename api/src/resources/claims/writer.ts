@@ -34,6 +34,7 @@ import {
   type CountedClaim,
   type Point,
 } from "./eligibility.ts";
+import { anyOf } from "../../db/anyOf.ts";
 
 type ClaimRow = typeof claims.$inferSelect;
 type Campaign = typeof campaigns.$inferSelect;
@@ -236,7 +237,7 @@ async function recordBatch(
     const campaignRows = await tx
       .select()
       .from(campaigns)
-      .where(inArray(campaigns.id, campaignIds))
+      .where(anyOf(campaigns.id, campaignIds))
       .orderBy(campaigns.id)
       .for("update");
     const engagementIds = [...new Set(requests.flatMap((request) => request.business?.engagementId ?? []))];
@@ -244,7 +245,7 @@ async function recordBatch(
       ? await tx
           .select()
           .from(campaignEngagements)
-          .where(inArray(campaignEngagements.id, engagementIds))
+          .where(anyOf(campaignEngagements.id, engagementIds))
           .orderBy(campaignEngagements.id)
           .for("update")
       : [];
