@@ -69,15 +69,26 @@ export function revertReason(error: unknown): string {
   return (first instanceof BaseError ? first.shortMessage : messageOf(error)).slice(0, 500);
 }
 
-export type SendRefusal = "nonce-too-low" | "already-known" | "underpriced" | "other";
+export type SendRefusal = "nonce-too-low" | "nonce-too-high" | "already-known" | "underpriced" | "other";
 
 /** Why a node refused a raw transaction. */
-export function sendRefusal(error: unknown): SendRefusal {
-  const message = messageOf(error);
+export const sendRefusal = (error: unknown): SendRefusal => refusalIn(messageOf(error));
+
+/** The refusal that a node's words (as nodeMessage keeps them) describe. */
+export function refusalIn(message: string): SendRefusal {
   if (/nonce too low|nonce has already been used|nonce.*already used/i.test(message)) return "nonce-too-low";
+  // A node that queues nothing (Hardhat's automine, a rollup's sequencer) refuses a nonce past its next.
+  if (/nonce too high/i.test(message)) return "nonce-too-high";
   if (/already known|known transaction|already imported/i.test(message)) return "already-known";
   if (/underpriced/i.test(message)) return "underpriced";
   return "other";
+}
+
+/** The node's own words for a refusal (viem's short message alone often says only "invalid parameters"). */
+export function nodeMessage(error: unknown): string {
+  const first = causes(error)[0];
+  const message = first instanceof BaseError ? `${first.shortMessage} ${first.details ?? ""}` : messageOf(error);
+  return message.trim().slice(0, 500);
 }
 
 export const shortError = (error: unknown) =>

@@ -7,6 +7,7 @@ import { TransactionNotFoundError, TransactionReceiptNotFoundError, type Hash, t
 import type { Database } from "../db/client.ts";
 import { relayJobs, relayTransactions } from "../db/relaySchema.ts";
 import { groupBy, jobContext, type AnyJob, type ChainLane, type RelayerContext } from "./context.ts";
+import { refusalIn } from "./chainErrors.ts";
 import { OPEN_STATUSES, type Transaction } from "./lanes.ts";
 import {
   broadcast,
@@ -54,6 +55,8 @@ export async function confirmSent(context: RelayerContext, lane: ChainLane): Pro
   const usedDeep =
     deep >= 0n ? await chain.publicClient.getTransactionCount({ address: signer.address, blockNumber: deep }) : 0;
   const usedLatest = await chain.publicClient.getTransactionCount({ address: signer.address, blockTag: "latest" });
+  // The nonce a node that queues nothing takes next: each refused one sent again this round moves it on.
+  let nextAccepted = usedLatest;
   for (const row of open) {
     const receipt = await findReceipt(lane, row);
     if (receipt) {
@@ -85,6 +88,12 @@ export async function confirmSent(context: RelayerContext, lane: ChainLane): Pro
     }
     // Used by a recent block, not ours: wait until it is deep enough to be sure.
     if (usedLatest > row.nonce) continue;
+    if (row.nonce === nextAccepted && row.error && refusalIn(row.error) === "nonce-too-high") {
+      // Refused because a lower nonce had not reached the node yet (another process's, broadcast after
+      // ours): the gap is closed, so it goes out as it was now rather than replaced once overdue.
+      if ((await resend(context, lane, row, false)) === "rebroadcast") nextAccepted += 1;
+      continue;
+    }
     if (Date.now() - row.lastSentAt.getTime() < settings.replaceAfterMs) continue;
     const outcome = await resend(context, lane, row, row.nonce === usedLatest);
     if (outcome === "replaced") result.replaced += 1;

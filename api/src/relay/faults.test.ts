@@ -33,7 +33,7 @@ import {
 import { jobContext } from "./context.ts";
 import { enqueueIssue, issueKind } from "./kinds/issue.ts";
 import { platformSigner } from "./signers.ts";
-import { currentFees, signFields } from "./transactions.ts";
+import { broadcast, currentFees, signFields } from "./transactions.ts";
 
 let chain: TestChain;
 before(async () => (chain = await startTestChain()));
@@ -198,6 +198,64 @@ for (const database of testDatabases()) {
         assert.equal((await issuedEvents(chain, tenant, reference)).length, 1);
         const [lane] = await db.select().from(signerLanes).where(eq(signerLanes.signer, platform()));
         assert.equal(lane!.nextNonce, await publicClient().getTransactionCount({ address: platform() }));
+      } finally {
+        await relayer.stop();
+      }
+    });
+
+    it("sends a transaction that a node refused for a gap below it again, unchanged, as soon as the gap closes", async () => {
+      const { db } = api.services;
+      const lane = { chain: chain.chains.get(CHAIN_ID)!, signer: platformSigner(chain.chains.get(CHAIN_ID)!) };
+      // Another process sharing the queue took nonce n and has not broadcast it yet (or its broadcast
+      // is slower than ours): a node that queues nothing (Hardhat's automine, a rollup's sequencer)
+      // refuses n + 1 until n reaches it.
+      const n = await publicClient().getTransactionCount({ address: platform(), blockTag: "pending" });
+      const fields = {
+        nonce: n,
+        to: newRecipient(),
+        data: "0x" as const,
+        gasLimit: 21_000n,
+        ...(await currentFees(lane.chain)),
+      };
+      const other = await signFields(lane.signer, CHAIN_ID, fields);
+      await db.insert(relayTransactions).values({
+        chainId: CHAIN_ID,
+        signer: platform(),
+        nonce: n,
+        to: fields.to,
+        data: fields.data,
+        gasLimit: fields.gasLimit.toString(),
+        maxFeePerGas: fields.maxFeePerGas.toString(),
+        maxPriorityFeePerGas: fields.maxPriorityFeePerGas.toString(),
+        hashes: [other.hash],
+      });
+      await db
+        .update(signerLanes)
+        .set({ nextNonce: n + 1 })
+        .where(and(eq(signerLanes.chainId, CHAIN_ID), eq(signerLanes.signer, platform())));
+      // Replacing waits a minute: the test passes only if the refused one goes out again without it.
+      const relayer = testRelayer(api, { replaceAfterMs: 60_000 });
+      const reference = newReference();
+      const to = newRecipient();
+      try {
+        const id = await issue(reference, to);
+        const submitted = await waitForJob(db, id, ["SUBMITTED"]);
+        const refused = await waitFor("the node's refusal", async () => {
+          const row = await transactionRow(db, submitted.transactionId!);
+          return row.error ? row : undefined;
+        });
+        assert.equal(refused.nonce, n + 1);
+        assert.match(refused.error!, /nonce too high/i);
+        await broadcast(lane.chain, other.serialized);
+        const confirmed = await waitForJob(db, id, ["CONFIRMED", "FAILED"], 15_000);
+        assert.equal(confirmed.status, "CONFIRMED");
+        assert.equal(confirmed.attempts, 1);
+        const row = await transactionRow(db, submitted.transactionId!);
+        assert.deepEqual(row.hashes, refused.hashes);
+        assert.equal(row.minedHash, refused.hashes[0]);
+        assert.equal(row.error, null);
+        assert.equal(await pointsBalance(chain, tenant, to), 77n);
+        assert.equal((await issuedEvents(chain, tenant, reference)).length, 1);
       } finally {
         await relayer.stop();
       }

@@ -3,7 +3,7 @@
 import { keccak256, type Address, type Hex } from "viem";
 import type { ChainClients } from "../chain/chains.ts";
 import { relayTransactions } from "../db/relaySchema.ts";
-import { sendRefusal, shortError, type SendRefusal } from "./chainErrors.ts";
+import { nodeMessage, sendRefusal, type SendRefusal } from "./chainErrors.ts";
 import type { Signer } from "./signers.ts";
 
 export type RelayTransaction = typeof relayTransactions.$inferSelect;
@@ -118,6 +118,6 @@ export async function broadcast(chain: ChainClients, serialized: Hex): Promise<B
     const refusal = sendRefusal(error);
     // The node already has this very transaction: it is sent.
     if (refusal === "already-known") return { sent: true };
-    return { sent: false, refusal, error: shortError(error) };
+    return { sent: false, refusal, error: nodeMessage(error) };
   }
 }
