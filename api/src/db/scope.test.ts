@@ -82,6 +82,39 @@ for (const database of testDatabases()) {
       assert.ok(notFound(8), "tenant B's scope finds A's user");
     });
 
+    it("lists a page with the total of every matching row, counted apart only when the page is full", async () => {
+      const tenant = await createTestTenant(api);
+      for (let i = 0; i < 5; i += 1) await insertUser(api, tenant.id);
+      const scope = tenantScope(api.services.db, tenant.id);
+      const counter = database.name === "PGlite" ? countPgliteStatements(api.services.db) : undefined;
+      try {
+        // [page, limit] → rows on it, and the statements it takes (a full or an empty page counts).
+        const cases = [
+          [1, 2, 2, 2],
+          [3, 2, 1, 1],
+          [1, 5, 5, 2],
+          [4, 2, 0, 2],
+          [1, 10, 5, 1],
+        ] as const;
+        for (const [page, limit, rows, statements] of cases) {
+          const before = counter?.statements ?? 0;
+          const listed = await scope.list(users, { page, limit });
+          assert.equal(listed.data.length, rows, `page ${page} of ${limit}`);
+          assert.deepEqual(listed.pagination, { page, limit, total: 5 });
+          assert.ok(listed.data.every((row) => row.tenantId === tenant.id));
+          if (counter) assert.equal(counter.statements - before, statements, `statements for page ${page} of ${limit}`);
+        }
+        const filtered = await scope.list(users, {
+          page: 1,
+          limit: 1,
+          where: [eq(users.email, "nobody@example.test")],
+        });
+        assert.deepEqual(filtered.pagination, { page: 1, limit: 1, total: 0 });
+      } finally {
+        counter?.stop();
+      }
+    });
+
     if (database.name === "PGlite") {
       it("makes one statement for finds of one table at once", async () => {
         const scope = tenantScope(api.services.db, a.id);

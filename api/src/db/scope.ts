@@ -14,8 +14,6 @@ type TenantTable = TenantOwnedTable & { id: AnyPgColumn };
 type Row<T extends TenantOwnedTable> = T["$inferSelect"];
 type NewRow<T extends TenantOwnedTable> = Omit<T["$inferInsert"], "tenantId" | "id" | "createdAt" | "updatedAt">;
 
-const TOTAL = "__total";
-
 export type Page = { page: number; limit: number };
 export type ListParameters = Page & {
   where?: (SQL | undefined)[];
@@ -112,6 +110,11 @@ async function findShared(db: Database, table: TenantTable, tenantId: string, id
   return row && { ...row };
 }
 
+async function countOf(db: Database, table: PgTable, where: SQL): Promise<number> {
+  const [counted] = await db.select({ total: count() }).from(table).where(where);
+  return Number(counted?.total ?? 0);
+}
+
 export function tenantScope(db: Database, tenantId: string) {
   const mine = (table: TenantOwnedTable, ...conditions: (SQL | undefined)[]) =>
     and(eq(table.tenantId, tenantId), ...conditions) as SQL;
@@ -145,29 +148,21 @@ export function tenantScope(db: Database, tenantId: string) {
     ): Promise<ListReturnType<Row<T> & Extra>> {
       const where = mine(table, ...(parameters.where ?? []));
       const orderBy = parameters.orderBy ?? (table as unknown as { createdAt: AnyPgColumn }).createdAt;
-      // One round trip: the page and, beside each row, the count of all matching rows.
+      const offset = (parameters.page - 1) * parameters.limit;
       const rows = await db
-        .select({
-          ...getTableColumns(table as PgTable),
-          ...parameters.extra,
-          [TOTAL]: sql<number>`count(*) over()`.mapWith(Number),
-        })
+        .select({ ...getTableColumns(table as PgTable), ...parameters.extra })
         .from(table as PgTable)
         .where(where)
         .orderBy(parameters.order === "asc" ? asc(orderBy) : desc(orderBy), asc(table.id))
         .limit(parameters.limit)
-        .offset((parameters.page - 1) * parameters.limit);
-      let total = (rows[0]?.[TOTAL] as number | undefined) ?? 0;
-      if (rows.length === 0 && parameters.page > 1) {
-        const [counted] = await db
-          .select({ total: count() })
-          .from(table as PgTable)
-          .where(where);
-        total = Number(counted?.total ?? 0);
-      }
-      const data = rows.map(({ [TOTAL]: _total, ...row }) => row);
+        .offset(offset);
+      // A page short of the limit is the last one and tells the total. Otherwise the total is counted
+      // apart: a count beside each row (count(*) over ()) read and sorted every matching row whole,
+      // about ten times what counting them alone costs (an index-only scan where one serves).
+      const last = rows.length < parameters.limit && (rows.length > 0 || offset === 0);
+      const total = last ? offset + rows.length : await countOf(db, table as PgTable, where);
       return {
-        data: data as (Row<T> & Extra)[],
+        data: rows as (Row<T> & Extra)[],
         pagination: { page: parameters.page, limit: parameters.limit, total },
       };
     },

@@ -199,7 +199,8 @@ export function registerCampaigns(api: Api) {
       ctx.body = await ctx.services.campaignLists.answer(
         { tenantId: scope.tenantId, view: viewOf(ctx), query },
         async () => {
-          // The page, its total and each campaign's tags in one query: this list is the hot read of dApps.
+          // The page with each campaign's tags in one query (its total apart, when the page is full):
+          // this list is the hot read of dApps.
           const result = await scope.list<typeof campaigns, { tags: string[] }>(campaigns, {
             page: query.page,
             limit: query.limit,
