@@ -1,8 +1,9 @@
 // Sessions: an access token (ES256 JWT) and an opaque refresh token. Refresh tokens are stored
 // hashed and rotate on use; presenting a used one again revokes its whole family (RFC 9700 4.14).
 import { randomUUID } from "node:crypto";
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
+import type { Database } from "../db/client.ts";
 import type { Services } from "../http/context.ts";
 import { refreshTokens } from "../db/schema.ts";
 import { randomSecret, sha256 } from "../crypto/hashing.ts";
@@ -35,9 +36,9 @@ async function accessToken(services: Services, subject: SessionSubject) {
   });
 }
 
-async function storeRefreshToken(services: Services, subject: SessionSubject, familyId: string) {
+async function storeRefreshToken(db: Database, services: Services, subject: SessionSubject, familyId: string) {
   const token = randomSecret("pers_rt_");
-  await services.db.insert(refreshTokens).values({
+  await db.insert(refreshTokens).values({
     familyId,
     tokenHash: sha256(token),
     tenantId: subject.tenantId,
@@ -49,11 +50,7 @@ async function storeRefreshToken(services: Services, subject: SessionSubject, fa
   return token;
 }
 
-async function session(services: Services, subject: SessionSubject, familyId: string): Promise<Session> {
-  const [access, refresh] = await Promise.all([
-    accessToken(services, subject),
-    storeRefreshToken(services, subject, familyId),
-  ]);
+function sessionOf(services: Services, subject: SessionSubject, access: string, refresh: string): Session {
   return {
     accessToken: access,
     tokenType: "Bearer",
@@ -67,7 +64,21 @@ async function session(services: Services, subject: SessionSubject, familyId: st
 }
 
 /** A new session (a new refresh token family) for a proven identity. */
-export const startSession = (services: Services, subject: SessionSubject) => session(services, subject, randomUUID());
+export async function startSession(services: Services, subject: SessionSubject): Promise<Session> {
+  const [access, refresh] = await Promise.all([
+    accessToken(services, subject),
+    storeRefreshToken(services.db, services, subject, randomUUID()),
+  ]);
+  return sessionOf(services, subject, access, refresh);
+}
+
+/**
+ * Serialises the rotations and revocations of one family (call first inside the transaction): a
+ * reuse that revoked the family while a concurrent rotation of it was under way would otherwise miss
+ * the token that rotation was about to write, which would stay live.
+ */
+const lockFamily = (tx: Database, familyId: string) =>
+  tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`pers:refresh:${familyId}`}, 0))`);
 
 /** Rotates a refresh token; a reused one revokes its family. Every failure is the same 401. */
 export async function refreshSession(services: Services, refreshToken: string): Promise<Session> {
@@ -79,20 +90,6 @@ export async function refreshSession(services: Services, refreshToken: string): 
     .where(eq(refreshTokens.tokenHash, sha256(refreshToken)))
     .limit(1);
   if (!stored || stored.revokedAt || stored.expiresAt.getTime() <= Date.now()) throw refused;
-  // Claim the token atomically: of two concurrent uses, only one rotates; the other is a reuse.
-  const claimed = await db
-    .update(refreshTokens)
-    .set({ usedAt: new Date() })
-    .where(and(eq(refreshTokens.id, stored.id), isNull(refreshTokens.usedAt), isNull(refreshTokens.revokedAt)))
-    .returning({ id: refreshTokens.id });
-  if (claimed.length === 0) {
-    await db.update(refreshTokens).set({ revokedAt: new Date() }).where(eq(refreshTokens.familyId, stored.familyId));
-    services.logger.warn(
-      { familyId: stored.familyId, subject: stored.subject },
-      "refresh token reused: family revoked",
-    );
-    throw refused;
-  }
   const subject: SessionSubject = {
     tenantId: stored.tenantId,
     level: stored.level,
@@ -100,5 +97,41 @@ export async function refreshSession(services: Services, refreshToken: string): 
     ...(stored.businessId && { businessId: stored.businessId }),
   };
   if (!(await isSubjectActive(services, subject))) throw refused;
-  return session(services, subject, stored.familyId);
+  const rotated = await db.transaction(async (tx) => {
+    await lockFamily(tx, stored.familyId);
+    const [current] = await tx
+      .select({ usedAt: refreshTokens.usedAt, revokedAt: refreshTokens.revokedAt })
+      .from(refreshTokens)
+      .where(eq(refreshTokens.id, stored.id));
+    if (!current || current.revokedAt) return undefined;
+    if (current.usedAt) {
+      await tx
+        .update(refreshTokens)
+        .set({ revokedAt: new Date() })
+        .where(and(eq(refreshTokens.familyId, stored.familyId), isNull(refreshTokens.revokedAt)));
+      services.logger.warn(
+        { familyId: stored.familyId, subject: stored.subject },
+        "refresh token reused: family revoked",
+      );
+      return undefined;
+    }
+    await tx.update(refreshTokens).set({ usedAt: new Date() }).where(eq(refreshTokens.id, stored.id));
+    return storeRefreshToken(tx as unknown as Database, services, subject, stored.familyId);
+  });
+  if (!rotated) throw refused;
+  return sessionOf(services, subject, await accessToken(services, subject), rotated);
+}
+
+/**
+ * Ends every session of a subject (its refresh tokens revoked; access tokens already out expire
+ * within ACCESS_TOKEN_TTL_SECONDS): on a password change, a deactivation or a key's revocation, so
+ * that no refresh token from before comes back to life if the subject is reactivated.
+ */
+export async function revokeSessions(db: Database, tenantId: string, subject: string): Promise<void> {
+  await db
+    .update(refreshTokens)
+    .set({ revokedAt: new Date() })
+    .where(
+      and(eq(refreshTokens.tenantId, tenantId), eq(refreshTokens.subject, subject), isNull(refreshTokens.revokedAt)),
+    );
 }

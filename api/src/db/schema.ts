@@ -135,7 +135,11 @@ export const refreshTokens = pgTable(
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
     createdAt: createdAt(),
   },
-  (table) => [index("refresh_tokens_family").on(table.familyId)],
+  (table) => [
+    index("refresh_tokens_family").on(table.familyId),
+    // A subject's sessions, revoked together (auth/sessions.ts revokeSessions).
+    index("refresh_tokens_subject").on(table.tenantId, table.subject),
+  ],
 );
 
 export const siweNonces = pgTable("siwe_nonces", {

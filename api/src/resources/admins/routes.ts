@@ -2,6 +2,7 @@
 import { eq, ilike } from "drizzle-orm";
 import type { Context } from "koa";
 import { access } from "../../auth/principal.ts";
+import { revokeSessions } from "../../auth/sessions.ts";
 import { hashPassword } from "../../crypto/hashing.ts";
 import { isUniqueViolation } from "../../db/errors.ts";
 import { admins } from "../../db/schema.ts";
@@ -104,7 +105,7 @@ export function registerAdmins(api: Api) {
   defineRoute(api, {
     method: "patch",
     path: "/admins/:id",
-    summary: "Update an admin's name or password, or (re)activate them",
+    summary: "Update an admin's name or password (which ends their sessions), or (re)activate them",
     tags: ["admins"],
     access: access.levels("ADMIN"),
     params: idParams,
@@ -117,6 +118,9 @@ export function registerAdmins(api: Api) {
       if (active === false) assertNotSelf(ctx, id);
       const scope = scopeOf(ctx);
       await scope.find(admins, id, "admin");
+      // A new password or a deactivation ends the sessions made before it (a stolen refresh token
+      // must not outlive either, nor come back with a reactivation).
+      if (password !== undefined || active === false) await revokeSessions(scope.db, scope.tenantId, `admin:${id}`);
       ctx.body = present(
         await scope.update(
           admins,
@@ -135,7 +139,7 @@ export function registerAdmins(api: Api) {
   defineRoute(api, {
     method: "delete",
     path: "/admins/:id",
-    summary: "Deactivate an admin: they can no longer sign in or refresh (not oneself)",
+    summary: "Deactivate an admin: they can no longer sign in, and their sessions end (not oneself)",
     tags: ["admins"],
     access: access.levels("ADMIN"),
     params: idParams,
@@ -147,6 +151,7 @@ export function registerAdmins(api: Api) {
       await scope.find(admins, id, "admin");
       assertNotSelf(ctx, id);
       await scope.update(admins, id, { active: false }, "admin");
+      await revokeSessions(scope.db, scope.tenantId, `admin:${id}`);
       ctx.status = 204;
     },
   });

@@ -2,6 +2,7 @@
 // revocable, with the time they were last used.
 import { isNotNull, isNull } from "drizzle-orm";
 import { access } from "../../auth/principal.ts";
+import { revokeSessions } from "../../auth/sessions.ts";
 import { randomSecret, sha256 } from "../../crypto/hashing.ts";
 import { apiKeys } from "../../db/schema.ts";
 import { scopeOf } from "../../db/scope.ts";
@@ -84,7 +85,8 @@ export function registerApiKeys(api: Api) {
   defineRoute(api, {
     method: "delete",
     path: "/api-keys/:id",
-    summary: "Revoke an API key: it stops working at once (within API_KEY_CACHE_MS on other API processes)",
+    summary:
+      "Revoke an API key: it stops working at once (within API_KEY_CACHE_MS on other API processes), and so do the refresh tokens it was exchanged for; access tokens already issued expire within ACCESS_TOKEN_TTL_SECONDS",
     tags: ["api-keys"],
     access: access.levels("ADMIN"),
     params: idParams,
@@ -96,6 +98,7 @@ export function registerApiKeys(api: Api) {
       if (existing.revokedAt) throw conflict("This key is already revoked.");
       ctx.body = present(await scope.update(apiKeys, existing.id, { revokedAt: new Date() }, "API key"));
       ctx.services.apiKeys.forget(existing.tenantId);
+      await revokeSessions(scope.db, scope.tenantId, `key:${existing.id}`);
     },
   });
 }

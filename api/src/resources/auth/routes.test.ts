@@ -3,15 +3,19 @@ import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { admins, refreshTokens } from "../../db/schema.ts";
+import { refreshSession, startSession } from "../../auth/sessions.ts";
 import { sha256 } from "../../crypto/hashing.ts";
+import type { Problem } from "../../errors.ts";
 import {
   createTestTenant,
+  insertUser,
   isProblem,
   startTestApiOn,
   startTestChain,
   testDatabases,
   type TestApi,
   type TestChain,
+  type TestResponse,
   type TestTenant,
 } from "../../../test/harness.ts";
 
@@ -158,6 +162,91 @@ for (const database of testDatabases()) {
       assert.equal(unrelated.status, 200, "another sign-in's family is untouched");
       const garbage = await api.request("POST", "/auth/refresh", { body: { refreshToken: "pers_rt_nope" } });
       assert.equal(garbage.status, 401);
+    });
+
+    it("of two uses of one refresh token at once, one rotates and the other revokes the family, the new token too", async () => {
+      for (let round = 0; round < 5; round += 1) {
+        const first = await signIn(a, a.admin.email, a.admin.password);
+        const outcomes = await Promise.allSettled([
+          refreshSession(api.services, first.body.refreshToken),
+          refreshSession(api.services, first.body.refreshToken),
+        ]);
+        const rotated = outcomes.filter((outcome) => outcome.status === "fulfilled");
+        assert.equal(rotated.length, 1, `round ${round}: one of the two rotates`);
+        const refused = outcomes.find((outcome) => outcome.status === "rejected")!;
+        assert.equal((refused.reason as Problem).status, 401);
+        const next = await api.request("POST", "/auth/refresh", {
+          body: { refreshToken: rotated[0]!.value.refreshToken },
+        });
+        assert.equal(next.status, 401, `round ${round}: the token the rotation made is revoked with its family`);
+        const [stored] = await api.services.db
+          .select()
+          .from(refreshTokens)
+          .where(eq(refreshTokens.tokenHash, sha256(first.body.refreshToken)));
+        const family = await api.services.db
+          .select()
+          .from(refreshTokens)
+          .where(eq(refreshTokens.familyId, stored!.familyId));
+        assert.equal(family.length, 2);
+        assert.ok(family.every((token) => token.revokedAt));
+      }
+    });
+
+    it("ends an admin's sessions on a new password or a deactivation, a user's on a deactivation; a reactivation brings none back", async () => {
+      const created = await api.request("POST", "/admins", {
+        token: a.adminToken,
+        body: { email: "rotating@example.test", name: "Rotating", password: "first password 1" },
+      });
+      assert.equal(created.status, 201, created.text);
+      const refresh = (session: TestResponse) =>
+        api.request("POST", "/auth/refresh", { body: { refreshToken: session.body.refreshToken } });
+      const before = await signIn(a, "rotating@example.test", "first password 1");
+      const renamed = await api.request("PATCH", `/admins/${created.body.id}`, {
+        token: a.adminToken,
+        body: { name: "Renamed" },
+      });
+      assert.equal(renamed.status, 200);
+      const kept = await refresh(before);
+      assert.equal(kept.status, 200, "a change of name ends nothing");
+      const changed = await api.request("PATCH", `/admins/${created.body.id}`, {
+        token: a.adminToken,
+        body: { password: "second password 2" },
+      });
+      assert.equal(changed.status, 200);
+      assert.equal((await refresh(kept)).status, 401, "a new password ends the sessions made with the old one");
+      const after = await signIn(a, "rotating@example.test", "second password 2");
+      assert.equal(after.status, 200);
+      assert.equal((await api.request("DELETE", `/admins/${created.body.id}`, { token: a.adminToken })).status, 204);
+      const reactivated = await api.request("PATCH", `/admins/${created.body.id}`, {
+        token: a.adminToken,
+        body: { active: true },
+      });
+      assert.equal(reactivated.status, 200);
+      assert.equal((await refresh(after)).status, 401, "a reactivation brings no session back");
+      assert.equal((await signIn(a, "rotating@example.test", "second password 2")).status, 200);
+
+      // A user's sessions end with their deactivation, and stay ended when they are reactivated.
+      const { user } = await insertUser(api, a.id);
+      const userSession = await startSession(api.services, {
+        tenantId: a.id,
+        level: "USER",
+        subject: `user:${user.id}`,
+      });
+      assert.equal((await api.request("DELETE", `/users/${user.id}`, { token: a.adminToken })).status, 204);
+      const userBack = await api.request("PATCH", `/users/${user.id}`, { token: a.adminToken, body: { active: true } });
+      assert.equal(userBack.status, 200);
+      const userRefresh = await api.request("POST", "/auth/refresh", {
+        body: { refreshToken: userSession.refreshToken },
+      });
+      assert.equal(userRefresh.status, 401);
+      // Only that subject's: the tenant's own admin still refreshes.
+      const own = await signIn(a, a.admin.email, a.admin.password);
+      assert.equal((await refresh(own)).status, 200);
+      const revokedFamilies = await api.services.db
+        .select()
+        .from(refreshTokens)
+        .where(eq(refreshTokens.subject, `user:${user.id}`));
+      assert.ok(revokedFamilies.length > 0 && revokedFamilies.every((token) => token.revokedAt));
     });
 
     it("answers bad bodies with 400 naming the field, other media types with 415, broken JSON with 400", async () => {

@@ -5,6 +5,7 @@ import { eq, ilike, sql } from "drizzle-orm";
 import type { Context } from "koa";
 import type { TenantPrincipal } from "../../auth/principal.ts";
 import { access } from "../../auth/principal.ts";
+import { revokeSessions } from "../../auth/sessions.ts";
 import { isUniqueViolation } from "../../db/errors.ts";
 import { users } from "../../db/schema.ts";
 import { scopeOf, type TenantScope } from "../../db/scope.ts";
@@ -180,19 +181,23 @@ export function registerUsers(api: Api) {
       const scope = scopeOf(ctx);
       await assertIdentifiersFree(scope, changes, existing.id);
       ctx.body = presentUser(await uniquely(scope.update(users, existing.id, changes, "user")));
+      if (body.active === false) await revokeSessions(scope.db, scope.tenantId, `user:${existing.id}`);
     },
   });
 
   defineRoute(api, {
     method: "delete",
     path: "/users/:id",
-    summary: "Deactivate a user: they can no longer sign in or refresh; their wallet and history stay",
+    summary: "Deactivate a user: they can no longer sign in, and their sessions end; their wallet and history stay",
     tags: ["users"],
     access: access.levels("ADMIN", "SYSTEM"),
     params: idParams,
     responses: { 204: { description: "Deactivated" } },
     handler: async (ctx) => {
-      await scopeOf(ctx).update(users, ctx.input.params.id, { active: false }, "user");
+      const scope = scopeOf(ctx);
+      const { id } = await scope.update(users, ctx.input.params.id, { active: false }, "user");
+      // Their sessions end: a refresh token from before must not come back with a reactivation.
+      await revokeSessions(scope.db, scope.tenantId, `user:${id}`);
       ctx.status = 204;
     },
   });

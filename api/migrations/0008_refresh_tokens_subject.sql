@@ -1,0 +1,1 @@
+CREATE INDEX "refresh_tokens_subject" ON "refresh_tokens" USING btree ("tenant_id","subject");
