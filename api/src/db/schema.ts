@@ -337,6 +337,26 @@ export const triggerSources = pgTable("trigger_sources", {
   updatedAt: updatedAt(),
 });
 
+/**
+ * The trigger-source proofs that paid a claim (a QR payload's nonce, a webhook's signature), each
+ * hashed: a proof pays one claim, and a replay of it is refused until it has expired anyway.
+ */
+export const triggerProofUses = pgTable(
+  "trigger_proof_uses",
+  {
+    triggerSourceId: uuid("trigger_source_id")
+      .notNull()
+      .references(() => triggerSources.id, { onDelete: "cascade" }),
+    proofHash: text("proof_hash").notNull(),
+    /** When the proof itself expires: the row is of no use after it (db/expiredRows.ts). */
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.triggerSourceId, table.proofHash] }),
+    index("trigger_proof_uses_expires").on(table.expiresAt),
+  ],
+);
+
 export const files = pgTable("files", {
   id: id(),
   tenantId: tenantId(),

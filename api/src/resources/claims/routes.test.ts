@@ -515,6 +515,44 @@ for (const database of testDatabases()) {
         assert.match(inactive.body.detail, /inactive/);
       });
 
+      it("pays one claim a proof: a QR payload or a signed webhook sent again is refused, even at once or for another user", async () => {
+        const send = (user: { id: string }, qr: string, campaignId = qrCampaign.id) =>
+          claim({ campaignId, userId: user.id, qr }, { projectKey: a.projectKey });
+        const [first, second] = [(await newUser()).user, (await newUser()).user];
+        const qr = qrFor();
+        assert.equal((await send(first, qr)).status, 202);
+        assertRefusedBy(await send(first, qr), 409, "trigger-proof-used");
+        assertRefusedBy(await send(second, qr), 409, "trigger-proof-used");
+        // Sent by five users at once: one claim.
+        const shared = qrFor();
+        const users = await Promise.all(Array.from({ length: 5 }, async () => (await newUser()).user));
+        const answers = await Promise.all(users.map((user) => send(user, shared)));
+        assert.deepEqual(answers.map((answer) => answer.status).sort(), [202, 409, 409, 409, 409]);
+        for (const answer of answers.filter((answer) => answer.status === 409)) {
+          assertRefusedBy(answer, 409, "trigger-proof-used");
+        }
+        // A claim refused by a rule leaves its proof free for one that is accepted.
+        const capped = await published({ triggerId: scan, maxClaimsPerUser: 1 });
+        const cappedFor = () => qrFor({ campaignId: capped.id });
+        assert.equal((await send(first, cappedFor(), capped.id)).status, 202);
+        const again = cappedFor();
+        assertRefusedBy(await send(first, again, capped.id), 409, "user-limit-reached");
+        assert.equal((await send(second, again, capped.id)).status, 202);
+        // The same signed webhook request, sent again within its five minutes.
+        const hook = await source(scan, "API_WEBHOOK");
+        const body = JSON.stringify({ campaignId: qrCampaign.id, userId: first.id, triggerSourceId: hook.id });
+        const now = inSeconds(0);
+        const headers = {
+          "content-type": "application/json",
+          "x-trigger-timestamp": String(now),
+          "x-trigger-signature": signTriggerWebhook(hook.secret, now, body),
+        };
+        const post = () =>
+          api.request("POST", "/campaigns/claims", { projectKey: a.projectKey, rawBody: body, headers });
+        assert.equal((await post()).status, 202);
+        assertRefusedBy(await post(), 409, "trigger-proof-used");
+      });
+
       it("accepts a platform's webhook signed with its source's secret, and refuses a bad or stale signature", async () => {
         const hook = await source(scan, "API_WEBHOOK");
         const { user } = await newUser();

@@ -211,7 +211,7 @@ async function checkClaim(
     source: level,
     ...(business && engagement && { business: { ...business, engagementId: engagement.id } }),
     ...(trigger && { trigger }),
-    ...(proof && { triggerSourceId: proof.source.id }),
+    ...(proof && { proof: proof.use }),
     ...(body.location && { location: body.location }),
     ...(idempotencyKey && { idempotencyKey }),
   };

@@ -3,8 +3,10 @@
 //   `.` and the base64url HMAC-SHA256 of that first part;
 // - a platform's webhook: the body names `triggerSourceId`, and X-Trigger-Signature carries
 //   `sha256=` and the hex HMAC-SHA256 of `<X-Trigger-Timestamp>.<raw body>`, within five minutes.
-// A proof that does not verify is a 401, whoever sends it: it is the credential of the source.
+// A proof that does not verify is a 401, whoever sends it: it is the credential of the source. A
+// proof pays one claim: the claim writer records its use with the claim, and refuses a replay.
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { sha256 } from "../../crypto/hashing.ts";
 import { eq } from "drizzle-orm";
 import type { Context } from "koa";
 import { z } from "zod";
@@ -27,10 +29,14 @@ const qrPayload = z.strictObject({
 });
 export type QrPayload = z.infer<typeof qrPayload>;
 
+/** What makes a proof one of a kind (hashed), and until when it would be accepted at all. */
+export type ProofUse = { triggerSourceId: string; proofHash: string; expiresAt: Date };
+
 export type TriggerProof = {
   source: typeof triggerSources.$inferSelect;
   /** The campaign a QR payload was made for (webhooks name it in the body they sign). */
   campaignId?: string;
+  use: ProofUse;
 };
 
 const hmac = (secret: string, data: string) => createHmac("sha256", secret).update(data);
@@ -81,7 +87,12 @@ async function verifyQr(ctx: Context, scope: TenantScope, qr: string): Promise<T
   }
   if (!source.active) throw refused("the trigger source is inactive.");
   if (payload.exp * 1000 <= Date.now()) throw refused("the QR payload has expired.");
-  return { source, campaignId: payload.campaignId };
+  const use = {
+    triggerSourceId: source.id,
+    proofHash: sha256(`qr:${payload.nonce}`),
+    expiresAt: new Date(payload.exp * 1000),
+  };
+  return { source, campaignId: payload.campaignId, use };
 }
 
 async function verifyWebhook(ctx: Context, scope: TenantScope, sourceId: string): Promise<TriggerProof> {
@@ -99,7 +110,9 @@ async function verifyWebhook(ctx: Context, scope: TenantScope, sourceId: string)
     throw refused("the signature does not verify.");
   }
   if (!source.active) throw refused("the trigger source is inactive.");
-  return { source };
+  // The signature covers the timestamp and the body: the same request sent again has the same one.
+  const expiresAt = new Date((Number(timestamp) + WEBHOOK_TOLERANCE_SECONDS) * 1000);
+  return { source, use: { triggerSourceId: source.id, proofHash: sha256(`webhook:${signature}`), expiresAt } };
 }
 
 /** The trigger source vouching for this claim, if the request carries a proof; 401 if it does not verify. */

@@ -4,8 +4,8 @@
 // its own transaction. The writer gathers the claims that arrive together (those of one turn of
 // the event loop, or within CLAIM_BATCH_WINDOW_MS when set; at most CLAIM_BATCH_MAX) and records
 // them all in one transaction of five statements whatever their number (BEGIN and COMMIT included;
-// one more each when it must take Idempotency-Keys, lock engagements or users, or free the keys
-// of refused requests): take the requests' Idempotency-Keys, lock and re-read the batch's
+// one more each when it must take Idempotency-Keys or trigger sources' proofs, lock engagements or
+// users, or free the keys and proofs of refused requests): take the requests' Idempotency-Keys, lock and re-read the batch's
 // campaigns (and engagements; the users first where a trigger's limits count their claims), read
 // the earlier claims the rules count, decide each claim in arrival order (a user's second claim
 // sees the first; budgets and caps count down), then write the accepted claims, their relay jobs,
@@ -14,13 +14,13 @@
 // earned; if the transaction fails, every request of the batch gets its error and nothing is
 // recorded.
 import { randomUUID } from "node:crypto";
-import { inArray, sql, type SQL } from "drizzle-orm";
+import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
 import type { Address } from "viem";
 import { zeroAddress } from "viem";
 import type { Level } from "../../auth/principal.ts";
 import type { Database } from "../../db/client.ts";
 import { claims, idempotencyKeys, relayJobs } from "../../db/relaySchema.ts";
-import { campaignEngagements, campaignTriggers, campaigns, tenants } from "../../db/schema.ts";
+import { campaignEngagements, campaignTriggers, campaigns, tenants, triggerProofUses } from "../../db/schema.ts";
 import { claimRefused, notFound, Problem } from "../../errors.ts";
 import { CLAIM_KIND, claimBatchKey, type ClaimJobPayload } from "../../relay/kinds/claim.ts";
 import { freeKeys, IdempotencyKeyTaken, takeKeys, type HeldKey } from "../../http/idempotency.ts";
@@ -35,6 +35,7 @@ import {
   type Point,
 } from "./eligibility.ts";
 import { anyOf } from "../../db/anyOf.ts";
+import type { ProofUse } from "./triggerProof.ts";
 
 type ClaimRow = typeof claims.$inferSelect;
 type Campaign = typeof campaigns.$inferSelect;
@@ -55,7 +56,8 @@ export type ClaimRequest = {
   /** The business bringing the claim, and its engagement in the campaign. */
   business?: { id: string; walletAddress: string; engagementId: string };
   trigger?: typeof campaignTriggers.$inferSelect;
-  triggerSourceId?: string;
+  /** The trigger source's proof that vouches for the claim: it pays this claim only (takeProofs). */
+  proof?: ProofUse;
   location?: Point;
   /**
    * The request's Idempotency-Key: taken in the claim's transaction unless already taken (a request
@@ -252,9 +254,18 @@ async function recordBatch(
     const current = new Map(campaignRows.map((row) => [row.id, row]));
     const engagements = new Map(engagementRows.map((row) => [row.id, row]));
 
+    // A proof used before (or twice in this batch) is refused; the rest are taken for their claims.
+    const proofsTaken = await takeProofs(
+      tx,
+      requests.filter((request) => request.proof && !keyRefusal(request)),
+    );
+    const proofRefusal = (request: ClaimRequest) =>
+      request.proof && !proofsTaken.has(request)
+        ? claimRefused(409, "trigger-proof-used", "This trigger source's proof has paid a claim already.")
+        : undefined;
     const prepared = requests.map(
       (request): CountedClaim | Refusal =>
-        keyRefusal(request) ?? decide(() => counted(request, current, engagements, now)),
+        keyRefusal(request) ?? proofRefusal(request) ?? decide(() => counted(request, current, engagements, now)),
     );
     const tally = await readTally(tx, {
       claims: prepared.filter((claim): claim is CountedClaim => !(claim instanceof Error)),
@@ -275,7 +286,11 @@ async function recordBatch(
       return claim instanceof Error ? [] : [{ request, campaign: claim.campaign, id: randomUUID() }];
     });
     const recorded = await writeClaims(tx, accepted, tenantChains);
-    // A refused request leaves its key free, for a retry once the cause is gone.
+    // A refused request leaves its key and its proof free, for a retry once the cause is gone.
+    await freeProofs(
+      tx,
+      requests.filter((request, index) => decisions[index] instanceof Problem && proofsTaken.has(request)),
+    );
     await freeKeys(
       tx,
       requests.flatMap((request, index) =>
@@ -289,6 +304,36 @@ async function recordBatch(
       return { recorded: recorded.get(requests[index]!)! };
     });
   });
+}
+
+/** Records the proofs of these requests as used; the requests whose proof was free (the first of each). */
+async function takeProofs(db: Database, requests: ClaimRequest[]): Promise<Set<ClaimRequest>> {
+  const firsts = new Map<string, ClaimRequest>();
+  for (const request of requests) {
+    const name = `${request.proof!.triggerSourceId}:${request.proof!.proofHash}`;
+    if (!firsts.has(name)) firsts.set(name, request);
+  }
+  if (!firsts.size) return new Set();
+  const proofs = [...firsts.values()].map((request) => request.proof!);
+  const taken = await db
+    .insert(triggerProofUses)
+    .values(proofs)
+    .onConflictDoNothing()
+    .returning({ triggerSourceId: triggerProofUses.triggerSourceId, proofHash: triggerProofUses.proofHash });
+  return new Set(taken.map((row) => firsts.get(`${row.triggerSourceId}:${row.proofHash}`)!));
+}
+
+async function freeProofs(db: Database, requests: ClaimRequest[]) {
+  for (const { proof } of requests) {
+    await db
+      .delete(triggerProofUses)
+      .where(
+        and(
+          eq(triggerProofUses.triggerSourceId, proof!.triggerSourceId),
+          eq(triggerProofUses.proofHash, proof!.proofHash),
+        ),
+      );
+  }
 }
 
 type Accepted = { request: ClaimRequest; campaign: Campaign; id: string };
@@ -323,7 +368,7 @@ async function writeClaims(
       sql`${request.source}::access_level`,
       sql`${request.business?.id ?? null}::uuid`,
       sql`${request.business?.engagementId ?? null}::uuid`,
-      sql`${request.triggerSourceId ?? null}::uuid`,
+      sql`${request.proof?.triggerSourceId ?? null}::uuid`,
       sql`${request.location?.lat ?? null}::double precision`,
       sql`${request.location?.lng ?? null}::double precision`,
       sql`${chain.chainId}::integer`,
