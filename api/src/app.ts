@@ -24,7 +24,10 @@ const unmatchedRoutes: Middleware = async (ctx, next) => {
 
 export function createApp(services: Services) {
   const { config } = services;
-  const app = new Koa({ proxy: config.TRUST_PROXY });
+  // ctx.ip is then the first of the last TRUST_PROXY_HOPS X-Forwarded-For entries: the address the
+  // outermost trusted proxy saw, not the leftmost entry a client can forge. Without TRUST_PROXY Koa
+  // reads no X-Forwarded-For at all.
+  const app = new Koa({ proxy: config.TRUST_PROXY, maxIpsCount: config.TRUST_PROXY_HOPS });
   app.context.services = services;
   // Koa would print errors thrown outside our middleware (none expected) to stderr; log them instead.
   app.silent = true;

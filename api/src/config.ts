@@ -26,7 +26,11 @@ const environmentSchema = z.object({
   REFRESH_TOKEN_TTL_SECONDS: positiveInt.default(30 * 24 * 3600),
   SIGNING_KEY_ROTATION_SECONDS: positiveInt.default(24 * 3600),
   SIWE_NONCE_TTL_SECONDS: positiveInt.default(300),
-  /** The domains (host[:port]) a Sign-In-with-Ethereum message may name; the request's Host when unset. */
+  /**
+   * The domains (host[:port]) a Sign-In-with-Ethereum message may name. Unset: only this machine's
+   * (localhost and 127.0.0.1 at the port the API listens on), never the request's Host, which the
+   * client chooses. A deployed API sets it to its dApps' domains.
+   */
   SIWE_DOMAINS: z
     .string()
     .transform((value) =>
@@ -139,6 +143,11 @@ const environmentSchema = z.object({
   PURCHASE_WEBHOOK_TOLERANCE_SECONDS: positiveInt.default(300),
   /** Trust X-Forwarded-For (behind a proxy) when rate limiting by IP. */
   TRUST_PROXY: z.stringbool().default(false),
+  /**
+   * With TRUST_PROXY, how many proxies in front of the API append to X-Forwarded-For: the client's
+   * address is the entry that many from the end. Entries before it are whatever the client sent.
+   */
+  TRUST_PROXY_HOPS: positiveInt.default(1),
 });
 
 export type Config = z.output<typeof environmentSchema>;

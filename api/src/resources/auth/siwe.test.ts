@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { and, eq } from "drizzle-orm";
 import { decodeJwt } from "jose";
@@ -23,6 +24,29 @@ before(async () => (chain = await startTestChain()));
 after(async () => chain.close());
 
 const newWallet = () => privateKeyToAccount(generatePrivateKey());
+
+/** A JSON POST with the Host header a client chose: fetch always sends the URL's own. */
+const postWithHost = (api: TestApi, host: string, path: string, headers: Record<string, string>, body: unknown) =>
+  new Promise<TestResponse>((resolve, reject) => {
+    const { hostname, port } = new URL(api.url);
+    const request = httpRequest(
+      { hostname, port, path, method: "POST", headers: { ...headers, host, "content-type": "application/json" } },
+      (response) => {
+        let text = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => (text += chunk));
+        response.on("end", () => {
+          const responseHeaders = new Headers();
+          for (const [name, value] of Object.entries(response.headers)) {
+            if (typeof value === "string") responseHeaders.set(name, value);
+          }
+          resolve({ status: response.statusCode!, headers: responseHeaders, body: JSON.parse(text), text });
+        });
+      },
+    );
+    request.on("error", reject);
+    request.end(JSON.stringify(body));
+  });
 
 for (const database of testDatabases()) {
   describe(`Sign-In with Ethereum on ${database.name}`, () => {
@@ -175,6 +199,29 @@ for (const database of testDatabases()) {
       assert.equal(valid.response.status, 200, "the control, with a future expiry, signs in");
     });
 
+    it("takes no domain from the request: a message for the Host the request names is refused, localhost at the API's port signs in", async () => {
+      const wallet = newWallet();
+      const forEvil = message(wallet, await nonceFor(a), { domain: "evil.example", uri: "https://evil.example/login" });
+      const relayed = await postWithHost(
+        api,
+        "evil.example",
+        "/auth/token",
+        { "x-project-key": a.projectKey },
+        { type: "siwe", message: forEvil, signature: await wallet.signMessage({ message: forEvil }) },
+      );
+      assertRefused(
+        relayed,
+        "relayed with Host: evil.example",
+        /for evil\.example; sign in to localhost:\d+ or 127\.0\.0\.1:\d+/,
+      );
+
+      const port = new URL(api.url).port;
+      const local = await signedIn(wallet, { fields: { domain: `localhost:${port}` } });
+      assert.equal(local.response.status, 200, local.response.text);
+      const otherPort = await signedIn(wallet, { fields: { domain: `localhost:${Number(port) + 1}` } });
+      assertRefused(otherPort.response, "localhost at another port", /domain|localhost/);
+    });
+
     it("refuses a signature by another wallet, a changed message and a malformed signature, without using the nonce", async () => {
       const wallet = newWallet();
       const text = message(wallet, await nonceFor(a));
@@ -277,6 +324,41 @@ for (const database of testDatabases()) {
       const ownHost = await attempt(new URL(api.url).host);
       assert.equal(ownHost.status, 401);
       assert.match(ownHost.body.detail, /app\.example\.test or www\.example\.test/);
+    });
+  });
+}
+
+for (const database of testDatabases()) {
+  describe(`Sign-In with Ethereum behind a proxy (TRUST_PROXY) with SIWE_DOMAINS unset on ${database.name}`, () => {
+    let api: TestApi;
+    let tenant: TestTenant;
+
+    before(async () => {
+      api = await startTestApiOn(database, { chain, environment: { TRUST_PROXY: "true" } });
+      tenant = await createTestTenant(api);
+    });
+    after(() => api.close());
+
+    it("takes no domain from X-Forwarded-Host either", async () => {
+      const wallet = newWallet();
+      const nonce = (await api.request("POST", "/auth/nonce", { projectKey: tenant.projectKey })).body.nonce;
+      const text = createSiweMessage({
+        domain: "evil.example",
+        address: wallet.address,
+        uri: "https://evil.example/login",
+        version: "1",
+        chainId: 31337,
+        nonce,
+      });
+      const relayed = await api.request("POST", "/auth/token", {
+        projectKey: tenant.projectKey,
+        headers: { "x-forwarded-host": "evil.example" },
+        body: { type: "siwe", message: text, signature: await wallet.signMessage({ message: text }) },
+      });
+      assert.equal(relayed.status, 401, relayed.text);
+      assert.ok(isProblem(relayed));
+      assert.match(relayed.body.detail, /for evil\.example; sign in to localhost:\d+ or 127\.0\.0\.1:\d+/);
+      assert.equal(relayed.body.accessToken, undefined);
     });
   });
 }

@@ -50,6 +50,19 @@ async function signatureIsValid(ctx: Context, chainId: number, message: string, 
   }
 }
 
+/**
+ * The domains a message may name: SIWE_DOMAINS, or else this machine's names at the port the API
+ * listens on. Never the request's Host or X-Forwarded-Host: a phishing site would relay its
+ * victim's message for its own domain with a Host naming that domain.
+ */
+function allowedDomains(ctx: Context) {
+  const { SIWE_DOMAINS, API_PORT } = ctx.services.config;
+  if (SIWE_DOMAINS) return SIWE_DOMAINS;
+  // The socket's own port: API_PORT may be 0 (any free port).
+  const port = ctx.req.socket.localPort ?? API_PORT;
+  return [`localhost:${port}`, `127.0.0.1:${port}`];
+}
+
 export const siweGrant: Grant<"siwe"> = async (ctx, request) => {
   const tenantId = projectTenant(ctx);
   const { db, config } = ctx.services;
@@ -64,7 +77,7 @@ export const siweGrant: Grant<"siwe"> = async (ctx, request) => {
   if (!tenant) throw unauthorized("Unknown project key.");
 
   const now = new Date();
-  const domains = config.SIWE_DOMAINS ?? [ctx.host];
+  const domains = allowedDomains(ctx);
   if (!domains.includes(domain))
     throw unauthorized(`The message is for ${domain}; sign in to ${domains.join(" or ")}.`);
   if (chainId !== tenant.chainId) {
