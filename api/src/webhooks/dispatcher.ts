@@ -11,9 +11,11 @@
 //    dies mid-attempt leaves them to be retried when the lease ends. Each attempt is logged; a failure
 //    is retried after the next delay of WEBHOOK_RETRY_SCHEDULE_SECONDS, and fails for good after
 //    the last one. Receivers see the same webhook-id on every attempt and may see one twice.
+//    An attempt settles its delivery only while it holds its lease: one that outlived it is counted,
+//    and the attempt that took over decides what follows.
 //    An endpoint whose address the API may not connect to (a private network: ../outbound/agent.ts)
 //    fails at once, its attempt logged with the reason.
-import { and, arrayContains, asc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
+import { and, arrayContains, asc, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { platformEvents } from "../db/relaySchema.ts";
 import { tenants } from "../db/schema.ts";
@@ -21,7 +23,7 @@ import { webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/webh
 import type { Services } from "../http/context.ts";
 import { outboundFetch, processOutboundAgent } from "../outbound/agent.ts";
 import { openEndpointSecret } from "./secrets.ts";
-import { sendWebhook } from "./send.ts";
+import { sendWebhook, type SendReturnType } from "./send.ts";
 import { anyOf } from "../db/anyOf.ts";
 
 export type WebhookDispatcherParameters = {
@@ -109,6 +111,26 @@ export async function fanOut(db: Database, now: Date, limit: number): Promise<nu
 }
 
 type DeliveryRow = typeof webhookDeliveries.$inferSelect;
+type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+
+/**
+ * Deliveries a dispatcher has claimed and not yet settled. A claim moves updatedAt to its time and
+ * nextAttemptAt to the lease's end; settling sets lastAttemptAt and updatedAt to that same time.
+ */
+export const attemptInFlight = (now: Date): SQL =>
+  and(
+    eq(webhookDeliveries.status, "PENDING"),
+    gt(webhookDeliveries.nextAttemptAt, now),
+    or(isNull(webhookDeliveries.lastAttemptAt), lt(webhookDeliveries.lastAttemptAt, webhookDeliveries.updatedAt)),
+  )!;
+
+/** The delivery, if it is still as `claimed` leased it: nobody redelivered it or, the lease over, claimed it again. */
+const stillLeased = (claimed: DeliveryRow) =>
+  and(
+    eq(webhookDeliveries.id, claimed.id),
+    eq(webhookDeliveries.status, "PENDING"),
+    eq(webhookDeliveries.nextAttemptAt, claimed.nextAttemptAt),
+  );
 
 /** Claims up to `limit` due deliveries, leasing each until `leaseUntil`. */
 export async function claimDue(db: Database, now: Date, leaseUntil: Date, limit: number): Promise<DeliveryRow[]> {
@@ -142,7 +164,7 @@ export async function attemptDelivery(
     await db
       .update(webhookDeliveries)
       .set({ status: "FAILED", manual: false, lastError: "the endpoint was deactivated", updatedAt: now })
-      .where(eq(webhookDeliveries.id, delivery.id));
+      .where(stillLeased(delivery));
     return;
   }
   const outcome = await sendWebhook({
@@ -164,33 +186,66 @@ export async function attemptDelivery(
       "webhook delivery refused: the endpoint's address is not public",
     );
   }
-  const attempts = delivery.attempts + 1;
-  const delay = retryDelaySeconds(config.WEBHOOK_RETRY_SCHEDULE_SECONDS, attempts);
-  const status = outcome.ok ? "SUCCEEDED" : outcome.refused || delay === null ? "FAILED" : "PENDING";
-  await db.transaction(async (tx) => {
-    await tx.insert(webhookAttempts).values({
-      tenantId: delivery.tenantId,
-      deliveryId: delivery.id,
-      manual: delivery.manual,
-      statusCode: outcome.statusCode,
-      durationMs: outcome.durationMs,
-      error: outcome.error,
-      responseExcerpt: outcome.responseExcerpt,
+  try {
+    await db.transaction(async (tx) => {
+      await tx.insert(webhookAttempts).values({
+        tenantId: delivery.tenantId,
+        deliveryId: delivery.id,
+        manual: delivery.manual,
+        statusCode: outcome.statusCode,
+        durationMs: outcome.durationMs,
+        error: outcome.error,
+        responseExcerpt: outcome.responseExcerpt,
+      });
+      await settle(tx, config.WEBHOOK_RETRY_SCHEDULE_SECONDS, delivery, now, outcome);
     });
-    await tx
-      .update(webhookDeliveries)
-      .set({
-        status,
-        attempts,
-        manual: false,
-        nextAttemptAt: status === "PENDING" ? new Date(now.getTime() + delay! * 1000) : now,
-        lastAttemptAt: now,
-        lastStatusCode: outcome.statusCode,
-        lastError: outcome.error,
-        updatedAt: now,
-      })
-      .where(eq(webhookDeliveries.id, delivery.id));
-  });
+  } catch (error) {
+    // Unlogged, the attempt still counts: else it would be sent again each time its lease ends, forever.
+    const unlogged = { ...outcome, error: "the attempt was made but could not be logged" };
+    await db.transaction((tx) => settle(tx, config.WEBHOOK_RETRY_SCHEDULE_SECONDS, delivery, now, unlogged));
+    throw error;
+  }
+}
+
+/** Counts an attempt of `claimed` and, while its lease holds, sets what follows: a retry, or the end. */
+async function settle(
+  tx: Transaction,
+  schedule: readonly number[],
+  claimed: DeliveryRow,
+  now: Date,
+  outcome: Pick<SendReturnType, "ok" | "refused" | "statusCode" | "error">,
+): Promise<void> {
+  const after = (attempts: number) => {
+    const delay = retryDelaySeconds(schedule, attempts);
+    const status: DeliveryRow["status"] = outcome.ok
+      ? "SUCCEEDED"
+      : outcome.refused || delay === null
+        ? "FAILED"
+        : "PENDING";
+    return { status, nextAttemptAt: status === "PENDING" ? new Date(now.getTime() + delay! * 1000) : now };
+  };
+  // Counted in SQL rather than from the claim's snapshot: an attempt that outlived its lease counts
+  // too, and the wait before the next one follows the true count.
+  const counted = sql`${webhookDeliveries.attempts} + 1`;
+  const [settled] = await tx
+    .update(webhookDeliveries)
+    .set({
+      ...after(claimed.attempts + 1),
+      attempts: counted,
+      manual: false,
+      lastAttemptAt: now,
+      lastStatusCode: outcome.statusCode,
+      lastError: outcome.error,
+      updatedAt: now,
+    })
+    .where(stillLeased(claimed))
+    .returning({ attempts: webhookDeliveries.attempts });
+  if (!settled) {
+    await tx.update(webhookDeliveries).set({ attempts: counted }).where(eq(webhookDeliveries.id, claimed.id));
+  } else if (settled.attempts !== claimed.attempts + 1) {
+    // An outlived attempt counted meanwhile (rare): the row is this transaction's until it commits.
+    await tx.update(webhookDeliveries).set(after(settled.attempts)).where(eq(webhookDeliveries.id, claimed.id));
+  }
 }
 
 export function startWebhookDispatcher(parameters: WebhookDispatcherParameters): WebhookDispatcher {

@@ -31,6 +31,9 @@ export type SendReturnType = {
 const EXCERPT_CHARS = 500;
 const EXCERPT_BYTES = 4 * EXCERPT_CHARS;
 
+/** Text from the receiver or the network, made storable: a Postgres text column refuses NUL. */
+const storable = (text: string) => text.replaceAll("\u0000", "\uFFFD");
+
 /** The start of a response's body, without reading more than a few kilobytes of it. */
 async function excerptOf(response: Response): Promise<string | null> {
   if (!response.body) return null;
@@ -47,7 +50,7 @@ async function excerptOf(response: Response): Promise<string | null> {
   } finally {
     await reader.cancel().catch(() => undefined);
   }
-  const text = Buffer.concat(chunks).toString("utf8").slice(0, EXCERPT_CHARS);
+  const text = storable(Buffer.concat(chunks).toString("utf8").slice(0, EXCERPT_CHARS));
   return text || null;
 }
 
@@ -90,7 +93,7 @@ export async function sendWebhook(parameters: SendParameters): Promise<SendRetur
     const ok = response.status >= 200 && response.status < 300;
     let error: string | null = null;
     if (response.status >= 300 && response.status < 400) {
-      error = `redirect to ${response.headers.get("location") ?? "(no location)"} not followed`;
+      error = storable(`redirect to ${response.headers.get("location") ?? "(no location)"} not followed`);
     } else if (!ok) {
       error = `answered ${response.status}`;
     }
@@ -101,7 +104,7 @@ export async function sendWebhook(parameters: SendParameters): Promise<SendRetur
       ok: false,
       statusCode: null,
       durationMs: elapsed(),
-      error: refusal ? `refused: ${refusal.message}` : describe(error, timeoutMs),
+      error: storable(refusal ? `refused: ${refusal.message}` : describe(error, timeoutMs)),
       responseExcerpt: null,
       refused: refusal !== undefined,
     };

@@ -295,6 +295,86 @@ for (const database of testDatabases()) {
       assert.equal(deactivated.attempts, 1);
     });
 
+    it("logs an answer holding a NUL byte (which a text column refuses) and settles the delivery", async () => {
+      const endpoint = await register(a, "nul-answer", ["claim.confirmed"]);
+      receiver.answer(endpoint.path, { status: 200, body: "ok\u0000done" });
+      await emit(a.id, "claim.confirmed", { claimId: "c-nul" });
+      await dispatcher.runOnce();
+      const [delivery] = await deliveriesOf(a, endpoint.id);
+      assert.equal(delivery.status, "SUCCEEDED");
+      assert.equal(delivery.attempts, 1);
+      const detail = await deliveryOf(a, endpoint.id, delivery.id);
+      assert.deepEqual(
+        detail.attemptLog.map((attempt: any) => [attempt.statusCode, attempt.responseExcerpt]),
+        [[200, "ok\uFFFDdone"]],
+      );
+      // Past the lease: an attempt that could not be logged would be sent again here.
+      offsetMs += 60_000;
+      await dispatcher.runOnce();
+      assert.equal(receiver.on(endpoint.path).length, 1);
+    });
+
+    it("refuses to redeliver a delivery whose attempt is in flight, so it is sent and counted once", async () => {
+      const endpoint = await register(a, "in-flight", ["claim.failed"]);
+      receiver.answer(endpoint.path, "hang");
+      await emit(a.id, "claim.failed", { claimId: "c-in-flight" });
+      const round = dispatcher.runOnce();
+      await until(() => receiver.on(endpoint.path).length === 1, 5_000, "the attempt to start");
+      const [delivery] = await deliveriesOf(a, endpoint.id);
+      const redeliver = () =>
+        api.request("POST", `/webhooks/${endpoint.id}/deliveries/${delivery.id}/redeliver`, { token: a.adminToken });
+      const refused = await redeliver();
+      assert.equal(refused.status, 409, refused.text);
+      assert.ok(isProblem(refused));
+      assert.equal(refused.body.type, "/problems/conflict");
+      assert.match(refused.body.detail, /attempt .* in flight/);
+      await round;
+      await dispatcher.runOnce();
+      assert.equal(receiver.on(endpoint.path).length, 1, "sent once");
+      const [timedOut] = await deliveriesOf(a, endpoint.id);
+      assert.equal(timedOut.status, "PENDING");
+      assert.equal(timedOut.attempts, 1);
+      assert.equal(timedOut.lastError, "no answer within 1000 ms");
+
+      // Once that attempt is logged, a redelivery is queued and sent.
+      receiver.answer(endpoint.path, { status: 200 });
+      const accepted = await redeliver();
+      assert.equal(accepted.status, 202, accepted.text);
+      await dispatcher.runOnce();
+      const detail = await deliveryOf(a, endpoint.id, delivery.id);
+      assert.equal(detail.status, "SUCCEEDED");
+      assert.equal(detail.attempts, 2);
+      assert.deepEqual(
+        detail.attemptLog.map((attempt: any) => [attempt.statusCode, attempt.manual]),
+        [
+          [null, false],
+          [200, true],
+        ],
+      );
+      assert.equal(receiver.on(endpoint.path).length, 2);
+    });
+
+    it("counts an attempt that outlived its lease, without letting it overwrite the attempt that took over", async () => {
+      const endpoint = await register(a, "outlived", ["redemption.completed"]);
+      receiver.answer(endpoint.path, "hang");
+      await emit(a.id, "redemption.completed", { redemptionId: "r-outlived" });
+      const first = dispatcher.runOnce();
+      await until(() => receiver.on(endpoint.path).length === 1, 5_000, "the first attempt to start");
+      // The lease (the timeout and 30 s) runs out on the dispatcher's clock: another round takes it over.
+      offsetMs += 32_000;
+      const second = dispatcher.runOnce();
+      await until(() => receiver.on(endpoint.path).length === 2, 5_000, "the second attempt to start");
+      await Promise.all([first, second]);
+      const [delivery] = await deliveriesOf(a, endpoint.id);
+      const detail = await deliveryOf(a, endpoint.id, delivery.id);
+      assert.equal(detail.attemptLog.length, 2);
+      assert.equal(detail.attempts, 2);
+      assert.equal(detail.status, "PENDING");
+      // The second attempt settled it, as the second: the wait after two attempts is 30 s, not 5 s.
+      const wait = Date.parse(detail.nextAttemptAt) - Date.parse(detail.lastAttemptAt);
+      assert.equal(wait, 30_000);
+    });
+
     it("rotates a secret, shown once: the old one signs beside it for a day by default, or not at all", async () => {
       const endpoint = await register(a, "rotating", ["transaction.confirmed"]);
       const rotated = await api.request("POST", `/webhooks/${endpoint.id}/rotate-secret`, { token: a.adminToken });

@@ -2,7 +2,7 @@
 // deliveries. Each endpoint has a Standard Webhooks secret (shown when it is made or rotated, never
 // again) that signs every delivery; api/src/webhooks/dispatcher.ts makes and sends the deliveries.
 import { randomUUID } from "node:crypto";
-import { arrayContains, asc, eq, gte, lt } from "drizzle-orm";
+import { arrayContains, asc, eq, gte, lt, not } from "drizzle-orm";
 import type { Context } from "koa";
 import { access } from "../../auth/principal.ts";
 import { scopeOf } from "../../db/scope.ts";
@@ -12,6 +12,7 @@ import { date } from "../../http/fields.ts";
 import { idParams } from "../../http/pagination.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
 import { assertOutboundUrl } from "../../outbound/urlPolicy.ts";
+import { attemptInFlight } from "../../webhooks/dispatcher.ts";
 import { newEndpointSecret } from "../../webhooks/secrets.ts";
 import {
   deliveryParams,
@@ -286,7 +287,8 @@ export function registerWebhooks(api: Api) {
   defineRoute(api, {
     method: "post",
     path: "/webhooks/:id/deliveries/:deliveryId/redeliver",
-    summary: "Send a delivery again (whatever its status), as soon as the dispatcher runs",
+    summary:
+      "Send a delivery again (whatever its status), as soon as the dispatcher runs; refused while an attempt is in flight",
     tags,
     access: admins,
     params: deliveryParams,
@@ -297,12 +299,15 @@ export function registerWebhooks(api: Api) {
       const scope = scopeOf(ctx);
       const { endpoint, delivery } = await ownDelivery(ctx, id, deliveryId);
       if (!endpoint.active) throw conflict("The endpoint is deactivated: activate it to redeliver.");
+      const now = new Date();
+      // Not under an attempt's lease: it would be claimed and sent again beside that attempt, whose
+      // outcome would then drop this redelivery.
       const [row] = await scope.db
         .update(webhookDeliveries)
-        .set({ status: "PENDING", manual: true, nextAttemptAt: new Date(), updatedAt: new Date() })
-        .where(scope.where(webhookDeliveries, eq(webhookDeliveries.id, delivery.id)))
+        .set({ status: "PENDING", manual: true, nextAttemptAt: now, updatedAt: now })
+        .where(scope.where(webhookDeliveries, eq(webhookDeliveries.id, delivery.id), not(attemptInFlight(now))))
         .returning();
-      if (!row) throw notFound("webhook delivery");
+      if (!row) throw conflict("An attempt of this delivery is in flight: redeliver it once that attempt is logged.");
       ctx.status = 202;
       ctx.body = presentDelivery(row);
     },
