@@ -7,6 +7,7 @@ import { problemTypeUri } from "./errors.ts";
 import { connectChains, type Chains } from "./chain/chains.ts";
 import type { Config } from "./config.ts";
 import { openDatabase, type OpenDatabaseParameters } from "./db/client.ts";
+import { startExpiredRowRemoval } from "./db/expiredRows.ts";
 import { startTableMaintenance } from "./db/maintenance.ts";
 import { createKeyStore } from "./auth/signingKeys.ts";
 import type { Services } from "./http/context.ts";
@@ -115,6 +116,7 @@ export async function startApi({
   // A PostgreSQL server vacuums its own tables; PGlite has no autovacuum (api/src/db/maintenance.ts).
   const maintenance =
     database.kind === "postgres" ? undefined : startTableMaintenance({ db: database.db, logger: log });
+  const expiredRows = startExpiredRowRemoval({ db: database.db, logger: log });
   return {
     url,
     server,
@@ -127,6 +129,7 @@ export async function startApi({
       await webhooks?.stop();
       await relayer?.stop();
       await maintenance?.stop();
+      await expiredRows.stop();
       await database.close();
       destination?.flushSync();
     },

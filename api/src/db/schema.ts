@@ -139,6 +139,8 @@ export const refreshTokens = pgTable(
     index("refresh_tokens_family").on(table.familyId),
     // A subject's sessions, revoked together (auth/sessions.ts revokeSessions).
     index("refresh_tokens_subject").on(table.tenantId, table.subject),
+    // Expired ones, removed (db/expiredRows.ts).
+    index("refresh_tokens_expires").on(table.expiresAt),
   ],
 );
 

@@ -22,8 +22,8 @@ import { idempotencyKeys } from "../db/relaySchema.ts";
 import { conflict, unprocessable, validationFailed } from "../errors.ts";
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
-/** An answer is replayed for this long; after it the key may be used afresh. */
-const KEEP_MS = 24 * 3_600_000;
+/** An answer is replayed for this long; after it the key may be used afresh (and its row removed). */
+export const KEEP_MS = 24 * 3_600_000;
 /** A first request still "in flight" after this long died with its process: a repeat takes over. */
 const IN_FLIGHT_MS = 5 * 60_000;
 
