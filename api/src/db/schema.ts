@@ -159,6 +159,12 @@ export const users = pgTable(
     /** The subject of the tenant's identity provider, when the user signs in through it. */
     externalId: text("external_id"),
     email: text("email"),
+    /**
+     * False while the email is one the user typed in themself (PATCH /users/:id): nothing vouches for
+     * it, so payments are not matched to them by it. The tenant's own (ADMIN, SYSTEM, its identity
+     * provider) count as verified.
+     */
+    emailVerified: boolean("email_verified").notNull().default(true),
     firstName: text("first_name"),
     lastName: text("last_name"),
     walletAddress: text("wallet_address").notNull(),

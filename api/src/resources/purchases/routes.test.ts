@@ -379,6 +379,25 @@ for (const database of testDatabases()) {
       const late = payment({ email: "late@a.test" });
       assert.equal((await deliver(aProvider, { ...late, data: { ...late.data, currency: "USD" } })).status, 422);
       assert.equal((await deliver(aProvider, late)).status, 202);
+      // An email a user typed in themself matches nobody until the tenant vouches for it; the
+      // provider's spelling of it does not matter.
+      const { user: typist, token: typistToken } = await insertUser(api, a.id);
+      const typed = await api.request("PATCH", `/users/${typist.id}`, {
+        token: typistToken,
+        body: { email: "someone-else@a.test" },
+      });
+      assert.equal(typed.status, 200, typed.text);
+      assert.equal(typed.body.emailVerified, false);
+      const unvouched = await deliver(aProvider, payment({ email: "someone-else@a.test" }));
+      assert.equal(unvouched.status, 422);
+      assert.ok(isProblem(unvouched));
+      const vouched = await api.request("PATCH", `/users/${typist.id}`, {
+        token: a.adminToken,
+        body: { email: "someone-else@a.test" },
+      });
+      assert.equal(vouched.body.emailVerified, true);
+      const shouted = await deliver(aProvider, payment({ email: "Someone-Else@A.test" }));
+      assert.equal(shouted.status, 202, shouted.text);
 
       const off = await newProvider(a, { name: "Switched off" });
       await api.request("PATCH", `/purchases/providers/${off.id}`, { token: a.adminToken, body: { active: false } });

@@ -108,7 +108,10 @@ async function acceptPayment(
         or(
           customer.userId === undefined ? undefined : eq(users.id, customer.userId),
           customer.externalId === undefined ? undefined : eq(users.externalId, customer.externalId),
-          customer.email === undefined ? undefined : eq(users.email, customer.email),
+          // Only an email the tenant vouches for: one a user typed in could be anyone's.
+          customer.email === undefined
+            ? undefined
+            : and(eq(users.email, customer.email.toLowerCase()), eq(users.emailVerified, true)),
         ),
       ),
     )

@@ -246,6 +246,7 @@ for (const database of testDatabases()) {
       assert.equal(renamed.status, 200, renamed.text);
       assert.equal(renamed.body.firstName, "Self");
       assert.equal(renamed.body.email, "me@example.test");
+      assert.equal(renamed.body.emailVerified, false, "an email the user typed in is not verified");
       assert.equal((await rowOf(user.id)).lastName, "Made");
 
       for (const body of [{ segments: ["vip"] }, { active: true }, { externalId: "mine" }, { walletAddress: WALLET }]) {
@@ -272,6 +273,7 @@ for (const database of testDatabases()) {
       assert.equal(byAdmin.status, 200, byAdmin.text);
       assert.deepEqual(byAdmin.body.segments, ["vip", "gold"]);
       assert.equal(byAdmin.body.email, null);
+      assert.equal(byAdmin.body.emailVerified, true, "one the tenant sets is");
       assert.equal(byAdmin.body.active, false);
       const bySystem = await api.request("PATCH", `/users/${user.id}`, {
         ...ca.callers.SYSTEM,

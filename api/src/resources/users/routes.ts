@@ -26,6 +26,7 @@ export const presentUser = (row: UserRow) => ({
   custodial: row.keyCiphertext !== null,
   externalId: row.externalId,
   email: row.email,
+  emailVerified: row.emailVerified,
   firstName: row.firstName,
   lastName: row.lastName,
   segments: row.segments,
@@ -156,7 +157,8 @@ export function registerUsers(api: Api) {
   defineRoute(api, {
     method: "patch",
     path: "/users/:id",
-    summary: "Update a user (ADMIN and SYSTEM any field; a USER only their own firstName, lastName and email)",
+    summary:
+      "Update a user (ADMIN and SYSTEM any field; a USER only their own firstName, lastName and email, which is then unverified)",
     tags: ["users"],
     access: access.levels("ADMIN", "SYSTEM", "USER"),
     // A user's segments decide which targeted campaigns they see.
@@ -177,7 +179,12 @@ export function registerUsers(api: Api) {
       if (body.walletAddress !== undefined && body.walletAddress !== existing.walletAddress && existing.keyCiphertext) {
         throw conflict("This user's wallet is custodial: its address cannot change.");
       }
-      const changes = { ...body, ...(body.email && { email: body.email.toLowerCase() }) };
+      const changes = {
+        ...body,
+        ...(body.email && { email: body.email.toLowerCase() }),
+        // An email the user typed in is theirs to claim, not proof that they own it.
+        ...(body.email !== undefined && { emailVerified: principal.level !== "USER" }),
+      };
       const scope = scopeOf(ctx);
       await assertIdentifiersFree(scope, changes, existing.id);
       ctx.body = presentUser(await uniquely(scope.update(users, existing.id, changes, "user")));

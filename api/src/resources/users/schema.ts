@@ -18,7 +18,7 @@ export const userCreate = z
   })
   .meta({ id: "UserCreate" });
 
-/** ADMIN and SYSTEM may change every field; a USER only their own firstName, lastName and email. */
+/** ADMIN and SYSTEM may change every field; a USER only their own firstName, lastName and email (then unverified). */
 export const userUpdate = z
   .strictObject({
     walletAddress: address.optional().meta({ description: "Only for a user who brought their own wallet" }),
@@ -38,6 +38,9 @@ export const user = z
     id: z.uuid(),
     walletAddress: z.string(),
     custodial: z.boolean().meta({ description: "The API keeps this wallet's key (never returned)" }),
+    emailVerified: z.boolean().meta({
+      description: "False while the email is one the user set themself; payments are matched by verified emails only",
+    }),
     externalId: z.string().nullable(),
     email: z.string().nullable(),
     firstName: z.string().nullable(),
