@@ -7,7 +7,7 @@ import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { LookupFunction } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { Agent } from "undici";
-import { createOutboundAgent, outboundFetch, outboundRefusalOf } from "./agent.ts";
+import { createOutboundAgent, OutboundBodyTooLarge, outboundFetch, outboundRefusalOf, withBodyCap } from "./agent.ts";
 
 let port: number;
 const received: IncomingHttpHeaders[] = [];
@@ -121,5 +121,60 @@ describe("outbound agent", () => {
     } finally {
       await agent.close();
     }
+  });
+});
+
+describe("withBodyCap", () => {
+  // Answers by path: a small body, one declaring more than the cap, and a stream without end.
+  let streamed = 0;
+  let endless: Promise<void> = Promise.resolve();
+  const answers = createServer((request, response) => {
+    if (request.url === "/small") return void response.end("a small answer");
+    if (request.url === "/declared") {
+      response.writeHead(200, { "content-length": String(10 * 1024 * 1024) });
+      return void response.write("x".repeat(1024));
+    }
+    // Chunks of 64 KiB until the reader goes away.
+    endless = new Promise<void>((resolve) => {
+      const chunk = Buffer.alloc(64 * 1024, "y");
+      const more = () => {
+        while (!response.destroyed && streamed < 1024 * 1024 * 1024) {
+          streamed += chunk.length;
+          if (!response.write(chunk)) return void response.once("drain", more);
+        }
+        resolve();
+      };
+      response.once("close", resolve);
+      more();
+    });
+  });
+  let base: string;
+  const agent = createOutboundAgent({ allowPrivateNetworks: true });
+  before(async () => {
+    await new Promise<void>((resolve) => answers.listen(0, "127.0.0.1", resolve));
+    base = `http://127.0.0.1:${(answers.address() as { port: number }).port}`;
+  });
+  after(async () => {
+    await agent.destroy();
+    answers.closeAllConnections();
+    await new Promise<void>((resolve) => answers.close(() => resolve()));
+  });
+
+  it("gives a body within the cap whole, and refuses one past it without reading on", async () => {
+    const small = await withBodyCap(await outboundFetch(agent)(`${base}/small`), 1024);
+    assert.equal(small.status, 200);
+    assert.equal(await small.text(), "a small answer");
+
+    await assert.rejects(
+      withBodyCap(await outboundFetch(agent)(`${base}/declared`), 64 * 1024),
+      (error: Error) => error instanceof OutboundBodyTooLarge && /65536 bytes/.test(error.message),
+    );
+    await assert.rejects(
+      withBodyCap(await outboundFetch(agent)(`${base}/endless`), 256 * 1024),
+      (error: Error) => error instanceof OutboundBodyTooLarge,
+    );
+    await endless;
+    // The reader stopped a little past the cap (what sockets had buffered), far from the gigabyte offered.
+    assert.ok(streamed < 64 * 1024 * 1024, `the server wrote ${streamed} bytes`);
   });
 });

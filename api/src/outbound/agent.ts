@@ -6,7 +6,7 @@
 // second resolution. Every connection the agent makes is checked, a redirect's too.
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { isIP, type LookupFunction } from "node:net";
-import { Agent, buildConnector, fetch, type RequestInit, type Response } from "undici";
+import { Agent, buildConnector, fetch, Response, type RequestInit } from "undici";
 import { nonPublicRangeOf } from "./addressRanges.ts";
 
 export class OutboundAddressRefused extends Error {
@@ -78,6 +78,35 @@ export const outboundFetch =
   (agent: Agent): OutboundFetch =>
   (url, init) =>
     fetch(url, { ...init, dispatcher: agent });
+
+export class OutboundBodyTooLarge extends Error {
+  override name = "OutboundBodyTooLarge";
+}
+
+/**
+ * The response with its body read whole, refused past `maxBytes`: a tenant's URL could answer with
+ * a body without end, which a JSON parser would hold in memory whole.
+ */
+export async function withBodyCap(response: Response, maxBytes: number): Promise<Response> {
+  const tooLarge = () => new OutboundBodyTooLarge(`the answer is larger than ${maxBytes} bytes`);
+  if (Number(response.headers.get("content-length")) > maxBytes) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  // Leaving the loop early cancels the stream: nothing past the cap is read.
+  for await (const chunk of response.body ?? []) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return new Response(Buffer.concat(chunks), {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+}
 
 /** The refusal that made a fetch fail (fetch carries it as a cause), or undefined when it failed otherwise. */
 export function outboundRefusalOf(error: unknown): OutboundAddressRefused | undefined {

@@ -39,6 +39,11 @@ async function startIdentityProvider() {
   ];
   const state = { fetches: 0 };
   const server: Server = createServer((request, response) => {
+    if (request.url === "/huge-jwks.json") {
+      // Its keys, and a megabyte more: no key set is this large.
+      const body = JSON.stringify({ keys: publicJwks, padding: "x".repeat(1024 * 1024) });
+      return void response.writeHead(200, { "content-type": "application/json" }).end(body);
+    }
     if (request.url !== "/jwks.json") return void response.writeHead(404).end();
     state.fetches += 1;
     response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: publicJwks }));
@@ -248,6 +253,27 @@ for (const database of testDatabases()) {
         assert.equal(unreachable.status, 503, unreachable.text);
         assert.ok(isProblem(unreachable));
         assert.equal(unreachable.body.type, "/problems/unavailable");
+      } finally {
+        await api.request("PATCH", `/tenants/${a.id}`, {
+          token: a.adminToken,
+          body: { idp: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: idp.jwksUrl } },
+        });
+      }
+      assert.equal((await signIn(a, await idp.mint({ sub: "alice" }))).status, 200, "the registered URL again");
+    });
+
+    it("answers 503 when the provider's JWKS is larger than any key set, without keeping it", async () => {
+      const huge = idp.jwksUrl.replace("/jwks.json", "/huge-jwks.json");
+      const moved = await api.request("PATCH", `/tenants/${a.id}`, {
+        token: a.adminToken,
+        body: { idp: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: huge } },
+      });
+      assert.equal(moved.status, 200, moved.text);
+      try {
+        const refused = await signIn(a, await idp.mint({ sub: "alice" }));
+        assert.equal(refused.status, 503, refused.text);
+        assert.ok(isProblem(refused));
+        assert.equal(refused.body.type, "/problems/unavailable");
       } finally {
         await api.request("PATCH", `/tenants/${a.id}`, {
           token: a.adminToken,

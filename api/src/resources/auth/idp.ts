@@ -11,7 +11,7 @@ import { tenantScope } from "../../db/scope.ts";
 import { tenants } from "../../db/schema.ts";
 import type { Config } from "../../config.ts";
 import { badRequest, unauthorized, unavailable } from "../../errors.ts";
-import { outboundFetch, outboundRefusalOf, processOutboundAgent } from "../../outbound/agent.ts";
+import { outboundFetch, outboundRefusalOf, processOutboundAgent, withBodyCap } from "../../outbound/agent.ts";
 import { projectTenant, type Grant } from "./grants.ts";
 import { userSubject } from "./businessContext.ts";
 import { userByExternalId } from "./signInUsers.ts";
@@ -33,6 +33,9 @@ export const IDP_ALGORITHMS = [
 type KeySet = Parameters<typeof jwtVerify>[1];
 type TenantIdp = { id: string; jwksUrl: string | null; publicJwk: Record<string, unknown> | null };
 
+/** A key set of a hundred keys or so: more is no JWKS, and would be read into memory whole. */
+const JWKS_MAX_BYTES = 128 * 1024;
+
 const remoteKeySets = new Map<string, { url: string; keys: ReturnType<typeof createRemoteJWKSet> }>();
 
 function keySetOf(tenant: TenantIdp, config: Config): KeySet {
@@ -46,8 +49,11 @@ function keySetOf(tenant: TenantIdp, config: Config): KeySet {
           cooldownDuration: 30_000,
           cacheMaxAge: 10 * 60_000,
           // The flag is read at each fetch, the key set being kept across requests.
-          [customFetch]: (url, options) =>
-            outboundFetch(processOutboundAgent(config.OUTBOUND_ALLOW_PRIVATE_NETWORKS))(url, options),
+          [customFetch]: async (url, options) =>
+            withBodyCap(
+              await outboundFetch(processOutboundAgent(config.OUTBOUND_ALLOW_PRIVATE_NETWORKS))(url, options),
+              JWKS_MAX_BYTES,
+            ),
         }),
       };
       remoteKeySets.set(tenant.id, cached);
