@@ -65,6 +65,10 @@ const environmentSchema = z.object({
    */
   CLAIM_CAMPAIGN_CACHE_MS: z.coerce.number().int().min(0).default(1000),
   FILE_MAX_BYTES: positiveInt.default(5 * 1024 * 1024),
+  /** The bytes one uploader (a user, a business, an admin, a key) may keep stored. */
+  FILE_QUOTA_BYTES: positiveInt.default(100 * 1024 * 1024),
+  /** The bytes a tenant's files may take in all. */
+  FILE_TENANT_QUOTA_BYTES: positiveInt.default(10 * 1024 * 1024 * 1024),
   FILE_TYPES: z
     .string()
     .default("image/png,image/jpeg,image/webp,image/gif,application/pdf")

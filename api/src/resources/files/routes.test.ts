@@ -334,3 +334,51 @@ for (const database of testDatabases()) {
     });
   });
 }
+
+for (const database of testDatabases()) {
+  describe(`/files quotas on ${database.name}`, () => {
+    let api: TestApi;
+    const upload = async (caller: RequestOptions) =>
+      api.request("POST", "/files", { ...caller, ...(await multipart([{}])) });
+
+    before(async () => {
+      // Room for two pictures an uploader, five a tenant.
+      api = await startTestApiOn(database, {
+        chain,
+        environment: { FILE_QUOTA_BYTES: String(PNG.length * 2), FILE_TENANT_QUOTA_BYTES: String(PNG.length * 5) },
+      });
+    });
+    after(() => api.close());
+
+    it("refuses an upload past its uploader's or its tenant's quota (409), and takes it once room is made", async () => {
+      const [a, b] = [await createTestTenant(api), await createTestTenant(api)];
+      const [first, second, third] = [
+        await insertUser(api, a.id),
+        await insertUser(api, a.id),
+        await insertUser(api, a.id),
+      ];
+      const kept = await upload({ token: first.token });
+      assert.equal(kept.status, 201, kept.text);
+      assert.equal((await upload({ token: first.token })).status, 201);
+      const full = await upload({ token: first.token });
+      assert.equal(full.status, 409, full.text);
+      assert.ok(isProblem(full));
+      assert.match(full.body.detail, /Your stored files .* quota of \d+ bytes/);
+      const removed = await api.request("DELETE", `/files/${kept.body.id}`, { token: first.token });
+      assert.equal(removed.status, 204);
+      assert.equal((await upload({ token: first.token })).status, 201, "deleting a file makes room");
+
+      assert.equal((await upload({ token: second.token })).status, 201);
+      assert.equal((await upload({ token: second.token })).status, 201);
+      assert.equal((await upload({ token: third.token })).status, 201);
+      const tenantFull = await upload({ token: third.token });
+      assert.equal(tenantFull.status, 409, tenantFull.text);
+      assert.match(tenantFull.body.detail, /The tenant's stored files .* quota/);
+      const adminToo = await upload({ token: a.adminToken });
+      assert.equal(adminToo.status, 409, "the tenant's quota holds for its admins too");
+      // Another tenant's files are its own.
+      const [other] = [await insertUser(api, b.id)];
+      assert.equal((await upload({ token: other.token })).status, 201);
+    });
+  });
+}

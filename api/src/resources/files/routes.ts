@@ -2,13 +2,13 @@
 // uploads; PUBLIC files are readable with the project key, PRIVATE ones by their uploader and the
 // tenant's ADMIN and SYSTEM callers. Another tenant's file, or a private one of someone else, is a 404.
 import { createHash, randomUUID } from "node:crypto";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Context } from "koa";
 import { z } from "zod";
 import { access, type Principal } from "../../auth/principal.ts";
 import { files } from "../../db/schema.ts";
 import { scopeOf } from "../../db/scope.ts";
-import { forbidden, notFound } from "../../errors.ts";
+import { conflict, forbidden, notFound } from "../../errors.ts";
 import { date } from "../../http/fields.ts";
 import { idParams } from "../../http/pagination.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
@@ -19,6 +19,29 @@ import { receiveUpload, type Upload } from "./upload.ts";
 type FileRow = typeof files.$inferSelect;
 
 /** Who an upload is recorded as: a BUSINESS caller uploads for its business. */
+/**
+ * 409 when the upload would take its uploader's or its tenant's stored files past their quota: a
+ * size limit per file alone would let anyone with a token fill the disk. (Two uploads at once may
+ * both pass by a file's size at most: the limit is on the disk, not an account.)
+ */
+async function assertWithinQuotas(ctx: Context, uploadedBy: string, size: number) {
+  const { FILE_QUOTA_BYTES, FILE_TENANT_QUOTA_BYTES } = ctx.services.config;
+  const scope = scopeOf(ctx);
+  const [stored] = await scope.db
+    .select({
+      mine: sql<string>`coalesce(sum(${files.size}) filter (where ${files.uploadedBy} = ${uploadedBy}), 0)`,
+      tenant: sql<string>`coalesce(sum(${files.size}), 0)`,
+    })
+    .from(files)
+    .where(scope.where(files));
+  if (Number(stored!.mine) + size > FILE_QUOTA_BYTES) {
+    throw conflict(`Your stored files would pass their quota of ${FILE_QUOTA_BYTES} bytes: delete some first.`);
+  }
+  if (Number(stored!.tenant) + size > FILE_TENANT_QUOTA_BYTES) {
+    throw conflict(`The tenant's stored files would pass their quota of ${FILE_TENANT_QUOTA_BYTES} bytes.`);
+  }
+}
+
 function actorOf(principal: Principal): string | undefined {
   if (principal.kind !== "tenant") return undefined;
   return principal.level === "BUSINESS" && principal.businessId
@@ -64,17 +87,20 @@ export function registerFiles(api: Api) {
     body: fileUpload,
     bodyType: "multipart",
     before: [receiveUpload],
+    errors: [409],
     responses: { 201: { description: "Stored", schema: fileMetadata } },
     handler: async (ctx) => {
       const upload = ctx.state.upload as Upload;
       const scope = scopeOf(ctx);
+      const uploadedBy = actorOf(ctx.state.principal!)!;
+      await assertWithinQuotas(ctx, uploadedBy, upload.bytes.length);
       const id = randomUUID();
       const path = bytesPath(ctx.services.config, scope.tenantId, id);
       await storeBytes(path, upload.bytes);
       try {
         const row = await scope.insert(files, {
           id,
-          uploadedBy: actorOf(ctx.state.principal!)!,
+          uploadedBy,
           filename: upload.filename,
           contentType: upload.contentType,
           size: upload.bytes.length,

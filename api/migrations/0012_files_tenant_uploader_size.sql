@@ -1,0 +1,1 @@
+CREATE INDEX "files_tenant_uploader_size" ON "files" USING btree ("tenant_id","uploaded_by","size");
