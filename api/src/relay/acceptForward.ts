@@ -14,6 +14,7 @@ import type { users } from "../db/schema.ts";
 import { conflict, unprocessable } from "../errors.ts";
 import { custodialContext } from "../resources/users/accounts.ts";
 import {
+  canonicalSignature,
   FORWARD_REQUEST_TTL_SECONDS,
   forwarderNonce,
   forwarderOf,
@@ -149,9 +150,11 @@ export async function submitSignature<K extends RecordKind>(parameters: {
   request: ForwardRequest;
   signature: Hex;
 }): Promise<Rows[K]> {
-  const { ctx, kind, chain, row, request, signature } = parameters;
+  const { ctx, kind, chain, row, request } = parameters;
   if (row.status !== "AWAITING_SIGNATURE") throw conflict(`This ${kind} is ${row.status}, not awaiting a signature.`);
-  if (!(await verifyForwardSignature(chain, request, signature))) {
+  // Relayed as the forwarder accepts it: in another form it would be refused on chain, gas spent.
+  const signature = canonicalSignature(parameters.signature);
+  if (!signature || !(await verifyForwardSignature(chain, request, signature))) {
     throw unprocessable("The signature is not the holder's over this request (check the typed data and the wallet).");
   }
   if (request.deadline <= Math.floor(Date.now() / 1000)) {

@@ -187,6 +187,28 @@ export function signForCustodian(account: LocalAccount, chainId: number, forward
   return account.signTypedData(forwardTypedData(chainId, forwarder, request));
 }
 
+/** The order of secp256k1's group: `s` and `n - s` make a valid signature alike. */
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+/**
+ * The one form of a 65-byte signature that OpenZeppelin's ECDSA (hence the forwarder) accepts: `v`
+ * 27 or 28, `s` in the lower half of the order. Wallets may give `v` as 0 or 1, and a signature with
+ * the other `s` is as valid to the curve; the signer recovered from either is the same. Undefined
+ * when it is not 65 bytes with a `v` of 0, 1, 27 or 28.
+ */
+export function canonicalSignature(signature: Hex): Hex | undefined {
+  if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) return undefined;
+  let v = Number.parseInt(signature.slice(130), 16);
+  if (v === 0 || v === 1) v += 27;
+  if (v !== 27 && v !== 28) return undefined;
+  let s = BigInt(`0x${signature.slice(66, 130)}`);
+  if (s > SECP256K1_N / 2n) {
+    s = SECP256K1_N - s;
+    v = v === 27 ? 28 : 27;
+  }
+  return `0x${signature.slice(2, 66)}${s.toString(16).padStart(64, "0")}${v.toString(16)}`.toLowerCase() as Hex;
+}
+
 /** Whether `signature` recovers to `request.from` over exactly this request, as the forwarder checks it. */
 export async function verifyForwardSignature(
   chain: ChainClients,

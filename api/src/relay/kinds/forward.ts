@@ -67,23 +67,70 @@ const inNonceOrder = (jobs: readonly Job<ForwardPayload>[]) =>
 
 type Outcome = { success: boolean; redemptionId?: bigint };
 
-/** Per signer and nonce: whether the forwarder executed the request, and what the registry redeemed in it. */
-function outcomesOf(receipt: TransactionReceipt, forwarder: Address): Map<string, Outcome> {
+/**
+ * Per signer and nonce: whether the forwarder executed the request, and what the registry redeemed
+ * in it. A `Redeemed` counts only from the registry the request called and for its signer: another
+ * contract in the call (a holder's own, through a token callback) could emit one too.
+ */
+function outcomesOf(
+  receipt: TransactionReceipt,
+  forwarder: Address,
+  requests: readonly ForwardPayload["request"][],
+): Map<string, Outcome> {
   const logs = parseEventLogs({ abi: [...erc2771ForwarderAbi, ...redemptionRegistryAbi], logs: receipt.logs });
+  const calls = new Map(requests.map((request) => [signerKey(request.from, request.nonce), request]));
   const outcomes = new Map<string, Outcome>();
   // A request's own events come before the forwarder reports it.
-  let redeemed: bigint | undefined;
+  let redeemed: { registry: string; holder: string; redemptionId: bigint } | undefined;
   for (const log of logs) {
-    if (log.eventName === "Redeemed") redeemed = log.args.redemptionId;
-    if (log.eventName === "ExecutedForwardRequest" && log.address.toLowerCase() === forwarder.toLowerCase()) {
-      outcomes.set(signerKey(log.args.signer, log.args.nonce), {
+    if (log.eventName === "Redeemed") {
+      redeemed = { registry: log.address, holder: log.args.holder, redemptionId: log.args.redemptionId };
+    }
+    if (log.eventName === "ExecutedForwardRequest" && sameAddress(log.address, forwarder)) {
+      const key = signerKey(log.args.signer, log.args.nonce);
+      const call = calls.get(key);
+      const ours =
+        redeemed && call && sameAddress(redeemed.registry, call.to) && sameAddress(redeemed.holder, call.from);
+      outcomes.set(key, {
         success: log.args.success,
-        ...(log.args.success && redeemed !== undefined && { redemptionId: redeemed }),
+        ...(log.args.success && ours && { redemptionId: redeemed!.redemptionId }),
       });
       redeemed = undefined;
     }
   }
   return outcomes;
+}
+
+const sameAddress = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+/** How far back a request's execution elsewhere is looked for (a copy sent to the forwarder before ours). */
+const EXECUTED_ELSEWHERE_LOOKBACK_BLOCKS = 5_000n;
+
+/**
+ * A request whose nonce the forwarder had used before our transaction came: anyone may send a signed
+ * request to the forwarder themself (its signer, or someone who saw it in our transaction while it
+ * waited). Its outcome and transaction there, found by the forwarder's event, if within the lookback.
+ */
+async function executedElsewhere(
+  context: JobContext,
+  forwarder: Address,
+  request: ForwardPayload["request"],
+  beforeBlock: bigint,
+): Promise<{ outcome: Outcome; transactionHash: Hex } | undefined> {
+  const { publicClient } = context.chain;
+  const logs = await publicClient.getContractEvents({
+    address: forwarder,
+    abi: erc2771ForwarderAbi,
+    eventName: "ExecutedForwardRequest",
+    args: { signer: request.from },
+    fromBlock: beforeBlock > EXECUTED_ELSEWHERE_LOOKBACK_BLOCKS ? beforeBlock - EXECUTED_ELSEWHERE_LOOKBACK_BLOCKS : 0n,
+    toBlock: beforeBlock,
+  });
+  const executed = logs.find((log) => log.args.nonce === BigInt(request.nonce));
+  if (!executed) return undefined;
+  const receipt = await publicClient.getTransactionReceipt({ hash: executed.transactionHash });
+  const outcome = outcomesOf(receipt, forwarder, [request]).get(signerKey(request.from, request.nonce));
+  return outcome && { outcome, transactionHash: receipt.transactionHash };
 }
 
 type Settlement =
@@ -200,7 +247,11 @@ export const forwardKind: JobKind<ForwardPayload> = {
 
   async settle(jobs, receipt, context) {
     const forwarder = jobs[0]!.payload.forwarder;
-    const outcomes = outcomesOf(receipt, forwarder);
+    const outcomes = outcomesOf(
+      receipt,
+      forwarder,
+      jobs.map((job) => job.payload.request),
+    );
     const latest = await context.chain.publicClient.getBlock();
     for (const job of jobs) {
       const { request } = job.payload;
@@ -235,6 +286,26 @@ export const forwardKind: JobKind<ForwardPayload> = {
         // transaction), this one waits for it; otherwise it fails and its nonce is freed.
         const nonce = BigInt(request.nonce);
         const chainNonce = await forwarderNonce(context.chain, request.from);
+        const elsewhere =
+          nonce < chainNonce ? await executedElsewhere(context, forwarder, request, receipt.blockNumber) : undefined;
+        if (elsewhere) {
+          // Executed all the same, in another transaction: its outcome is the record's.
+          const { outcome, transactionHash } = elsewhere;
+          await finish(
+            context.db,
+            job,
+            context,
+            outcome.success
+              ? {
+                  status: "COMPLETED",
+                  transactionHash,
+                  ...(outcome.redemptionId !== undefined && { redemptionId: outcome.redemptionId }),
+                }
+              : { status: "FAILED", transactionHash, error: "The forwarded call reverted on chain." },
+            false,
+          );
+          continue;
+        }
         const waiting =
           request.deadline > Number(latest.timestamp) &&
           nonce > chainNonce &&

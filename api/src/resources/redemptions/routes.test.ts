@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import {
   createTestTenant,
@@ -15,8 +15,11 @@ import {
   type TestTenant,
 } from "../../../test/harness.ts";
 import { assertInvalid, assertRefused, callersOf, type TenantCallers } from "../../../test/callers.ts";
-import { createOffer, holdings, issuePoints, relayForwardJobs } from "../../../test/forwardRelay.ts";
-import { platformEvents } from "../../db/relaySchema.ts";
+import { clientsOf, createOffer, holdings, issuePoints, relayForwardJobs } from "../../../test/forwardRelay.ts";
+import { platformEvents, relayJobs } from "../../db/relaySchema.ts";
+import { redemptions } from "../../db/redemptionsSchema.ts";
+import type { ForwardPayload } from "../../relay/kinds/forward.ts";
+import { erc2771ForwarderAbi } from "../../../../abi/erc2771Forwarder.ts";
 import { redemptionRegistryAbi } from "../../../../abi/redemptionRegistry.ts";
 
 let chain: TestChain;
@@ -136,6 +139,65 @@ for (const database of testDatabases()) {
       });
       assert.equal(reused.status, 422);
       assert.deepEqual(await holdings(chain, a.tenant, wallet.address), { points: 200n, rewards: 1n });
+    });
+
+    it("takes a wallet's signature with v as 0 or 1, or with the other s, in the form the forwarder accepts", async () => {
+      const offerId = await createOffer(chain, a.tenant, { price: PRICE, supply: 5n });
+      const wallet = privateKeyToAccount(generatePrivateKey());
+      const { token } = await insertUser(api, a.id, { walletAddress: wallet.address });
+      await issuePoints(chain, a.tenant, wallet.address, 300n);
+      const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+      const variants = {
+        "v as 0 or 1": (signature: Hex) =>
+          `${signature.slice(0, 130)}0${Number.parseInt(signature.slice(130), 16) - 27}` as Hex,
+        "the other s": (signature: Hex) => {
+          const s = BigInt(`0x${signature.slice(66, 130)}`);
+          const v = Number.parseInt(signature.slice(130), 16) === 27 ? "1c" : "1b";
+          return `${signature.slice(0, 66)}${(n - s).toString(16).padStart(64, "0")}${v}` as Hex;
+        },
+      };
+      for (const [variant, change] of Object.entries(variants)) {
+        const created = await redeemAs(token, { offerId: Number(offerId), quantity: 1 });
+        const signature = await signWith(wallet, created.body.typedData);
+        const path = `/redemptions/redeems/${created.body.id}/signature`;
+        const signed = await api.request("POST", path, { token, body: { signature: change(signature) } });
+        assert.equal(signed.status, 202, `${variant}: ${signed.text}`);
+        await relayForwardJobs(api, chain);
+        const read = await api.request("GET", `/redemptions/redeems/${created.body.id}`, { token });
+        assert.equal(read.body.status, "COMPLETED", `${variant}: ${read.text}`);
+      }
+      assert.deepEqual(await holdings(chain, a.tenant, wallet.address), { points: 100n, rewards: 2n });
+    });
+
+    it("completes a redemption whose signed request someone sent to the forwarder before the relayer, once", async () => {
+      const offerId = await createOffer(chain, a.tenant, { price: PRICE, supply: 5n });
+      const { user, token } = await insertUser(api, a.id);
+      const holder = user.walletAddress as Address;
+      await issuePoints(chain, a.tenant, holder, 250n);
+      const accepted = await redeemAs(token, { offerId: Number(offerId), quantity: 1 });
+      assert.equal(accepted.status, 202, accepted.text);
+      // What anyone watching the relayer's transaction sees: the signed request, sent on its own.
+      const [record] = await api.services.db.select().from(redemptions).where(eq(redemptions.id, accepted.body.id));
+      const [job] = await api.services.db.select().from(relayJobs).where(eq(relayJobs.id, record!.jobId!));
+      const { forwarder, request } = job!.payload as ForwardPayload;
+      const { walletClient, publicClient } = clientsOf(chain);
+      const hash = await walletClient.writeContract({
+        address: forwarder,
+        abi: erc2771ForwarderAbi,
+        functionName: "execute",
+        args: [{ ...request, value: 0n, gas: BigInt(request.gas) }],
+      } as never);
+      await publicClient.waitForTransactionReceipt({ hash });
+
+      await relayForwardJobs(api, chain);
+      const read = await api.request("GET", `/redemptions/redeems/${accepted.body.id}`, { token });
+      assert.equal(read.body.status, "COMPLETED", read.text);
+      assert.equal(read.body.transactionHash, hash, "the transaction that executed it");
+      assert.ok(Number(read.body.onchainRedemptionId) >= 1);
+      assert.deepEqual(await holdings(chain, a.tenant, holder), { points: 150n, rewards: 1n });
+      const events = await api.services.db.select().from(platformEvents).where(eq(platformEvents.tenantId, a.id));
+      const about = events.filter((event) => event.data.redemptionId === accepted.body.id).map((event) => event.type);
+      assert.deepEqual(about, ["redemption.completed"]);
     });
 
     it("refuses with 422 what the chain would refuse: no such offer, not enough points, a closed window", async () => {
