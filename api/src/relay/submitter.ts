@@ -490,7 +490,11 @@ async function submitBatch(
 const isRollback = (error: unknown) =>
   error instanceof Error && (error.name === "TransactionRollbackError" || /rollback/i.test(error.message));
 
-/** Marks jobs FAILED and lets their kind settle its records, in one database transaction. */
+/**
+ * Marks jobs FAILED and lets their kind settle its records, in one database transaction. Only jobs
+ * still waiting for a transaction: one that another process carried meanwhile (its lease on them
+ * ran out during a long simulation) is that transaction's to settle.
+ */
 export async function failJobs(
   context: RelayerContext,
   kind: JobKind<any>,
@@ -502,7 +506,7 @@ export async function failJobs(
     const open = await tx
       .update(relayJobs)
       .set({ status: "FAILED", error: reason, updatedAt: new Date() })
-      .where(and(anyOf(relayJobs.id, ids(jobs)), inArray(relayJobs.status, ["PENDING", "SUBMITTED"])))
+      .where(and(anyOf(relayJobs.id, ids(jobs)), eq(relayJobs.status, "PENDING"), isNull(relayJobs.transactionId)))
       .returning({ id: relayJobs.id });
     const failing = jobs.filter((job) => open.some((row) => row.id === job.id));
     if (failing.length > 0) await kind.fail(failing, reason, { ...jobContextOf, db: tx as unknown as Database });

@@ -5,7 +5,8 @@ import { encodeFunctionData, getAddress, parseEventLogs, zeroAddress, type Addre
 import { campaignRegistryAbi } from "../../../abi/campaignRegistry.ts";
 import { ClaimSource } from "../../../abi/enums.ts";
 import { rewardTokenAbi } from "../../../abi/rewardToken.ts";
-import { platformEvents } from "../db/relaySchema.ts";
+import pino from "pino";
+import { platformEvents, relayJobs, relayTransactions } from "../db/relaySchema.ts";
 import {
   createTestTenant,
   startTestApi,
@@ -30,7 +31,9 @@ import {
   waitFor,
   waitForJob,
 } from "../../test/relay.ts";
+import { jobContext, type RelayerSettings } from "./context.ts";
 import type { JobKind } from "./jobs.ts";
+import { failJobs } from "./submitter.ts";
 import { enqueue } from "./jobs.ts";
 import { enqueueIssue } from "./kinds/issue.ts";
 
@@ -120,6 +123,49 @@ for (const database of testDatabases()) {
       } finally {
         await relayer.stop();
       }
+    });
+
+    it("fails only jobs still waiting for a transaction: one another process carried meanwhile is left to it", async () => {
+      const { db } = api.services;
+      const registry = tenant.tenant.contracts.campaignRegistry as Address;
+      const { kind, failed } = rewardClaimKind(registry);
+      const queue = () =>
+        enqueue(db, {
+          tenantId: tenant.id,
+          chainId: CHAIN_ID,
+          kind: kind.name,
+          payload: { campaignId: "1", claimId: String(Date.now()), recipient: newRecipient() },
+        });
+      const [waiting, carried] = [await queue(), await queue()];
+      // The second was carried by another process while this one simulated it.
+      const [transaction] = await db
+        .insert(relayTransactions)
+        .values({
+          chainId: CHAIN_ID,
+          signer: newRecipient(),
+          nonce: 0,
+          to: registry,
+          data: "0x",
+          gasLimit: "100000",
+          maxFeePerGas: "1",
+          maxPriorityFeePerGas: "1",
+        })
+        .returning();
+      await db
+        .update(relayJobs)
+        .set({ status: "SUBMITTED", transactionId: transaction!.id })
+        .where(eq(relayJobs.id, carried));
+      const context = {
+        db,
+        logger: pino({ level: "silent" }),
+        kinds: new Map([[kind.name, kind]]),
+        settings: {} as RelayerSettings,
+      };
+      const jobs = await jobRows(db, [waiting, carried]);
+      await failJobs(context, kind, jobs, "reverts", await jobContext(db, chain.chains.get(CHAIN_ID)!, tenant.id));
+      assert.equal((await jobRow(db, waiting)).status, "FAILED");
+      assert.equal((await jobRow(db, carried)).status, "SUBMITTED");
+      assert.deepEqual(failed, [{ id: waiting, reason: "reverts" }]);
     });
 
     it("takes a repeated reference as done (issued once) and fails a job that reverts, with its reason", async () => {
