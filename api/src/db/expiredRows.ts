@@ -9,6 +9,7 @@ import type { AnyPgColumn, PgTable } from "drizzle-orm/pg-core";
 import type { Logger } from "pino";
 import { KEEP_MS } from "../http/idempotency.ts";
 import type { Database } from "./client.ts";
+import { runEvery, type Periodic } from "./periodic.ts";
 import { idempotencyKeys } from "./relaySchema.ts";
 import { refreshTokens, triggerProofUses } from "./schema.ts";
 
@@ -74,7 +75,7 @@ export async function removeExpiredRows(
   return removed;
 }
 
-export type ExpiredRowRemoval = { stop: () => Promise<void> };
+export type ExpiredRowRemoval = Periodic;
 
 /** Removes expired rows every intervalMs until stopped; a failed pass is logged, the next tries again. */
 export function startExpiredRowRemoval({
@@ -86,20 +87,11 @@ export function startExpiredRowRemoval({
   logger: Logger;
   intervalMs?: number;
 }): ExpiredRowRemoval {
-  let pass: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    if (pass) return;
-    pass = removeExpiredRows(db)
+  return runEvery(intervalMs, () =>
+    removeExpiredRows(db)
       .then((removed) => {
         if (Object.keys(removed).length) logger.info({ removed }, "expired rows removed");
       })
-      .catch((error: unknown) => logger.error({ err: error }, "removing expired rows failed"))
-      .finally(() => (pass = undefined));
-  }, intervalMs);
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await pass;
-    },
-  };
+      .catch((error: unknown) => logger.error({ err: error }, "removing expired rows failed")),
+  );
 }

@@ -7,6 +7,7 @@
 import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Database } from "./client.ts";
+import { runEvery, type Periodic } from "./periodic.ts";
 
 /** How often the tables' statistics are read (autovacuum_naptime's default). */
 export const MAINTENANCE_INTERVAL_MS = 60_000;
@@ -90,7 +91,7 @@ export async function maintainNextTable(db: Database): Promise<MaintainedTable |
   return undefined;
 }
 
-export type TableMaintenance = { stop: () => Promise<void> };
+export type TableMaintenance = Periodic;
 
 /** Maintains the next table due every intervalMs until stopped; a failed pass is logged, the next tries again. */
 export function startTableMaintenance({
@@ -102,20 +103,11 @@ export function startTableMaintenance({
   logger: Logger;
   intervalMs?: number;
 }): TableMaintenance {
-  let pass: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    if (pass) return;
-    pass = maintainNextTable(db)
+  return runEvery(intervalMs, () =>
+    maintainNextTable(db)
       .then((done) => {
         if (done) logger.info(done, done.vacuumed ? "pglite: vacuumed" : "pglite: analyzed");
       })
-      .catch((error: unknown) => logger.error({ err: error }, "pglite: table maintenance failed"))
-      .finally(() => (pass = undefined));
-  }, intervalMs);
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await pass;
-    },
-  };
+      .catch((error: unknown) => logger.error({ err: error }, "pglite: table maintenance failed")),
+  );
 }

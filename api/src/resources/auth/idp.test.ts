@@ -234,6 +234,27 @@ for (const database of testDatabases()) {
       assert.equal((await userOf(a.id, "erin"))!.email, null);
     });
 
+    /** With tenant A's JWKS URL moved to `jwksUrl` a sign-in answers 503; with its own back, 200. */
+    const assertUnavailableAt = async (jwksUrl: string) => {
+      const moved = await api.request("PATCH", `/tenants/${a.id}`, {
+        token: a.adminToken,
+        body: { idp: { issuer: ISSUER, audience: AUDIENCE, jwksUrl } },
+      });
+      assert.equal(moved.status, 200, moved.text);
+      try {
+        const unavailable = await signIn(a, await idp.mint({ sub: "alice" }));
+        assert.equal(unavailable.status, 503, unavailable.text);
+        assert.ok(isProblem(unavailable));
+        assert.equal(unavailable.body.type, "/problems/unavailable");
+      } finally {
+        await api.request("PATCH", `/tenants/${a.id}`, {
+          token: a.adminToken,
+          body: { idp: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: idp.jwksUrl } },
+        });
+      }
+      assert.equal((await signIn(a, await idp.mint({ sub: "alice" }))).status, 200, "the registered URL again");
+    };
+
     it("refuses a deactivated user, and answers 503 when the provider's keys cannot be fetched", async () => {
       assert.equal((await signIn(a, await idp.mint({ sub: "frank" }))).status, 200);
       await api.services.db.update(users).set({ active: false }).where(eq(users.externalId, "frank"));
@@ -243,44 +264,11 @@ for (const database of testDatabases()) {
       await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
       const deadUrl = `http://127.0.0.1:${(closed.address() as { port: number }).port}/jwks.json`;
       await new Promise<void>((resolve) => closed.close(() => resolve()));
-      const moved = await api.request("PATCH", `/tenants/${a.id}`, {
-        token: a.adminToken,
-        body: { idp: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: deadUrl } },
-      });
-      assert.equal(moved.status, 200);
-      try {
-        const unreachable = await signIn(a, await idp.mint({ sub: "alice" }));
-        assert.equal(unreachable.status, 503, unreachable.text);
-        assert.ok(isProblem(unreachable));
-        assert.equal(unreachable.body.type, "/problems/unavailable");
-      } finally {
-        await api.request("PATCH", `/tenants/${a.id}`, {
-          token: a.adminToken,
-          body: { idp: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: idp.jwksUrl } },
-        });
-      }
-      assert.equal((await signIn(a, await idp.mint({ sub: "alice" }))).status, 200, "the registered URL again");
+      await assertUnavailableAt(deadUrl);
     });
 
     it("answers 503 when the provider's JWKS is larger than any key set, without keeping it", async () => {
-      const huge = idp.jwksUrl.replace("/jwks.json", "/huge-jwks.json");
-      const moved = await api.request("PATCH", `/tenants/${a.id}`, {
-        token: a.adminToken,
-        body: { idp: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: huge } },
-      });
-      assert.equal(moved.status, 200, moved.text);
-      try {
-        const refused = await signIn(a, await idp.mint({ sub: "alice" }));
-        assert.equal(refused.status, 503, refused.text);
-        assert.ok(isProblem(refused));
-        assert.equal(refused.body.type, "/problems/unavailable");
-      } finally {
-        await api.request("PATCH", `/tenants/${a.id}`, {
-          token: a.adminToken,
-          body: { idp: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: idp.jwksUrl } },
-        });
-      }
-      assert.equal((await signIn(a, await idp.mint({ sub: "alice" }))).status, 200, "the registered URL again");
+      await assertUnavailableAt(idp.jwksUrl.replace("/jwks.json", "/huge-jwks.json"));
     });
 
     it("refuses a jwksUrl into a private network, with credentials or not https, naming the field", async () => {

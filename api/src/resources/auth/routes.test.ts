@@ -42,6 +42,16 @@ for (const database of testDatabases()) {
         body: { type: "password", email, password },
       });
 
+    /** Every refresh token of the family `refreshToken` belongs to. */
+    const familyOf = async (refreshToken: string) => {
+      const { db } = api.services;
+      const [stored] = await db
+        .select()
+        .from(refreshTokens)
+        .where(eq(refreshTokens.tokenHash, sha256(refreshToken)));
+      return db.select().from(refreshTokens).where(eq(refreshTokens.familyId, stored!.familyId));
+    };
+
     it("signs an admin in with email and password: an ES256 access token with its claims, and a refresh token", async () => {
       const session = await signIn(a, a.admin.email.toUpperCase(), a.admin.password);
       assert.equal(session.status, 200);
@@ -146,15 +156,8 @@ for (const database of testDatabases()) {
       assert.ok(isProblem(reused));
       const newer = await api.request("POST", "/auth/refresh", { body: { refreshToken: second.body.refreshToken } });
       assert.equal(newer.status, 401, "the newer token of the reused family must stop working too");
-      const [stored] = await api.services.db
-        .select()
-        .from(refreshTokens)
-        .where(eq(refreshTokens.tokenHash, sha256(second.body.refreshToken)));
-      assert.ok(stored!.revokedAt);
-      const family = await api.services.db
-        .select()
-        .from(refreshTokens)
-        .where(eq(refreshTokens.familyId, stored!.familyId));
+      const family = await familyOf(second.body.refreshToken);
+      assert.ok(family.find((token) => token.tokenHash === sha256(second.body.refreshToken))!.revokedAt);
       assert.equal(family.length, 2);
       assert.ok(family.every((token) => token.revokedAt));
 
@@ -179,14 +182,7 @@ for (const database of testDatabases()) {
           body: { refreshToken: rotated[0]!.value.refreshToken },
         });
         assert.equal(next.status, 401, `round ${round}: the token the rotation made is revoked with its family`);
-        const [stored] = await api.services.db
-          .select()
-          .from(refreshTokens)
-          .where(eq(refreshTokens.tokenHash, sha256(first.body.refreshToken)));
-        const family = await api.services.db
-          .select()
-          .from(refreshTokens)
-          .where(eq(refreshTokens.familyId, stored!.familyId));
+        const family = await familyOf(first.body.refreshToken);
         assert.equal(family.length, 2);
         assert.ok(family.every((token) => token.revokedAt));
       }
