@@ -80,6 +80,13 @@ export async function startSession(services: Services, subject: SessionSubject):
 const lockFamily = (tx: Database, familyId: string) =>
   tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`pers:refresh:${familyId}`}, 0))`);
 
+/**
+ * Rotations of a subject's tokens take this lock shared, revokeSessions exclusive: a revocation
+ * waits for the rotations under way (and then revokes what they wrote), and a rotation after it
+ * finds its token revoked.
+ */
+const subjectLockKey = (tenantId: string, subject: string) => `pers:sessions:${tenantId}:${subject}`;
+
 /** Rotates a refresh token; a reused one revokes its family. Every failure is the same 401. */
 export async function refreshSession(services: Services, refreshToken: string): Promise<Session> {
   const refused = unauthorized("The refresh token is invalid, expired or revoked.");
@@ -99,6 +106,9 @@ export async function refreshSession(services: Services, refreshToken: string): 
   if (!(await isSubjectActive(services, subject))) throw refused;
   const rotated = await db.transaction(async (tx) => {
     await lockFamily(tx, stored.familyId);
+    await tx.execute(
+      sql`select pg_advisory_xact_lock_shared(hashtextextended(${subjectLockKey(stored.tenantId, stored.subject)}, 0))`,
+    );
     const [current] = await tx
       .select({ usedAt: refreshTokens.usedAt, revokedAt: refreshTokens.revokedAt })
       .from(refreshTokens)
@@ -128,10 +138,13 @@ export async function refreshSession(services: Services, refreshToken: string): 
  * that no refresh token from before comes back to life if the subject is reactivated.
  */
 export async function revokeSessions(db: Database, tenantId: string, subject: string): Promise<void> {
-  await db
-    .update(refreshTokens)
-    .set({ revokedAt: new Date() })
-    .where(
-      and(eq(refreshTokens.tenantId, tenantId), eq(refreshTokens.subject, subject), isNull(refreshTokens.revokedAt)),
-    );
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${subjectLockKey(tenantId, subject)}, 0))`);
+    await tx
+      .update(refreshTokens)
+      .set({ revokedAt: new Date() })
+      .where(
+        and(eq(refreshTokens.tenantId, tenantId), eq(refreshTokens.subject, subject), isNull(refreshTokens.revokedAt)),
+      );
+  });
 }

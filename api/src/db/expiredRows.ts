@@ -15,6 +15,7 @@ import { refreshTokens, triggerProofUses } from "./schema.ts";
 
 export const EXPIRED_ROWS_INTERVAL_MS = 60_000;
 const BATCH_ROWS = 500;
+const PROOF_GRACE_MS = 5 * 60_000;
 
 type ExpiringTable = {
   name: string;
@@ -41,7 +42,9 @@ const EXPIRING: ExpiringTable[] = [
     name: "trigger_proof_uses",
     table: triggerProofUses,
     key: [triggerProofUses.triggerSourceId, triggerProofUses.proofHash],
-    expired: (now) => lt(triggerProofUses.expiresAt, now),
+    // Kept a while past: a replay checked just before its proof expired may still be on its way to
+    // the claim writer.
+    expired: (now) => lt(triggerProofUses.expiresAt, new Date(now.getTime() - PROOF_GRACE_MS)),
   },
 ];
 

@@ -158,7 +158,8 @@ export function tenantScope(db: Database, tenantId: string) {
         .offset(offset);
       // A page short of the limit is the last one and tells the total. Otherwise the total is counted
       // apart: a count beside each row (count(*) over ()) read and sorted every matching row whole,
-      // about ten times what counting them alone costs (an index-only scan where one serves).
+      // about ten times what counting them alone costs (an index-only scan where one serves). Two
+      // statements: under concurrent writes the total may count rows the page did not see.
       const last = rows.length < parameters.limit && (rows.length > 0 || offset === 0);
       const total = last ? offset + rows.length : await countOf(db, table as PgTable, where);
       return {

@@ -502,7 +502,7 @@ export async function failJobs(
   reason: string,
   jobContextOf: JobContext,
 ): Promise<void> {
-  await context.db.transaction(async (tx) => {
+  const failed = await context.db.transaction(async (tx) => {
     const open = await tx
       .update(relayJobs)
       .set({ status: "FAILED", error: reason, updatedAt: new Date() })
@@ -510,6 +510,7 @@ export async function failJobs(
       .returning({ id: relayJobs.id });
     const failing = jobs.filter((job) => open.some((row) => row.id === job.id));
     if (failing.length > 0) await kind.fail(failing, reason, { ...jobContextOf, db: tx as unknown as Database });
+    return failing;
   });
-  context.logger.info({ jobs: ids(jobs), kind: kind.name, reason }, "relayer: jobs failed");
+  if (failed.length > 0) context.logger.info({ jobs: ids(failed), kind: kind.name, reason }, "relayer: jobs failed");
 }

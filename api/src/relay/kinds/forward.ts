@@ -103,8 +103,11 @@ function outcomesOf(
 
 const sameAddress = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
-/** How far back a request's execution elsewhere is looked for (a copy sent to the forwarder before ours). */
-const EXECUTED_ELSEWHERE_LOOKBACK_BLOCKS = 5_000n;
+/**
+ * How far back a request's execution elsewhere is looked for (a copy sent to the forwarder before
+ * ours, so a few blocks at most), within what RPC providers allow one eth_getLogs to span.
+ */
+const EXECUTED_ELSEWHERE_LOOKBACK_BLOCKS = 1_000n;
 
 /**
  * A request whose nonce the forwarder had used before our transaction came: anyone may send a signed

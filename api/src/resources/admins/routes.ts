@@ -118,21 +118,21 @@ export function registerAdmins(api: Api) {
       if (active === false) assertNotSelf(ctx, id);
       const scope = scopeOf(ctx);
       await scope.find(admins, id, "admin");
-      // A new password or a deactivation ends the sessions made before it (a stolen refresh token
-      // must not outlive either, nor come back with a reactivation).
-      if (password !== undefined || active === false) await revokeSessions(scope.db, scope.tenantId, `admin:${id}`);
-      ctx.body = present(
-        await scope.update(
-          admins,
-          id,
-          {
-            ...(name !== undefined && { name }),
-            ...(password !== undefined && { passwordHash: await hashPassword(password) }),
-            ...(active !== undefined && { active }),
-          },
-          "admin",
-        ),
+      const updated = await scope.update(
+        admins,
+        id,
+        {
+          ...(name !== undefined && { name }),
+          ...(password !== undefined && { passwordHash: await hashPassword(password) }),
+          ...(active !== undefined && { active }),
+        },
+        "admin",
       );
+      // A new password or a deactivation ends the sessions made before it (a stolen refresh token
+      // must not outlive either, nor come back with a reactivation): after it, so that none made
+      // with the old password in between survives.
+      if (password !== undefined || active === false) await revokeSessions(scope.db, scope.tenantId, `admin:${id}`);
+      ctx.body = present(updated);
     },
   });
 

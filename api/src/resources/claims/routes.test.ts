@@ -523,6 +523,10 @@ for (const database of testDatabases()) {
         assert.equal((await send(first, qr)).status, 202);
         assertRefusedBy(await send(first, qr), 409, "trigger-proof-used");
         assertRefusedBy(await send(second, qr), 409, "trigger-proof-used");
+        // A payload valid past any date is malformed, not a claim that could fail its whole batch.
+        const farFuture = await send(first, qrFor({ exp: 10 ** 15 }));
+        assert.equal(farFuture.status, 401, farFuture.text);
+        assert.match(farFuture.body.detail, /malformed/);
         // Sent by five users at once: one claim.
         const shared = qrFor();
         const users = await Promise.all(Array.from({ length: 5 }, async () => (await newUser()).user));

@@ -23,8 +23,8 @@ const WEBHOOK_TOLERANCE_SECONDS = 300;
 const qrPayload = z.strictObject({
   triggerSourceId: z.uuid(),
   campaignId: z.uuid(),
-  /** Unix seconds after which the payload is refused. */
-  exp: z.number().int().positive(),
+  /** Unix seconds after which the payload is refused (at most the end of year 9999, a date's range). */
+  exp: z.number().int().positive().max(253_402_300_799),
   nonce: z.string().min(1).max(200),
 });
 export type QrPayload = z.infer<typeof qrPayload>;

@@ -14,7 +14,7 @@
 // earned; if the transaction fails, every request of the batch gets its error and nothing is
 // recorded.
 import { randomUUID } from "node:crypto";
-import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { inArray, sql, type SQL } from "drizzle-orm";
 import type { Address } from "viem";
 import { zeroAddress } from "viem";
 import type { Level } from "../../auth/principal.ts";
@@ -324,16 +324,12 @@ async function takeProofs(db: Database, requests: ClaimRequest[]): Promise<Set<C
 }
 
 async function freeProofs(db: Database, requests: ClaimRequest[]) {
-  for (const { proof } of requests) {
-    await db
-      .delete(triggerProofUses)
-      .where(
-        and(
-          eq(triggerProofUses.triggerSourceId, proof!.triggerSourceId),
-          eq(triggerProofUses.proofHash, proof!.proofHash),
-        ),
-      );
-  }
+  if (!requests.length) return;
+  const proofs = sql.join(
+    requests.map(({ proof }) => sql`(${proof!.triggerSourceId}::uuid, ${proof!.proofHash})`),
+    sql`, `,
+  );
+  await db.execute(sql`delete from ${triggerProofUses} where (trigger_source_id, proof_hash) in (${proofs})`);
 }
 
 type Accepted = { request: ClaimRequest; campaign: Campaign; id: string };

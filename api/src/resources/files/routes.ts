@@ -18,11 +18,12 @@ import { receiveUpload, type Upload } from "./upload.ts";
 
 type FileRow = typeof files.$inferSelect;
 
-/** Who an upload is recorded as: a BUSINESS caller uploads for its business. */
 /**
  * 409 when the upload would take its uploader's or its tenant's stored files past their quota: a
- * size limit per file alone would let anyone with a token fill the disk. (Two uploads at once may
- * both pass by a file's size at most: the limit is on the disk, not an account.)
+ * size limit per file alone would let anyone with a token fill the disk. (Uploads at the same moment
+ * are not serialised: each is checked against what was stored before the others, so together they
+ * may pass a quota by their own sizes. The tenant's quota is what bounds the disk: every new wallet
+ * that signs in is a new uploader.)
  */
 async function assertWithinQuotas(ctx: Context, uploadedBy: string, size: number) {
   const { FILE_QUOTA_BYTES, FILE_TENANT_QUOTA_BYTES } = ctx.services.config;
@@ -42,6 +43,7 @@ async function assertWithinQuotas(ctx: Context, uploadedBy: string, size: number
   }
 }
 
+/** Who an upload is recorded as: a BUSINESS caller uploads for its business. */
 function actorOf(principal: Principal): string | undefined {
   if (principal.kind !== "tenant") return undefined;
   return principal.level === "BUSINESS" && principal.businessId
