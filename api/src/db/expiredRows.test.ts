@@ -65,15 +65,13 @@ for (const database of testDatabases()) {
       );
       // A proof expired a minute ago is kept a while yet: a replay checked before it expired may be on its way.
       const justExpired = new Date(now.getTime() - 60_000);
-      await db
-        .insert(triggerProofUses)
-        .values(
-          [...expiries, justExpired].map((expiresAt) => ({
-            triggerSourceId: source!.id,
-            proofHash: randomUUID(),
-            expiresAt,
-          })),
-        );
+      await db.insert(triggerProofUses).values(
+        [...expiries, justExpired].map((expiresAt) => ({
+          triggerSourceId: source!.id,
+          proofHash: randomUUID(),
+          expiresAt,
+        })),
+      );
 
       const removed = await removeExpiredRows(db, now, 2);
       assert.deepEqual(removed, { idempotency_keys: 5, refresh_tokens: 5, trigger_proof_uses: 5 });
