@@ -36,8 +36,43 @@ const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
 export type OfferRegistry = { chain: ChainClients; registry: Address; rewardToken: Address; statusToken: Address };
 
-export function offerCount({ chain, registry }: OfferRegistry): Promise<bigint> {
-  return chain.publicClient.readContract({ address: registry, abi: redemptionRegistryAbi, functionName: "offerCount" });
+export function offerCount({ chain, registry }: OfferRegistry, blockNumber?: bigint): Promise<bigint> {
+  return chain.publicClient.readContract({
+    address: registry,
+    abi: redemptionRegistryAbi,
+    functionName: "offerCount",
+    ...(blockNumber !== undefined && { blockNumber }),
+  });
+}
+
+/** A block as far as offers need it: which one, and its time (an offer's window is in seconds). */
+export type AtBlock = { number: bigint; timestamp: bigint };
+
+/**
+ * Every offer of a registry as of one block, read once for all the requests that ask at that block:
+ * a list that filters reads every offer (four calls each), and anyone with the project key may ask.
+ * Kept per registry for its latest block only; offers change only with a block, so none is stale.
+ */
+const snapshots = new Map<string, { block: bigint; offers: Promise<(OfferView | undefined)[]> }>();
+
+export function offersAt(source: OfferRegistry, block: AtBlock): Promise<(OfferView | undefined)[]> {
+  const key = `${source.chain.chainId}:${source.registry.toLowerCase()}`;
+  const kept = snapshots.get(key);
+  if (kept && kept.block === block.number) return kept.offers;
+  const offers = (async () => {
+    const count = Number(await offerCount(source, block.number));
+    return Promise.all(
+      Array.from({ length: count }, (_, index) =>
+        readOffer(source, BigInt(index + 1), Number(block.timestamp), block.number),
+      ),
+    );
+  })();
+  snapshots.set(key, { block: block.number, offers });
+  // A failed read is not kept: the next request reads again.
+  offers.catch(() => {
+    if (snapshots.get(key)?.offers === offers) snapshots.delete(key);
+  });
+  return offers;
 }
 
 /** Offer `offerId` as the chain has it; undefined when it does not exist. */
@@ -45,9 +80,15 @@ export async function readOffer(
   source: OfferRegistry,
   offerId: bigint,
   nowSeconds: number,
+  blockNumber?: bigint,
 ): Promise<OfferView | undefined> {
   const { chain, registry } = source;
-  const contract = { address: registry, abi: redemptionRegistryAbi, args: [offerId] } as const;
+  const contract = {
+    address: registry,
+    abi: redemptionRegistryAbi,
+    args: [offerId],
+    ...(blockNumber !== undefined && { blockNumber }),
+  } as const;
   const offer = await chain.publicClient.readContract({ ...contract, functionName: "getOffer" });
   const status = STATUS_NAMES[offer.status];
   if (!status) return undefined;

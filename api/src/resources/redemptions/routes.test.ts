@@ -328,6 +328,48 @@ for (const database of testDatabases()) {
       assert.equal((await api.request("GET", "/redemptions")).status, 401);
     });
 
+    it("reads every offer once a block for the lists that filter, however many ask, and afresh after a block", async () => {
+      const c = await createTestTenant(api);
+      const cc = await callersOf(api, c, "snapshot");
+      const offers = [
+        await createOffer(chain, c.tenant, { price: 5n, supply: 2n }),
+        await createOffer(chain, c.tenant, { price: 6n, supply: 2n }),
+        await createOffer(chain, c.tenant, { price: 7n, supply: 2n, startIn: 3600 }),
+      ];
+      const { publicClient } = clientsOf(chain);
+      const readContract = publicClient.readContract;
+      let reads = 0;
+      publicClient.readContract = ((...args: Parameters<typeof readContract>) => {
+        reads += 1;
+        return readContract(...args);
+      }) as typeof readContract;
+      try {
+        const asked = await Promise.all([
+          ...Array.from({ length: 5 }, () => api.request("GET", "/redemptions?open=true", cc.callers.PUBLIC)),
+          api.request("GET", "/redemptions/types", cc.callers.PUBLIC),
+        ]);
+        assert.ok(asked.every((answer) => answer.status === 200));
+        for (const answer of asked.slice(0, 5)) {
+          assert.deepEqual(
+            answer.body.data.map((item: { offerId: string }) => item.offerId),
+            [String(offers[1]), String(offers[0])],
+          );
+        }
+        // The count and four calls an offer, once for the six requests.
+        assert.equal(reads, 1 + 4 * offers.length);
+        // A new block (a new offer) is read afresh.
+        const fourth = await createOffer(chain, c.tenant, { price: 8n, supply: 1n });
+        const after = await api.request("GET", "/redemptions?open=true&order=asc", cc.callers.PUBLIC);
+        assert.deepEqual(
+          after.body.data.map((item: { offerId: string }) => item.offerId),
+          [String(offers[0]), String(offers[1]), String(fourth)],
+        );
+        assert.equal(after.body.pagination.total, 3);
+      } finally {
+        publicClient.readContract = readContract;
+      }
+    });
+
     it("isolates tenants: no caller of A reads, signs or redeems B's redemptions, users or businesses", async () => {
       const offerB = Number(await createOffer(chain, b.tenant, { price: 1n, supply: 5n }));
       const wallet = privateKeyToAccount(generatePrivateKey());

@@ -17,7 +17,15 @@ import { acceptForward, submitSignature } from "../../relay/acceptForward.ts";
 import { forwardGasFor, simulateForwarded, typedDataJson, type ForwardRequest } from "../../relay/forwardRequests.ts";
 import { MAX_FORWARD_GAS } from "../../relay/kinds/forward.ts";
 import { holderOf } from "./holder.ts";
-import { OFFER_TYPES, offerCount, readOffer, type OfferRegistry, type OfferView } from "./offers.ts";
+import {
+  OFFER_TYPES,
+  offerCount,
+  offersAt,
+  readOffer,
+  type AtBlock,
+  type OfferRegistry,
+  type OfferView,
+} from "./offers.ts";
 import {
   offer,
   offerList,
@@ -96,9 +104,12 @@ async function visibleRedemption(ctx: Context, id: string): Promise<Row> {
   return row;
 }
 
-async function latestTimestamp(ctx: Context, { chain }: TenantChain) {
-  const block = await readChain(ctx, chain.chainId, () => chain.publicClient.getBlock());
-  return Number(block.timestamp);
+async function latestBlock(ctx: Context, { chain }: TenantChain): Promise<AtBlock> {
+  return readChain(ctx, chain.chainId, () => chain.publicClient.getBlock());
+}
+
+async function latestTimestamp(ctx: Context, tenantChain: TenantChain) {
+  return Number((await latestBlock(ctx, tenantChain)).timestamp);
 }
 
 export function registerRedemptions(api: Api) {
@@ -114,24 +125,35 @@ export function registerRedemptions(api: Api) {
     handler: async (ctx) => {
       const { page, limit, order, open, type } = ctx.input.query;
       const tenantChain = await tenantChainOf(ctx);
+      const { chainId } = tenantChain.chain;
       const source = registryOf(tenantChain);
-      const now = await latestTimestamp(ctx, tenantChain);
-      const count = Number(await readChain(ctx, tenantChain.chain.chainId, () => offerCount(source)));
-      const ids = Array.from({ length: count }, (_, index) => BigInt(order === "asc" ? index + 1 : count - index));
+      const block = await latestBlock(ctx, tenantChain);
       const filtered = open !== undefined || type !== undefined;
-      // Without filters only the page is read; with them every offer is (tenants have few).
-      const wanted = filtered ? ids : ids.slice((page - 1) * limit, page * limit);
-      const offers = (
-        await readChain(ctx, tenantChain.chain.chainId, () =>
-          Promise.all(wanted.map((offerId) => readOffer(source, offerId, now))),
-        )
-      ).filter((item): item is OfferView => item !== undefined);
-      const matching = offers.filter(
-        (item) => (open === undefined || item.open === open) && (type === undefined || item.type === type),
+      if (filtered) {
+        // Every offer is read to filter them: once a block for all the requests (offersAt).
+        const offers = (await readChain(ctx, chainId, () => offersAt(source, block))).filter(
+          (item): item is OfferView =>
+            item !== undefined &&
+            (open === undefined || item.open === open) &&
+            (type === undefined || item.type === type),
+        );
+        if (order !== "asc") offers.reverse();
+        ctx.body = {
+          data: offers.slice((page - 1) * limit, page * limit),
+          pagination: { page, limit, total: offers.length },
+        };
+        return;
+      }
+      // Without filters only the page is read.
+      const count = Number(await readChain(ctx, chainId, () => offerCount(source, block.number)));
+      const ids = Array.from({ length: count }, (_, index) => BigInt(order === "asc" ? index + 1 : count - index));
+      const wanted = ids.slice((page - 1) * limit, page * limit);
+      const offers = await readChain(ctx, chainId, () =>
+        Promise.all(wanted.map((offerId) => readOffer(source, offerId, Number(block.timestamp), block.number))),
       );
       ctx.body = {
-        data: filtered ? matching.slice((page - 1) * limit, page * limit) : matching,
-        pagination: { page, limit, total: filtered ? matching.length : count },
+        data: offers.filter((item): item is OfferView => item !== undefined),
+        pagination: { page, limit, total: count },
       };
     },
   });
@@ -146,12 +168,8 @@ export function registerRedemptions(api: Api) {
     responses: { 200: { description: "Offer types", schema: offerTypes } },
     handler: async (ctx) => {
       const tenantChain = await tenantChainOf(ctx);
-      const source = registryOf(tenantChain);
-      const now = await latestTimestamp(ctx, tenantChain);
-      const offers = await readChain(ctx, tenantChain.chain.chainId, async () => {
-        const count = Number(await offerCount(source));
-        return Promise.all(Array.from({ length: count }, (_, index) => readOffer(source, BigInt(index + 1), now)));
-      });
+      const block = await latestBlock(ctx, tenantChain);
+      const offers = await readChain(ctx, tenantChain.chain.chainId, () => offersAt(registryOf(tenantChain), block));
       ctx.body = {
         data: OFFER_TYPES.map((type) => {
           const ofType = offers.filter((item) => item?.type === type);
