@@ -41,12 +41,17 @@ export const idempotencyHeaders = z.object({
     }),
 });
 
-/** Whose key this is: the principal's subject within its tenant. */
-function ownerOf(ctx: Context): string | undefined {
+/**
+ * Whose key this is: the principal's subject within its tenant. Callers with no credential but the
+ * project key (a claim by a trigger source's proof) cannot be told apart: their key is theirs only
+ * with the very request it came with, so that none can take a key another will use. For them the
+ * same key with another body is another key, not a 422.
+ */
+function ownerOf(ctx: Context, requestHash: string): string | undefined {
   const principal = ctx.state.principal;
   if (!principal) return undefined;
   if (principal.kind === "platform") return "platform";
-  if (principal.kind === "public") return `${principal.tenantId}:public`;
+  if (principal.kind === "public") return `${principal.tenantId}:public:${requestHash}`;
   return `${principal.tenantId}:${principal.subject}`;
 }
 
@@ -146,12 +151,14 @@ const requestHash = (ctx: Context) =>
 /** The key this request holds, or none (no header, or no caller to own it). */
 function heldKeyOf(ctx: Context): HeldKey | undefined {
   const key = ctx.get(IDEMPOTENCY_HEADER);
-  const owner = ownerOf(ctx);
-  if (!key || !owner) return undefined;
+  if (!key) return undefined;
+  const hash = requestHash(ctx);
+  const owner = ownerOf(ctx, hash);
+  if (!owner) return undefined;
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
     throw validationFailed([{ path: "headers.idempotency-key", message: "must be 1 to 255 visible ASCII characters" }]);
   }
-  return { owner, key, method: ctx.method, path: ctx.path, requestHash: requestHash(ctx), taken: false, kept: false };
+  return { owner, key, method: ctx.method, path: ctx.path, requestHash: hash, taken: false, kept: false };
 }
 
 const rowOf = (held: HeldKey) => and(eq(idempotencyKeys.owner, held.owner), eq(idempotencyKeys.key, held.key));

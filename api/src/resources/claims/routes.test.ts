@@ -557,6 +557,23 @@ for (const database of testDatabases()) {
         assertRefusedBy(await post(), 409, "trigger-proof-used");
       });
 
+      it("keeps an anonymous caller's Idempotency-Key to its own request: another's same key is not refused", async () => {
+        const [first, second] = [(await newUser()).user, (await newUser()).user];
+        const headers = { "idempotency-key": "guessable-1" };
+        const send = (user: { id: string }, qr: string) =>
+          claim({ campaignId: qrCampaign.id, userId: user.id, qr }, { projectKey: a.projectKey, headers });
+        const firstQr = qrFor();
+        const accepted = await send(first, firstQr);
+        assert.equal(accepted.status, 202, accepted.text);
+        const other = await send(second, qrFor());
+        assert.equal(other.status, 202, `another caller's request with the same key: ${other.text}`);
+        assert.notEqual(other.body.id, accepted.body.id);
+        const repeat = await send(first, firstQr);
+        assert.equal(repeat.status, 202);
+        assert.deepEqual(repeat.body, accepted.body);
+        assert.equal(repeat.headers.get("idempotent-replayed"), "true");
+      });
+
       it("accepts a platform's webhook signed with its source's secret, and refuses a bad or stale signature", async () => {
         const hook = await source(scan, "API_WEBHOOK");
         const { user } = await newUser();
