@@ -19,6 +19,8 @@ import * as webhooksSchema from "./webhooksSchema.ts";
 const schema = { ...tables, ...relaySchema, ...webhooksSchema, ...purchasesSchema, ...redemptionsSchema };
 
 export type Database = NodePgDatabase<typeof schema>;
+/** The handle a `db.transaction` callback gets. */
+export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
 export type OpenDatabaseParameters =
   { kind: "postgres"; url: string } | { kind: "pglite"; directory: string } | { kind: "memory" };

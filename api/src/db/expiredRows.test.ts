@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { eq, sql } from "drizzle-orm";
 import { openTestDatabase, testDatabases } from "../../test/harness.ts";
+import { CHAIN_ID } from "../../test/relay.ts";
 import type { OpenDatabaseReturnType } from "./client.ts";
 import { removeExpiredRows } from "./expiredRows.ts";
 import { idempotencyKeys } from "./relaySchema.ts";
@@ -28,7 +29,7 @@ for (const database of testDatabases()) {
           name: "expiring",
           externalId: randomUUID(),
           projectKey: randomUUID(),
-          chainId: 31337,
+          chainId: CHAIN_ID,
           onchainId: "1",
           adminAddress: "0x0000000000000000000000000000000000000001",
           contracts: {} as never,

@@ -29,6 +29,13 @@ describe("TRUST_PROXY_HOPS", () => {
   });
 });
 
+/** A sign-in with a wrong key, as it reaches the API through proxies that wrote `forwardedFor`. */
+const signInThrough = (api: TestApi, forwardedFor: string) =>
+  api.request("POST", "/auth/token", {
+    headers: { "x-forwarded-for": forwardedFor },
+    body: { type: "api_key", apiKey: "pers_sk_guess" },
+  });
+
 for (const database of testDatabases()) {
   describe(`per-IP rate limits behind one proxy (TRUST_PROXY) on ${database.name}`, () => {
     let api: TestApi;
@@ -40,11 +47,7 @@ for (const database of testDatabases()) {
     });
     after(() => api.close());
 
-    const signInVia = (forwardedFor: string) =>
-      api.request("POST", "/auth/token", {
-        headers: { "x-forwarded-for": forwardedFor },
-        body: { type: "api_key", apiKey: "pers_sk_guess" },
-      });
+    const signInVia = (forwardedFor: string) => signInThrough(api, forwardedFor);
     const healthVia = (forwardedFor: string) =>
       api.request("GET", "/health", { headers: { "x-forwarded-for": forwardedFor } });
 
@@ -76,11 +79,7 @@ for (const database of testDatabases()) {
     });
     after(() => api.close());
 
-    const signInVia = (forwardedFor: string) =>
-      api.request("POST", "/auth/token", {
-        headers: { "x-forwarded-for": forwardedFor },
-        body: { type: "api_key", apiKey: "pers_sk_guess" },
-      });
+    const signInVia = (forwardedFor: string) => signInThrough(api, forwardedFor);
 
     it("counts by the address the outer proxy saw, not the inner proxy's nor the client's own entries", async () => {
       assert.equal((await signInVia("10.0.0.1, 203.0.113.7, 10.200.0.2")).status, 401);

@@ -4,12 +4,12 @@
 import { and, eq, inArray } from "drizzle-orm";
 import type { Address, Hex } from "viem";
 import type { ChainClients } from "../chain/chains.ts";
-import type { Database } from "../db/client.ts";
+import type { Database, Transaction } from "../db/client.ts";
 import { relayTransactions, signerLanes } from "../db/relaySchema.ts";
 import type { Signer } from "./signers.ts";
 import { cappedFees, currentFees, signFields, type RelayTransaction } from "./transactions.ts";
 
-export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+export type { Transaction };
 
 export const OPEN_STATUSES = ["SUBMITTED", "MINED"] as const;
 

@@ -16,7 +16,7 @@
 //    An endpoint whose address the API may not connect to (a private network: ../outbound/agent.ts)
 //    fails at once, its attempt logged with the reason.
 import { and, arrayContains, asc, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
+import type { Database, Transaction } from "../db/client.ts";
 import { platformEvents } from "../db/relaySchema.ts";
 import { tenants } from "../db/schema.ts";
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/webhooksSchema.ts";
@@ -111,7 +111,6 @@ export async function fanOut(db: Database, now: Date, limit: number): Promise<nu
 }
 
 type DeliveryRow = typeof webhookDeliveries.$inferSelect;
-type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
 /**
  * Deliveries a dispatcher has claimed and not yet settled. A claim moves updatedAt to its time and

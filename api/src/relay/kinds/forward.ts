@@ -5,7 +5,14 @@
 // skipped, without taking the others down. `ExecutedForwardRequest(signer, nonce, success)` says
 // which happened to each, and settles its record.
 import { and, eq, inArray } from "drizzle-orm";
-import { encodeFunctionData, parseEventLogs, type Address, type Hex, type TransactionReceipt } from "viem";
+import {
+  encodeFunctionData,
+  isAddressEqual,
+  parseEventLogs,
+  type Address,
+  type Hex,
+  type TransactionReceipt,
+} from "viem";
 import { erc2771ForwarderAbi } from "../../../../abi/erc2771Forwarder.ts";
 import { redemptionRegistryAbi } from "../../../../abi/redemptionRegistry.ts";
 import type { Database } from "../../db/client.ts";
@@ -81,16 +88,16 @@ function outcomesOf(
   const calls = new Map(requests.map((request) => [signerKey(request.from, request.nonce), request]));
   const outcomes = new Map<string, Outcome>();
   // A request's own events come before the forwarder reports it.
-  let redeemed: { registry: string; holder: string; redemptionId: bigint } | undefined;
+  let redeemed: { registry: Address; holder: Address; redemptionId: bigint } | undefined;
   for (const log of logs) {
     if (log.eventName === "Redeemed") {
       redeemed = { registry: log.address, holder: log.args.holder, redemptionId: log.args.redemptionId };
     }
-    if (log.eventName === "ExecutedForwardRequest" && sameAddress(log.address, forwarder)) {
+    if (log.eventName === "ExecutedForwardRequest" && isAddressEqual(log.address, forwarder)) {
       const key = signerKey(log.args.signer, log.args.nonce);
       const call = calls.get(key);
       const ours =
-        redeemed && call && sameAddress(redeemed.registry, call.to) && sameAddress(redeemed.holder, call.from);
+        redeemed && call && isAddressEqual(redeemed.registry, call.to) && isAddressEqual(redeemed.holder, call.from);
       outcomes.set(key, {
         success: log.args.success,
         ...(log.args.success && ours && { redemptionId: redeemed!.redemptionId }),
@@ -100,8 +107,6 @@ function outcomesOf(
   }
   return outcomes;
 }
-
-const sameAddress = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 /**
  * How far back a request's execution elsewhere is looked for (a copy sent to the forwarder before

@@ -347,7 +347,7 @@ for (const database of testDatabases()) {
         address: wallet.address,
         uri: "https://evil.example/login",
         version: "1",
-        chainId: 31337,
+        chainId: tenant.tenant.chainId,
         nonce,
       });
       const relayed = await api.request("POST", "/auth/token", {

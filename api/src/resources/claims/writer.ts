@@ -5,14 +5,14 @@
 // the event loop, or within CLAIM_BATCH_WINDOW_MS when set; at most CLAIM_BATCH_MAX) and records
 // them all in one transaction of five statements whatever their number (BEGIN and COMMIT included;
 // one more each when it must take Idempotency-Keys or trigger sources' proofs, lock engagements or
-// users, or free the keys and proofs of refused requests): take the requests' Idempotency-Keys, lock and re-read the batch's
-// campaigns (and engagements; the users first where a trigger's limits count their claims), read
-// the earlier claims the rules count, decide each claim in arrival order (a user's second claim
-// sees the first; budgets and caps count down), then write the accepted claims, their relay jobs,
-// the counters and the answers to keep for their Idempotency-Keys in one statement. Each request
-// is answered once the transaction has committed: with its claim, or with the refusal it alone
-// earned; if the transaction fails, every request of the batch gets its error and nothing is
-// recorded.
+// users, or free the keys and proofs of refused requests): take the requests' Idempotency-Keys,
+// lock and re-read the batch's campaigns (and engagements; the users first where a trigger's limits
+// count their claims), read the earlier claims the rules count, decide each claim in arrival order
+// (a user's second claim sees the first; budgets and caps count down), then write the accepted
+// claims, their relay jobs, the counters and the answers to keep for their Idempotency-Keys in one
+// statement. Each request is answered once the transaction has committed: with its claim, or with
+// the refusal it alone earned; if the transaction fails, every request of the batch gets its error
+// and nothing is recorded.
 import { randomUUID } from "node:crypto";
 import { inArray, sql, type SQL } from "drizzle-orm";
 import type { Address } from "viem";
@@ -306,30 +306,41 @@ async function recordBatch(
   });
 }
 
-/** Records the proofs of these requests as used; the requests whose proof was free (the first of each). */
+const proofName = (proof: { triggerSourceId: string; proofHash: string }) =>
+  `${proof.triggerSourceId}:${proof.proofHash}`;
+
+/**
+ * Records the proofs of these requests as used; the requests whose proof was free (the first of
+ * each). The proofs go as arrays: one statement text whatever their number.
+ */
 async function takeProofs(db: Database, requests: ClaimRequest[]): Promise<Set<ClaimRequest>> {
   const firsts = new Map<string, ClaimRequest>();
   for (const request of requests) {
-    const name = `${request.proof!.triggerSourceId}:${request.proof!.proofHash}`;
-    if (!firsts.has(name)) firsts.set(name, request);
+    if (!firsts.has(proofName(request.proof!))) firsts.set(proofName(request.proof!), request);
   }
   if (!firsts.size) return new Set();
   const proofs = [...firsts.values()].map((request) => request.proof!);
-  const taken = await db
-    .insert(triggerProofUses)
-    .values(proofs)
-    .onConflictDoNothing()
-    .returning({ triggerSourceId: triggerProofUses.triggerSourceId, proofHash: triggerProofUses.proofHash });
-  return new Set(taken.map((row) => firsts.get(`${row.triggerSourceId}:${row.proofHash}`)!));
+  const taken = await db.execute<{ triggerSourceId: string; proofHash: string }>(sql`
+    insert into ${triggerProofUses} (trigger_source_id, proof_hash, expires_at)
+    select * from unnest(
+      ${sql.param(proofs.map((proof) => proof.triggerSourceId))}::uuid[],
+      ${sql.param(proofs.map((proof) => proof.proofHash))}::text[],
+      ${sql.param(proofs.map((proof) => proof.expiresAt.toISOString()))}::timestamptz[]
+    )
+    on conflict do nothing
+    returning trigger_source_id as "triggerSourceId", proof_hash as "proofHash"`);
+  return new Set(taken.rows.map((row) => firsts.get(proofName(row))!));
 }
 
 async function freeProofs(db: Database, requests: ClaimRequest[]) {
   if (!requests.length) return;
-  const proofs = sql.join(
-    requests.map(({ proof }) => sql`(${proof!.triggerSourceId}::uuid, ${proof!.proofHash})`),
-    sql`, `,
-  );
-  await db.execute(sql`delete from ${triggerProofUses} where (trigger_source_id, proof_hash) in (${proofs})`);
+  await db.execute(sql`
+    delete from ${triggerProofUses} where (trigger_source_id, proof_hash) in (
+      select * from unnest(
+        ${sql.param(requests.map(({ proof }) => proof!.triggerSourceId))}::uuid[],
+        ${sql.param(requests.map(({ proof }) => proof!.proofHash))}::text[]
+      )
+    )`);
 }
 
 type Accepted = { request: ClaimRequest; campaign: Campaign; id: string };
