@@ -51,6 +51,11 @@ const environmentSchema = z.object({
    * request). A key revoked through another API process stops working here within this time.
    */
   API_KEY_CACHE_MS: z.coerce.number().int().min(0).default(1000),
+  /**
+   * How often each API process reads the sessions ended and tenants deactivated by the others
+   * (auth/revocations.ts): their access tokens stop working there within this time.
+   */
+  SESSION_REVOCATION_POLL_MS: positiveInt.default(1000),
   /** How long a campaign list answer is served again before the database is read (0: always read). */
   CAMPAIGN_LIST_CACHE_MS: z.coerce.number().int().min(0).default(1000),
   /**

@@ -8,6 +8,7 @@ import { connectChains, type Chains } from "./chain/chains.ts";
 import type { Config } from "./config.ts";
 import { openDatabase, type OpenDatabaseParameters } from "./db/client.ts";
 import { startExpiredRowRemoval } from "./db/expiredRows.ts";
+import { startRevocations } from "./auth/revocations.ts";
 import { startTableMaintenance } from "./db/maintenance.ts";
 import { createKeyStore } from "./auth/signingKeys.ts";
 import type { Services } from "./http/context.ts";
@@ -46,6 +47,12 @@ export async function startApi({
         ? { kind: "postgres", url: config.DATABASE_URL }
         : { kind: "pglite", directory: join(config.API_DATA_DIR, "pglite") }),
   );
+  const revocations = await startRevocations({
+    db: database.db,
+    logger: log,
+    tokenLifetimeSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    pollMs: config.SESSION_REVOCATION_POLL_MS,
+  });
   const services: Services = {
     config,
     db: database.db,
@@ -54,6 +61,7 @@ export async function startApi({
     campaignLists: createCampaignListCache({ ttlMs: config.CAMPAIGN_LIST_CACHE_MS, maxChars: 32 * 1024 * 1024 }),
     idempotency: createIdempotencyStore(database.db),
     apiKeys: createApiKeyCache({ ttlMs: config.API_KEY_CACHE_MS, maxKeys: 10_000 }),
+    revocations,
     claimWriter: createClaimWriter({
       db: database.db,
       windowMs: config.CLAIM_BATCH_WINDOW_MS,
@@ -82,6 +90,7 @@ export async function startApi({
     server.once("listening", resolve);
     server.once("error", reject);
   }).catch(async (error) => {
+    await revocations.stop();
     await database.close();
     throw error;
   });
@@ -130,6 +139,7 @@ export async function startApi({
       await relayer?.stop();
       await maintenance?.stop();
       await expiredRows.stop();
+      await revocations.stop();
       await database.close();
       destination?.flushSync();
     },

@@ -15,6 +15,8 @@ const accessClaims = z.object({
   tenant: z.uuid(),
   level: z.enum(LEVELS),
   business: z.uuid().optional(),
+  /** The subject's session generation at issue (revocations.ts); tokens from before it carry none. */
+  gen: z.number().int().min(0).default(0),
 });
 
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -28,7 +30,10 @@ async function fromAccessToken(ctx: Context, token: string): Promise<TenantPrinc
   }
   const claims = accessClaims.safeParse(payload);
   if (!claims.success) throw unauthorized("The access token is invalid or expired.");
-  const { sub, tenant, level, business } = claims.data;
+  const { sub, tenant, level, business, gen } = claims.data;
+  if (!ctx.services.revocations.stands(tenant, sub, gen)) {
+    throw unauthorized("This access token's session has ended: its credential was changed, revoked or deactivated.");
+  }
   const [kind, id] = sub.split(":") as ["user" | "admin" | "key", string];
   return {
     kind: "tenant",

@@ -9,6 +9,7 @@ import { refreshTokens } from "../db/schema.ts";
 import { randomSecret, sha256 } from "../crypto/hashing.ts";
 import { unauthorized } from "../errors.ts";
 import type { TenantPrincipal } from "./principal.ts";
+import { currentGeneration, raiseGeneration } from "./revocations.ts";
 import { isSubjectActive } from "./subjects.ts";
 
 export const sessionSchema = z
@@ -33,6 +34,8 @@ async function accessToken(services: Services, subject: SessionSubject) {
     tenant: subject.tenantId,
     level: subject.level,
     ...(subject.businessId && { business: subject.businessId }),
+    // The subject's session generation: a revocation raises it, and this token stops (revocations.ts).
+    gen: await currentGeneration(services.db, subject.tenantId, subject.subject),
   });
 }
 
@@ -133,12 +136,17 @@ export async function refreshSession(services: Services, refreshToken: string): 
 }
 
 /**
- * Ends every session of a subject (its refresh tokens revoked; access tokens already out expire
- * within ACCESS_TOKEN_TTL_SECONDS): on a password change, a deactivation or a key's revocation, so
- * that no refresh token from before comes back to life if the subject is reactivated.
+ * Ends every session of a subject: on a password change, a deactivation or a key's revocation. Its
+ * refresh tokens are revoked, so that none from before comes back to life if the subject is
+ * reactivated, and its session generation raised, so that its access tokens already out stop too
+ * (at once on this API process, within SESSION_REVOCATION_POLL_MS on the others).
  */
-export async function revokeSessions(db: Database, tenantId: string, subject: string): Promise<void> {
-  await db.transaction(async (tx) => {
+export async function revokeSessions(
+  { db, revocations }: Pick<Services, "db" | "revocations">,
+  tenantId: string,
+  subject: string,
+): Promise<void> {
+  const generation = await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${subjectLockKey(tenantId, subject)}, 0))`);
     await tx
       .update(refreshTokens)
@@ -146,5 +154,7 @@ export async function revokeSessions(db: Database, tenantId: string, subject: st
       .where(
         and(eq(refreshTokens.tenantId, tenantId), eq(refreshTokens.subject, subject), isNull(refreshTokens.revokedAt)),
       );
+    return raiseGeneration(tx, tenantId, subject);
   });
+  revocations.raised(tenantId, subject, generation);
 }

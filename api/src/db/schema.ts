@@ -111,6 +111,26 @@ export const apiKeys = pgTable("api_keys", {
   createdAt: createdAt(),
 });
 
+/**
+ * A subject's session generation (auth/revocations.ts): raised each time its sessions end; an access
+ * token carries the generation it was issued under and stops working once it is raised.
+ */
+export const sessionGenerations = pgTable(
+  "session_generations",
+  {
+    tenantId: tenantId(),
+    /** `admin:<id>`, `user:<id>` or `key:<id>`, as in an access token's `sub`. */
+    subject: text("subject").notNull(),
+    generation: integer("generation").notNull(),
+    /** The database's clock when it was raised: every API process reads the raises since it last looked. */
+    raisedAt: timestamp("raised_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.tenantId, table.subject] }),
+    index("session_generations_raised").on(table.raisedAt),
+  ],
+);
+
 /** The API's ES256 signing keys; the newest active one signs, the JWKS publishes the recent ones. */
 export const signingKeys = pgTable("signing_keys", {
   kid: text("kid").primaryKey(),

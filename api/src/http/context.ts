@@ -7,6 +7,7 @@ import type { KeyStore } from "../auth/signingKeys.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Chains } from "../chain/chains.ts";
 import type { ApiKeyCache } from "../auth/apiKeyCache.ts";
+import type { Revocations } from "../auth/revocations.ts";
 import type { IdempotencyStore } from "./idempotency.ts";
 import type { CampaignListCache } from "../resources/campaigns/listCache.ts";
 import type { ClaimWriter } from "../resources/claims/writer.ts";
@@ -22,6 +23,8 @@ export type Services = {
   campaignLists: CampaignListCache;
   /** API keys found lately (API_KEY_CACHE_MS); forget a tenant's when one is revoked. */
   apiKeys: ApiKeyCache;
+  /** Sessions ended and tenants deactivated: which access tokens no longer stand. */
+  revocations: Revocations;
   claimWriter: ClaimWriter;
   /** Campaign rows claims read lately (CLAIM_CAMPAIGN_CACHE_MS), checked again by the claim writer. */
   recentCampaigns: RecentCampaigns;

@@ -131,7 +131,7 @@ export function registerAdmins(api: Api) {
       // A new password or a deactivation ends the sessions made before it (a stolen refresh token
       // must not outlive either, nor come back with a reactivation): after it, so that none made
       // with the old password in between survives.
-      if (password !== undefined || active === false) await revokeSessions(scope.db, scope.tenantId, `admin:${id}`);
+      if (password !== undefined || active === false) await revokeSessions(ctx.services, scope.tenantId, `admin:${id}`);
       ctx.body = present(updated);
     },
   });
@@ -151,7 +151,7 @@ export function registerAdmins(api: Api) {
       await scope.find(admins, id, "admin");
       assertNotSelf(ctx, id);
       await scope.update(admins, id, { active: false }, "admin");
-      await revokeSessions(scope.db, scope.tenantId, `admin:${id}`);
+      await revokeSessions(ctx.services, scope.tenantId, `admin:${id}`);
       ctx.status = 204;
     },
   });

@@ -86,7 +86,7 @@ export function registerApiKeys(api: Api) {
     method: "delete",
     path: "/api-keys/:id",
     summary:
-      "Revoke an API key: it stops working at once (within API_KEY_CACHE_MS on other API processes), and so do the refresh tokens it was exchanged for; access tokens already issued expire within ACCESS_TOKEN_TTL_SECONDS",
+      "Revoke an API key: it stops working at once, and so do the access and refresh tokens it was exchanged for (within API_KEY_CACHE_MS and SESSION_REVOCATION_POLL_MS on other API processes)",
     tags: ["api-keys"],
     access: access.levels("ADMIN"),
     params: idParams,
@@ -98,7 +98,7 @@ export function registerApiKeys(api: Api) {
       if (existing.revokedAt) throw conflict("This key is already revoked.");
       ctx.body = present(await scope.update(apiKeys, existing.id, { revokedAt: new Date() }, "API key"));
       ctx.services.apiKeys.forget(existing.tenantId);
-      await revokeSessions(scope.db, scope.tenantId, `key:${existing.id}`);
+      await revokeSessions(ctx.services, scope.tenantId, `key:${existing.id}`);
     },
   });
 }

@@ -128,7 +128,11 @@ for (const database of testDatabases()) {
       assert.equal(adminSession.body.level, "ADMIN");
       assert.equal((await api.request("GET", "/api-keys", { token: adminSession.body.accessToken })).status, 200);
 
+      assert.equal((await api.request("GET", "/campaigns", { token: session.body.accessToken })).status, 200);
       await api.request("DELETE", `/api-keys/${created.body.id}`, { token: a.adminToken });
+      // The access token it was exchanged for stops with it; the other key's goes on.
+      assert.equal((await api.request("GET", "/campaigns", { token: session.body.accessToken })).status, 401);
+      assert.equal((await api.request("GET", "/api-keys", { token: adminSession.body.accessToken })).status, 200);
       const revoked = await api.request("POST", "/auth/token", { body: { type: "api_key", apiKey: created.body.key } });
       assert.equal(revoked.status, 401);
       assert.ok(isProblem(revoked));
@@ -196,6 +200,8 @@ for (const database of testDatabases()) {
       assert.equal(created.status, 201, created.text);
       const refresh = (session: TestResponse) =>
         api.request("POST", "/auth/refresh", { body: { refreshToken: session.body.refreshToken } });
+      /** What an access token gets reading a list its admin may read. */
+      const reads = async (accessToken: string) => (await api.request("GET", "/admins", { token: accessToken })).status;
       const before = await signIn(a, "rotating@example.test", "first password 1");
       const renamed = await api.request("PATCH", `/admins/${created.body.id}`, {
         token: a.adminToken,
@@ -204,22 +210,31 @@ for (const database of testDatabases()) {
       assert.equal(renamed.status, 200);
       const kept = await refresh(before);
       assert.equal(kept.status, 200, "a change of name ends nothing");
+      assert.equal(await reads(before.body.accessToken), 200);
+      assert.equal(await reads(kept.body.accessToken), 200);
       const changed = await api.request("PATCH", `/admins/${created.body.id}`, {
         token: a.adminToken,
         body: { password: "second password 2" },
       });
       assert.equal(changed.status, 200);
       assert.equal((await refresh(kept)).status, 401, "a new password ends the sessions made with the old one");
+      assert.equal(await reads(before.body.accessToken), 401, "and their access tokens, at once");
+      assert.equal(await reads(kept.body.accessToken), 401);
       const after = await signIn(a, "rotating@example.test", "second password 2");
       assert.equal(after.status, 200);
+      assert.equal(await reads(after.body.accessToken), 200, "a session made after the change stands");
       assert.equal((await api.request("DELETE", `/admins/${created.body.id}`, { token: a.adminToken })).status, 204);
+      assert.equal(await reads(after.body.accessToken), 401);
       const reactivated = await api.request("PATCH", `/admins/${created.body.id}`, {
         token: a.adminToken,
         body: { active: true },
       });
       assert.equal(reactivated.status, 200);
       assert.equal((await refresh(after)).status, 401, "a reactivation brings no session back");
-      assert.equal((await signIn(a, "rotating@example.test", "second password 2")).status, 200);
+      assert.equal(await reads(after.body.accessToken), 401, "nor an access token");
+      const again = await signIn(a, "rotating@example.test", "second password 2");
+      assert.equal(again.status, 200);
+      assert.equal(await reads(again.body.accessToken), 200);
 
       // A user's sessions end with their deactivation, and stay ended when they are reactivated.
       const { user } = await insertUser(api, a.id);
@@ -228,7 +243,9 @@ for (const database of testDatabases()) {
         level: "USER",
         subject: `user:${user.id}`,
       });
+      assert.equal((await api.request("GET", "/users/me", { token: userSession.accessToken })).status, 200);
       assert.equal((await api.request("DELETE", `/users/${user.id}`, { token: a.adminToken })).status, 204);
+      assert.equal((await api.request("GET", "/users/me", { token: userSession.accessToken })).status, 401);
       const userBack = await api.request("PATCH", `/users/${user.id}`, { token: a.adminToken, body: { active: true } });
       assert.equal(userBack.status, 200);
       const userRefresh = await api.request("POST", "/auth/refresh", {
@@ -238,6 +255,7 @@ for (const database of testDatabases()) {
       // Only that subject's: the tenant's own admin still refreshes.
       const own = await signIn(a, a.admin.email, a.admin.password);
       assert.equal((await refresh(own)).status, 200);
+      assert.equal(await reads(a.adminToken), 200);
       const revokedFamilies = await api.services.db
         .select()
         .from(refreshTokens)

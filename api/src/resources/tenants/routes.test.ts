@@ -117,7 +117,12 @@ for (const database of testDatabases()) {
       assert.equal(foreign.status, 404);
 
       const c = await createTestTenant(api);
+      assert.equal((await api.request("GET", "/admins", { token: c.adminToken })).status, 200);
       assert.equal((await api.request("DELETE", `/tenants/${c.id}`, { apiKey: PLATFORM_KEY })).status, 204);
+      // The access tokens already out stop with it, not when they expire.
+      const afterDeactivation = await api.request("GET", "/admins", { token: c.adminToken });
+      assert.equal(afterDeactivation.status, 401);
+      assert.match(afterDeactivation.body.detail, /session has ended/);
       const signIn = await api.request("POST", "/auth/token", {
         projectKey: c.projectKey,
         body: { type: "password", email: c.admin.email, password: c.admin.password },

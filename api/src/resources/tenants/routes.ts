@@ -258,6 +258,7 @@ export function registerTenants(api: Api) {
         .where(eq(tenants.id, existing.id))
         .returning();
       if (active === false) ctx.services.apiKeys.forget(existing.id);
+      if (active !== undefined) ctx.services.revocations.tenantChanged(existing.id, active);
       ctx.body = presentTenant(row!);
     },
   });
@@ -266,7 +267,7 @@ export function registerTenants(api: Api) {
     method: "delete",
     path: "/tenants/:id",
     summary:
-      "Deactivate a tenant: its API keys and refresh tokens stop at once (API keys within API_KEY_CACHE_MS on other API processes), access tokens within their lifetime; its contracts stay the tenant's",
+      "Deactivate a tenant: its API keys, refresh and access tokens stop at once (within API_KEY_CACHE_MS and SESSION_REVOCATION_POLL_MS on other API processes); its contracts stay the tenant's",
     tags: ["tenants"],
     access: access.platform,
     params: idParams,
@@ -279,6 +280,7 @@ export function registerTenants(api: Api) {
         .returning({ id: tenants.id });
       if (updated.length === 0) throw notFound("tenant");
       ctx.services.apiKeys.forget(ctx.input.params.id);
+      ctx.services.revocations.tenantChanged(ctx.input.params.id, false);
       ctx.status = 204;
     },
   });

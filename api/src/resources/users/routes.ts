@@ -188,7 +188,7 @@ export function registerUsers(api: Api) {
       const scope = scopeOf(ctx);
       await assertIdentifiersFree(scope, changes, existing.id);
       ctx.body = presentUser(await uniquely(scope.update(users, existing.id, changes, "user")));
-      if (body.active === false) await revokeSessions(scope.db, scope.tenantId, `user:${existing.id}`);
+      if (body.active === false) await revokeSessions(ctx.services, scope.tenantId, `user:${existing.id}`);
     },
   });
 
@@ -204,7 +204,7 @@ export function registerUsers(api: Api) {
       const scope = scopeOf(ctx);
       const { id } = await scope.update(users, ctx.input.params.id, { active: false }, "user");
       // Their sessions end: a refresh token from before must not come back with a reactivation.
-      await revokeSessions(scope.db, scope.tenantId, `user:${id}`);
+      await revokeSessions(ctx.services, scope.tenantId, `user:${id}`);
       ctx.status = 204;
     },
   });
