@@ -18,10 +18,14 @@ import { startIndexer } from "./indexer-process.ts";
 const host = "127.0.0.1";
 const port = Number(process.env.CHAIN_PORT ?? 8545);
 const indexerPort = Number(process.env.INDEXER_PORT ?? 42069);
+const indexerUrl = `http://${host}:${indexerPort}`;
 const apiPort = Number(process.env.API_PORT ?? 3000);
-// The chain starts empty every time, so the indexer's and the API's embedded databases must too.
-const pgliteDir = process.env.PONDER_PGLITE_DIR ?? ".ponder/start";
-const apiDataDir = process.env.API_DATA_DIR ?? join(".data", "start");
+// The chain starts empty every time, so the indexer's and the API's embedded databases must too:
+// folders of their own, emptied at every start (START_DATA_DIR moves them; never API_DATA_DIR or
+// PONDER_PGLITE_DIR, which may hold other data), and never a DATABASE_URL, which is not emptied.
+const startDataDir = process.env.START_DATA_DIR;
+const pgliteDir = startDataDir ? join(startDataDir, "ponder") : join(".ponder", "start");
+const apiDataDir = startDataDir ? join(startDataDir, "api") : join(".data", "start");
 
 const log = (line: string) => console.log(`start: ${line}`);
 
@@ -53,6 +57,8 @@ const api = await startApi({
     ...process.env,
     API_PORT: String(apiPort),
     API_DATA_DIR: apiDataDir,
+    DATABASE_URL: "",
+    INDEXER_URL: indexerUrl,
     MASTER_KEY: process.env.MASTER_KEY ?? randomBytes(32).toString("hex"),
     PLATFORM_API_KEY: platformKey,
     LOG_LEVEL: process.env.API_LOG_LEVEL ?? "warn",
@@ -81,7 +87,7 @@ rmSync(pgliteDir, { recursive: true, force: true });
 const indexer = await startIndexer({
   port: indexerPort,
   pgliteDir,
-  env: { [deployment.rpcUrlVariable]: rpcUrl },
+  env: { [deployment.rpcUrlVariable]: rpcUrl, DATABASE_URL: "" },
   onOutput: (text) => process.env.INDEXER_LOGS && process.stdout.write(text),
 }).catch((error: Error) => {
   console.error(`start: ${error.message}. Set INDEXER_LOGS=1 to see its output, INDEXER_PORT to move it.`);

@@ -1,7 +1,7 @@
 // `npm start`'s main job, run as a user runs it: a local chain, the protocol and the demo tenant.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -24,8 +24,10 @@ describe("scripts/start.ts", () => {
         CHAIN_PORT: String(port),
         INDEXER_PORT: String(indexerPort),
         API_PORT: String(apiPort),
-        API_DATA_DIR: join(deployments, "api"),
-        PONDER_PGLITE_DIR: join(deployments, "pglite"),
+        START_DATA_DIR: join(deployments, "data"),
+        // Not npm start's: it never empties another run's data, nor uses a database it cannot empty.
+        API_DATA_DIR: join(deployments, "not-start"),
+        DATABASE_URL: "postgres://postgres@127.0.0.1:1/not-start",
         PERS_DEPLOYMENTS_DIR: deployments,
       },
       stdio: ["ignore", "pipe", "pipe"],
@@ -86,6 +88,11 @@ describe("scripts/start.ts", () => {
       ).json()) as { contracts: { pointsToken: string }; name: string };
       assert.equal(tenant.contracts.pointsToken, pointsToken);
       assert.equal(tenant.name, "Demo");
+      // The API reads balances from the indexer where npm start put it (INDEXER_PORT).
+      const balances = await fetch(`${apiUrl}/balances?address=${customer}`, { headers: { "x-api-key": apiKey } });
+      assert.equal(balances.status, 200, await balances.clone().text());
+      assert.match(await balances.text(), new RegExp(String(parseUnits("100", 18))));
+      assert.equal(existsSync(join(deployments, "not-start")), false);
     } finally {
       child.kill("SIGTERM");
     }

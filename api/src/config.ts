@@ -161,6 +161,9 @@ const environmentSchema = z.object({
 
 export type Config = z.output<typeof environmentSchema>;
 
+/** Every variable the API reads (README's configuration table lists each). */
+export const CONFIG_VARIABLES = Object.keys(environmentSchema.shape);
+
 export class ConfigError extends Error {}
 
 /** Reads the configuration; throws ConfigError naming each wrong variable. */

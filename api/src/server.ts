@@ -41,6 +41,8 @@ export async function startApi({
   // Buffered, asynchronous writes: a synchronous write per request line costs more than the request.
   const destination = logger ? undefined : pino.destination({ dest: 1, sync: false, minLength: 4096 });
   const log = logger ?? pino({ level: config.LOG_LEVEL }, destination);
+  // Lines wait until 4 KB gather: at most a second, so that a quiet API's warnings show when made.
+  const flushing = destination && setInterval(() => destination.flush(), 1000).unref();
   const database = await openDatabase(
     databaseParameters ??
       (config.DATABASE_URL
@@ -141,6 +143,7 @@ export async function startApi({
       await expiredRows.stop();
       await revocations.stop();
       await database.close();
+      clearInterval(flushing);
       destination?.flushSync();
     },
   };
