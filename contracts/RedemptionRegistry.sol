@@ -95,6 +95,10 @@ contract RedemptionRegistry is IRedemptionRegistry, TenantUpgradeable, Reentranc
         RedemptionRegistryStorage storage $ = _getRedemptionRegistryStorage();
         Offer storage offer = _openOffer($, offerId);
         _checkConfig(config);
+        uint64 redeemed = offer.redeemed;
+        if (config.supply > type(uint64).max - redeemed) {
+            revert RedemptionSupplyTooLarge(offerId, config.supply, redeemed);
+        }
         offer.start = config.start;
         offer.end = config.end;
         offer.supplyLeft = config.supply;

@@ -838,22 +838,28 @@ describe("StatusToken soulbinding", () => {
     assert.equal(await status.read.balanceOf([alice.address, STATUS_ID]), 2n);
   });
 
-  it("reverts safeTransferFrom and safeBatchTransferFrom with StatusTokenSoulbound for an approved operator", async () => {
+  it("refuses approvals, so that no operator can move or burn a holder's status", async () => {
     const f = await networkHelpers.loadFixture(fixture);
     const { status, alice, bob } = await holding(f);
-    await status.write.setApprovalForAll([bob.address, true], { account: alice });
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      status.write.setApprovalForAll([bob.address, true], { account: alice }),
+      status,
+      "StatusTokenApprovalRefused",
+      [getAddress(alice.address), getAddress(bob.address)],
+    );
+    assert.equal(await status.read.isApprovedForAll([alice.address, bob.address]), false);
 
     await viem.assertions.revertWithCustomErrorWithArgs(
       status.write.safeTransferFrom([alice.address, bob.address, STATUS_ID, 1n, "0x"], { account: bob }),
       status,
-      "StatusTokenSoulbound",
-      [getAddress(alice.address), getAddress(bob.address)],
+      "ERC1155MissingApprovalForAll",
+      [getAddress(bob.address), getAddress(alice.address)],
     );
     await viem.assertions.revertWithCustomErrorWithArgs(
-      status.write.safeBatchTransferFrom([alice.address, bob.address, [STATUS_ID], [1n], "0x"], { account: bob }),
+      status.write.burn([alice.address, STATUS_ID, 1n], { account: bob }),
       status,
-      "StatusTokenSoulbound",
-      [getAddress(alice.address), getAddress(bob.address)],
+      "ERC1155MissingApprovalForAll",
+      [getAddress(bob.address), getAddress(alice.address)],
     );
     assert.equal(await status.read.balanceOf([alice.address, STATUS_ID]), 2n);
     assert.equal(await status.read.balanceOf([bob.address, STATUS_ID]), 0n);

@@ -67,6 +67,9 @@ interface IRedemptionRegistry {
     error RedemptionOfferNotStarted(uint256 offerId, uint40 start);
     error RedemptionOfferEnded(uint256 offerId, uint40 end);
     error RedemptionSupplyExhausted(uint256 offerId, uint64 supplyLeft, uint64 quantity);
+    /// @notice `supply` more units on top of the `redeemed` already counted would not fit the offer's
+    /// uint64 `redeemed` counter, and the offer could then never be redeemed again.
+    error RedemptionSupplyTooLarge(uint256 offerId, uint64 supply, uint64 redeemed);
     error RedemptionInvalidQuantity(uint64 quantity);
     error RedemptionBusinessNotHonouring(uint256 offerId, address business);
     error RedemptionStatusRequired(uint256 offerId, address statusToken, uint256 statusId);
@@ -100,6 +103,8 @@ interface IRedemptionRegistry {
 
     /// @notice Changes an offer's window, units left (`config.supply` replaces `supplyLeft`) and status
     /// requirement. Not once closed. Campaign manager role.
+    /// @dev `config.supply` plus the units already redeemed must fit in a uint64 (`RedemptionSupplyTooLarge`),
+    /// so that `redeemed` always counts every unit and redeeming the supply left never overflows.
     function updateOffer(uint256 offerId, OfferConfig calldata config) external;
 
     function pauseOffer(uint256 offerId) external;
