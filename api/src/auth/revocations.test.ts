@@ -55,13 +55,13 @@ for (const database of testDatabases()) {
 
     it("stops a subject's older tokens where it was revoked at once and elsewhere within a poll", async () => {
       const subject = `admin:${randomUUID()}`;
-      assert.equal(await currentGeneration(opened.db, tenantId, subject), 0);
+      assert.equal((await currentGeneration(opened.db, tenantId, subject)).generation, 0);
       assert.ok(here.stands(tenantId, subject, 0) && elsewhere.stands(tenantId, subject, 0));
 
       const raised = await raiseGeneration(opened.db, tenantId, subject);
       here.raised(tenantId, subject, raised);
       assert.equal(raised, 1);
-      assert.equal(await currentGeneration(opened.db, tenantId, subject), 1);
+      assert.equal((await currentGeneration(opened.db, tenantId, subject)).generation, 1);
       assert.equal(here.stands(tenantId, subject, 0), false);
       assert.ok(here.stands(tenantId, subject, 1), "a token issued after the revocation stands");
       await eventually(() => !elsewhere.stands(tenantId, subject, 0), "the other process stops the old token");

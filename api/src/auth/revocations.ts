@@ -23,13 +23,23 @@ export type Revocations = {
   stop: () => Promise<void>;
 };
 
-/** The subject's session generation now: what an access token issued now carries. */
-export async function currentGeneration(db: Database, tenantId: string, subject: string): Promise<number> {
+/** The subject's session generation now (what a token issued now carries), and when it was raised. */
+export async function currentGeneration(
+  db: Database | Transaction,
+  tenantId: string,
+  subject: string,
+): Promise<{ generation: number; raisedAt: Date | null }> {
   const [row] = await db
-    .select({ generation: sessionGenerations.generation })
+    .select({ generation: sessionGenerations.generation, raisedAt: sessionGenerations.raisedAt })
     .from(sessionGenerations)
     .where(and(eq(sessionGenerations.tenantId, tenantId), eq(sessionGenerations.subject, subject)));
-  return row?.generation ?? 0;
+  return row ?? { generation: 0, raisedAt: null };
+}
+
+/** The database's clock: what raises are compared with (their raisedAt is the database's too). */
+export async function databaseNow(db: Database): Promise<Date> {
+  const { rows } = await db.execute<{ now: Date | string }>(sql`select now() as now`);
+  return new Date(rows[0]!.now);
 }
 
 /** Raises the subject's generation (inside the revoking transaction); the new generation. */

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import type { Database } from "../db/client.ts";
+import type { Database, Transaction } from "../db/client.ts";
 import type { Services } from "../http/context.ts";
 import { refreshTokens } from "../db/schema.ts";
 import { randomSecret, sha256 } from "../crypto/hashing.ts";
@@ -28,18 +28,27 @@ export type Session = z.infer<typeof sessionSchema>;
 
 type SessionSubject = Pick<TenantPrincipal, "tenantId" | "level" | "subject" | "businessId">;
 
-async function accessToken(services: Services, subject: SessionSubject) {
+/**
+ * Tokens carry the subject's session generation they were issued under: a revocation raises it, and
+ * they stop (revocations.ts).
+ */
+async function accessToken(services: Services, subject: SessionSubject, generation: number) {
   return services.keys.sign({
     sub: subject.subject,
     tenant: subject.tenantId,
     level: subject.level,
     ...(subject.businessId && { business: subject.businessId }),
-    // The subject's session generation: a revocation raises it, and this token stops (revocations.ts).
-    gen: await currentGeneration(services.db, subject.tenantId, subject.subject),
+    gen: generation,
   });
 }
 
-async function storeRefreshToken(db: Database, services: Services, subject: SessionSubject, familyId: string) {
+async function storeRefreshToken(
+  db: Database | Transaction,
+  services: Services,
+  subject: SessionSubject,
+  familyId: string,
+  generation: number,
+) {
   const token = randomSecret("pers_rt_");
   await db.insert(refreshTokens).values({
     familyId,
@@ -48,6 +57,7 @@ async function storeRefreshToken(db: Database, services: Services, subject: Sess
     level: subject.level,
     subject: subject.subject,
     businessId: subject.businessId ?? null,
+    generation,
     expiresAt: new Date(Date.now() + services.config.REFRESH_TOKEN_TTL_SECONDS * 1000),
   });
   return token;
@@ -66,13 +76,21 @@ function sessionOf(services: Services, subject: SessionSubject, access: string, 
   };
 }
 
-/** A new session (a new refresh token family) for a proven identity. */
-export async function startSession(services: Services, subject: SessionSubject): Promise<Session> {
-  const [access, refresh] = await Promise.all([
-    accessToken(services, subject),
-    storeRefreshToken(services.db, services, subject, randomUUID()),
-  ]);
-  return sessionOf(services, subject, access, refresh);
+/**
+ * A new session (a new refresh token family) for a proven identity. `provenAt` is the database's clock
+ * before the proof was checked: a revocation of the subject since then (a new password set while the
+ * old one was being verified) may postdate what the proof was checked against, so it refuses.
+ */
+export async function startSession(services: Services, subject: SessionSubject, provenAt?: Date): Promise<Session> {
+  const started = await services.db.transaction(async (tx) => {
+    await lockSubjectShared(tx, subject.tenantId, subject.subject);
+    const { generation, raisedAt } = await currentGeneration(tx, subject.tenantId, subject.subject);
+    if (provenAt && raisedAt && raisedAt >= provenAt) return undefined;
+    return { generation, refresh: await storeRefreshToken(tx, services, subject, randomUUID(), generation) };
+  });
+  if (!started) throw unauthorized("The credential changed while signing in; sign in again.");
+  const access = await accessToken(services, subject, started.generation);
+  return sessionOf(services, subject, access, started.refresh);
 }
 
 /**
@@ -89,6 +107,8 @@ const lockFamily = (tx: Database, familyId: string) =>
  * finds its token revoked.
  */
 const subjectLockKey = (tenantId: string, subject: string) => `pers:sessions:${tenantId}:${subject}`;
+const lockSubjectShared = (tx: Transaction, tenantId: string, subject: string) =>
+  tx.execute(sql`select pg_advisory_xact_lock_shared(hashtextextended(${subjectLockKey(tenantId, subject)}, 0))`);
 
 /** Rotates a refresh token; a reused one revokes its family. Every failure is the same 401. */
 export async function refreshSession(services: Services, refreshToken: string): Promise<Session> {
@@ -109,9 +129,10 @@ export async function refreshSession(services: Services, refreshToken: string): 
   if (!(await isSubjectActive(services, subject))) throw refused;
   const rotated = await db.transaction(async (tx) => {
     await lockFamily(tx, stored.familyId);
-    await tx.execute(
-      sql`select pg_advisory_xact_lock_shared(hashtextextended(${subjectLockKey(stored.tenantId, stored.subject)}, 0))`,
-    );
+    await lockSubjectShared(tx, stored.tenantId, stored.subject);
+    // A token written after its subject's revocation (by a sign-in racing it) is of an older generation.
+    const { generation } = await currentGeneration(tx, stored.tenantId, stored.subject);
+    if (stored.generation < generation) return undefined;
     const [current] = await tx
       .select({ usedAt: refreshTokens.usedAt, revokedAt: refreshTokens.revokedAt })
       .from(refreshTokens)
@@ -129,10 +150,11 @@ export async function refreshSession(services: Services, refreshToken: string): 
       return undefined;
     }
     await tx.update(refreshTokens).set({ usedAt: new Date() }).where(eq(refreshTokens.id, stored.id));
-    return storeRefreshToken(tx as unknown as Database, services, subject, stored.familyId);
+    return { generation, refresh: await storeRefreshToken(tx, services, subject, stored.familyId, generation) };
   });
   if (!rotated) throw refused;
-  return sessionOf(services, subject, await accessToken(services, subject), rotated);
+  const access = await accessToken(services, subject, rotated.generation);
+  return sessionOf(services, subject, access, rotated.refresh);
 }
 
 /**

@@ -150,6 +150,8 @@ export const refreshTokens = pgTable(
     level: accessLevel("level").notNull(),
     subject: text("subject").notNull(),
     businessId: uuid("business_id"),
+    /** The subject's session generation it was issued under (auth/revocations.ts): older ones are refused. */
+    generation: integer("generation").notNull().default(0),
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
     usedAt: timestamp("used_at", { withTimezone: true }),
     revokedAt: timestamp("revoked_at", { withTimezone: true }),

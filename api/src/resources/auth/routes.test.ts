@@ -3,7 +3,8 @@ import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { admins, refreshTokens } from "../../db/schema.ts";
-import { refreshSession, startSession } from "../../auth/sessions.ts";
+import { databaseNow, raiseGeneration } from "../../auth/revocations.ts";
+import { refreshSession, revokeSessions, startSession } from "../../auth/sessions.ts";
 import { sha256 } from "../../crypto/hashing.ts";
 import type { Problem } from "../../errors.ts";
 import {
@@ -261,6 +262,29 @@ for (const database of testDatabases()) {
         .from(refreshTokens)
         .where(eq(refreshTokens.subject, `user:${user.id}`));
       assert.ok(revokedFamilies.length > 0 && revokedFamilies.every((token) => token.revokedAt));
+    });
+
+    it("refuses a sign-in whose proof was checked before a revocation, and a refresh token written after one", async () => {
+      const { user } = await insertUser(api, a.id);
+      const subject = { tenantId: a.id, level: "USER" as const, subject: `user:${user.id}` };
+      const isUnauthorized = (error: unknown) => (error as Problem).status === 401;
+      // A new password committed while the old one was being verified: the proof predates the revocation.
+      const provenAt = await databaseNow(api.services.db);
+      await revokeSessions(api.services, a.id, subject.subject);
+      await assert.rejects(startSession(api.services, subject, provenAt), isUnauthorized);
+      const afterwards = await startSession(api.services, subject, await databaseNow(api.services.db));
+      assert.equal((await api.request("GET", "/users/me", { token: afterwards.accessToken })).status, 200);
+
+      // A refresh token written just after a revocation that had already revoked the others (a sign-in
+      // racing it) is of the older generation: refused, like its access token.
+      const racing = await startSession(api.services, subject);
+      const generation = await raiseGeneration(api.services.db, a.id, subject.subject);
+      api.services.revocations.raised(a.id, subject.subject, generation);
+      await assert.rejects(refreshSession(api.services, racing.refreshToken), isUnauthorized);
+      assert.equal((await api.request("GET", "/users/me", { token: racing.accessToken })).status, 401);
+      const fresh = await startSession(api.services, subject);
+      const rotated = await refreshSession(api.services, fresh.refreshToken);
+      assert.equal((await api.request("GET", "/users/me", { token: rotated.accessToken })).status, 200);
     });
 
     it("answers bad bodies with 400 naming the field, other media types with 415, broken JSON with 400", async () => {

@@ -2,6 +2,7 @@
 // Ethereum message carries, and the public keys that verify access tokens.
 import type { Context } from "koa";
 import { access } from "../../auth/principal.ts";
+import { databaseNow } from "../../auth/revocations.ts";
 import { refreshSession, sessionSchema, startSession } from "../../auth/sessions.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
 import { apiKeyGrant, passwordGrant, type Subject } from "./grants.ts";
@@ -36,7 +37,9 @@ export function registerAuth(api: Api) {
     errors: [401, 403, 409, 503],
     responses: { 200: { description: "A new session", schema: sessionSchema } },
     handler: async (ctx) => {
-      ctx.body = await startSession(ctx.services, await prove(ctx, ctx.input.body));
+      // Before the proof is checked: a revocation after this may postdate what it was checked against.
+      const provenAt = await databaseNow(ctx.services.db);
+      ctx.body = await startSession(ctx.services, await prove(ctx, ctx.input.body), provenAt);
     },
   });
 
