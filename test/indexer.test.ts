@@ -3,20 +3,29 @@
 // PostgreSQL when PERS_TEST_DATABASE_URL names one (CI sets it).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer as createHttpServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { network } from "hardhat";
 import { hardhat } from "viem/chains";
-import { encodeFunctionData, hexToBigInt, maxUint64, parseEventLogs, zeroAddress, type Address, type Hash } from "viem";
+import {
+  encodeFunctionData,
+  hexToBigInt,
+  keccak256,
+  maxUint64,
+  parseEventLogs,
+  toHex,
+  zeroAddress,
+  type Address,
+  type Hash,
+} from "viem";
 import { ClaimSource, ContractKind, IssueReason } from "../abi/enums.ts";
 import { campaignRegistryAbi } from "../abi/campaignRegistry.ts";
 import { pointsTokenAbi } from "../abi/pointsToken.ts";
 import { rewardTokenAbi } from "../abi/rewardToken.ts";
 import { rpcUrlVariableFor, writeDeployment } from "../deploy/deployment-file.ts";
 import { signClaimVoucher, signForwardRequest } from "../deploy/signatures.ts";
-import { audit } from "../indexer/audit.ts";
+import { audit, formatAudit, type ValueDifference } from "../indexer/audit.ts";
 import { cacheRequestCounts, rpcRequestCounts, waitForIndexedTransaction } from "../indexer/status.ts";
 import { startIndexer, type IndexerProcess } from "../scripts/indexer-process.ts";
 import {
@@ -33,6 +42,7 @@ import {
 } from "./helpers/fixtures.ts";
 import { implementationOf } from "./helpers/erc1967.ts";
 import { freePort } from "./helpers/ports.ts";
+import { startProxy } from "./helpers/proxy.ts";
 import { createScratchDatabase, type ScratchDatabase } from "./helpers/scratchDatabase.ts";
 
 /** The chain the tests start: Hardhat's local chain id. */
@@ -220,7 +230,23 @@ async function indexedTransactions(url: string): Promise<IndexedTransaction[]> {
   return data.transactions.items;
 }
 
-/** Every token movement the chain logged, as the indexer should have it. */
+/** TenantFactory: the audit checks each tenant's tokens against its getters. */
+const factoryOf = (activity: Activity) => activity.protocol.factory.address;
+
+/** The indexer's audit answers, as far as the tests rewrite them. */
+type BalancesPage = {
+  balances: { token: string; tokenId: string; owner: string; amount: string }[];
+  next: string | null;
+};
+type TenantSummary = {
+  tokens: { address: string; standard: string }[];
+  statistics: { token: string; holders: number }[];
+};
+const isTenantSummary = (path: string) => /^\/audit\/\d+\/[^/?]+(\?|$)/.test(path);
+
+const show = (value: unknown) => JSON.stringify(value, (_, v: unknown) => (typeof v === "bigint" ? String(v) : v));
+
+/** Every movement of value the chain logged, as the indexer should have it (a transfer of nothing is none). */
 async function chainMovements(activity: Activity) {
   const { publicClient } = activity.protocol;
   const movements: { token: string; tokenId: string; from: string; to: string; amount: string; hash: string }[] = [];
@@ -255,7 +281,10 @@ async function chainMovements(activity: Activity) {
   }
   const key = (m: { token: string; tokenId: string; from: string; to: string; amount: string; hash: string }) =>
     [m.hash, m.token, m.tokenId, m.from, m.to, m.amount].map((part) => part.toLowerCase()).join(":");
-  return movements.map(key).sort();
+  return movements
+    .filter((m) => m.amount !== "0")
+    .map(key)
+    .sort();
 }
 
 const variants = [
@@ -314,6 +343,7 @@ for (const variant of variants) {
         await indexer?.stop();
         await server?.close();
         await database?.drop();
+        if (deployments) rmSync(deployments, { recursive: true, force: true });
       },
       { timeout: 30_000 },
     );
@@ -610,7 +640,12 @@ for (const variant of variants) {
     });
 
     it("passes the audit: balances, supplies and attributable mints all equal the chain's", async () => {
-      const result = await audit({ chainId: localChainId, rpcUrl, indexerUrl: indexer.url });
+      const result = await audit({
+        chainId: localChainId,
+        rpcUrl,
+        indexerUrl: indexer.url,
+        factory: factoryOf(activity),
+      });
       assert.deepEqual(result.differences, []);
       assert.equal(result.ok, true);
       // Both tenants' points, tenant A's reward and status ids.
@@ -642,10 +677,18 @@ for (const variant of variants) {
             PONDER_CACHE_BYTES: "1",
           },
           onOutput: (text) => (backfillOutput += text),
+        }).catch((error: Error) => {
+          rmSync(backfillDir, { recursive: true, force: true });
+          throw new Error(`${error.message}\n${backfillOutput.slice(-3000)}`);
         });
         try {
           assert.deepEqual(await indexedTransactions(backfilled.url), await indexedTransactions(indexer.url));
-          const backfilledAudit = await audit({ chainId: localChainId, rpcUrl, indexerUrl: backfilled.url });
+          const backfilledAudit = await audit({
+            chainId: localChainId,
+            rpcUrl,
+            indexerUrl: backfilled.url,
+            factory: factoryOf(activity),
+          });
           assert.deepEqual(backfilledAudit.differences, []);
           // Ponder 0.16 asked for each handled event separately (about seventy requests per block
           // range); patches/ponder+0.16.10.patch backports 0.17's fix, which merges the events of
@@ -673,46 +716,174 @@ for (const variant of variants) {
       // UPDATE fails at once: Ponder's live-query trigger writes to a temporary table that exists
       // only in Ponder's own session. With triggers off (session_replication_role = replica) it
       // works and Ponder keeps serving, but then the change is also hidden from Ponder's reorg log.
-      const proxy = createHttpServer(async (request, response) => {
-        const chunks: Buffer[] = [];
-        for await (const chunk of request) chunks.push(chunk as Buffer);
-        const upstream = await fetch(`${indexer.url}${request.url}`, {
-          method: request.method,
-          headers: { "content-type": request.headers["content-type"] ?? "application/json" },
-          body: request.method === "POST" ? Buffer.concat(chunks) : undefined,
-        });
-        let body = await upstream.text();
-        if (request.url?.includes("/balances")) {
-          const page = JSON.parse(body) as { balances: { owner: string; token: string; amount: string }[] };
+      const proxy = await startProxy({
+        upstream: indexer.url,
+        rewrite: (path, body) => {
+          if (!path.includes("/balances")) return body;
+          const page = JSON.parse(body) as BalancesPage;
           for (const row of page.balances) {
             if (row.owner === bob && row.token === a.points.address.toLowerCase())
               row.amount = String(BigInt(row.amount) + 1n);
           }
-          body = JSON.stringify(page);
-        }
-        response.writeHead(upstream.status, {
-          "content-type": upstream.headers.get("content-type") ?? "application/json",
-        });
-        response.end(body);
+          return JSON.stringify(page);
+        },
       });
-      await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-      const indexerUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
       try {
-        const result = await audit({ chainId: localChainId, rpcUrl, indexerUrl });
+        const result = await audit({
+          chainId: localChainId,
+          rpcUrl,
+          indexerUrl: proxy.url,
+          factory: factoryOf(activity),
+        });
         assert.equal(result.ok, false);
-        const balanceDifference = result.differences.find((d) => d.what === "balance");
-        assert.ok(
-          balanceDifference,
-          JSON.stringify(result.differences, (_, v) => (typeof v === "bigint" ? String(v) : v)),
-        );
+        const balanceDifference = result.differences.find((d): d is ValueDifference => d.what === "balance");
+        assert.ok(balanceDifference, show(result.differences));
         assert.equal(balanceDifference.owner?.toLowerCase(), bob);
         assert.equal(balanceDifference.token.toLowerCase(), a.points.address.toLowerCase());
         assert.equal(balanceDifference.indexed, balanceDifference.chain + 1n);
         assert.ok(result.differences.some((d) => d.what === "sum of balances vs totalSupply"));
       } finally {
-        proxy.close();
+        await proxy.close();
       }
     });
+
+    it("fails the audit and names the token when its indexed holders are not its non-zero balances", async () => {
+      const [a] = activity.tenants;
+      const points = a.points.address.toLowerCase() as Address;
+      const proxy = await startProxy({
+        upstream: indexer.url,
+        rewrite: (path, body) => {
+          if (!isTenantSummary(path)) return body;
+          const summary = JSON.parse(body) as TenantSummary;
+          for (const row of summary.statistics) if (row.token === points) row.holders += 1;
+          return JSON.stringify(summary);
+        },
+      });
+      try {
+        const result = await audit({
+          chainId: localChainId,
+          rpcUrl,
+          indexerUrl: proxy.url,
+          factory: factoryOf(activity),
+        });
+        const holders = result.tokens.find((row) => row.token === points);
+        assert.ok(holders && holders.holders > 1, show(result.tokens));
+        assert.deepEqual(
+          result.differences.map((d) => [d.what, d.token, d.indexed, d.chain]),
+          [["holders", points, BigInt(holders.holders), BigInt(holders.holders - 1)]],
+          show(result.differences),
+        );
+        assert.equal(result.ok, false);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it("fails the audit and names the token when the indexer lost one of the tenant's tokens, or has one the chain has not", async () => {
+      const [a] = activity.tenants;
+      const reward = a.reward.address.toLowerCase() as Address;
+      const stranger = "0x00000000000000000000000000000000000dead1";
+      // As if the indexer had never seen tenant A's reward token: no token, no statistics, no balances;
+      // and as if it had a points token of tenant A that the factory does not know.
+      const proxy = await startProxy({
+        upstream: indexer.url,
+        rewrite: (path, body) => {
+          if (path.includes("/balances")) {
+            const page = JSON.parse(body) as BalancesPage;
+            return JSON.stringify({ ...page, balances: page.balances.filter((row) => row.token !== reward) });
+          }
+          if (!isTenantSummary(path)) return body;
+          const summary = JSON.parse(body) as TenantSummary;
+          if (!summary.tokens.some((row) => row.address === reward)) return body; // tenant B
+          const points = summary.tokens.find((row) => row.standard === "ERC20")!;
+          return JSON.stringify({
+            ...summary,
+            tokens: [...summary.tokens.filter((row) => row.address !== reward), { ...points, address: stranger }],
+            statistics: summary.statistics.filter((row) => row.token !== reward),
+          });
+        },
+      });
+      try {
+        const result = await audit({
+          chainId: localChainId,
+          rpcUrl,
+          indexerUrl: proxy.url,
+          factory: factoryOf(activity),
+        });
+        assert.deepEqual(
+          result.differences.map((d) => [d.what, d.tenantId, d.token, d.indexed, d.chain]),
+          [
+            ["token", a.tenantId, reward, false, true],
+            ["token", a.tenantId, stranger, true, false],
+          ],
+          show(result.differences),
+        );
+        assert.equal(result.ok, false);
+        assert.match(formatAudit(result), new RegExp(`token ${reward}: on chain, not indexed`));
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it("answers bad input of its REST routes with a 400 problem that names no file, and takes addresses in any case", async () => {
+      const [a] = activity.tenants;
+      const points = a.points.address;
+      const bad = [
+        `/audit/2199023255552/${points}`,
+        `/audit/2199023255552/${points}/balances`,
+        `/audit/0/${points}`,
+        `/audit/${localChainId}/${points}/balances?limit=1.5`,
+        `/audit/${localChainId}/${points}/balances?limit=0`,
+        `/audit/${localChainId}/${points}/balances?limit=5001`,
+        `/audit/${localChainId}/${points}/balances?limit=ten`,
+        `/audit/${localChainId}/${points}/balances?limit=`,
+        `/audit/${localChainId}/${points}/balances?after=${points}:${"9".repeat(100)}:${points}`,
+        `/audit/${localChainId}/${points}/balances?after=${points}:1`,
+        `/accounts/0x1234/portfolio`,
+        `/sql/db?sql=not-json`,
+        `/sql/live?sql=not-json`,
+        `/sql/db?sql=${encodeURIComponent(JSON.stringify({ json: { params: [] } }))}`,
+      ];
+      for (const path of bad) {
+        const response = await fetch(`${indexer.url}${path}`);
+        const text = await response.text();
+        assert.equal(response.status, 400, `${path}: ${text}`);
+        assert.equal(response.headers.get("content-type"), "application/problem+json", path);
+        assert.doesNotMatch(text, /node_modules|\.[jt]s\b|\/work\//, path);
+      }
+
+      const upper = (hex: string) => `0x${hex.slice(2).toUpperCase()}`;
+      const alice = activity.protocol.accounts.alice.account.address;
+      for (const path of [
+        (key: string) => `/audit/${localChainId}/${key}`,
+        (key: string) => `/audit/${localChainId}/${key}/balances?limit=2`,
+      ]) {
+        for (const key of [points, a.tenantId]) {
+          const answers = await Promise.all(
+            [key.toLowerCase(), upper(key)].map(async (k) => {
+              const response = await fetch(`${indexer.url}${path(k)}`);
+              return [response.status, await response.json()];
+            }),
+          );
+          assert.equal(answers[0]![0], 200, path(key));
+          assert.deepEqual(answers[1], answers[0], path(upper(key)));
+        }
+      }
+      const page = (await (
+        await fetch(`${indexer.url}/audit/${localChainId}/${points}/balances?limit=2`)
+      ).json()) as BalancesPage;
+      assert.equal(page.balances.length, 2);
+      assert.notEqual(page.next, null);
+      const portfolios = await Promise.all(
+        [alice.toLowerCase(), upper(alice)].map(async (k) => {
+          const response = await fetch(`${indexer.url}/accounts/${k}/portfolio`);
+          return [response.status, await response.json()];
+        }),
+      );
+      assert.equal(portfolios[0]![0], 200);
+      assert.deepEqual(portfolios[1], portfolios[0]);
+    });
+
     it("follows a reorg: the replaced blocks' movements disappear and the new chain's appear, with no ghost", async () => {
       const [a] = activity.tenants;
       const { publicClient, accounts } = activity.protocol;
@@ -768,8 +939,126 @@ for (const variant of variants) {
         await indexedTransactions(indexer.url).then((all) => all.length),
         (await chainMovements(activity)).length,
       );
-      const result = await audit({ chainId: localChainId, rpcUrl, indexerUrl: indexer.url });
+      const result = await audit({
+        chainId: localChainId,
+        rpcUrl,
+        indexerUrl: indexer.url,
+        factory: factoryOf(activity),
+      });
       assert.deepEqual(result.differences, []);
+    });
+
+    it("records no balance, statistics or transaction for a transfer of nothing", async () => {
+      const [a] = activity.tenants;
+      const { publicClient, accounts } = activity.protocol;
+      const alice = accounts.alice.account.address;
+      const bob = accounts.bob.account.address;
+      const outsider = accounts.outsider.account.address;
+      const before = await audit({
+        chainId: localChainId,
+        rpcUrl,
+        indexerUrl: indexer.url,
+        factory: factoryOf(activity),
+      });
+      // Anyone can log these: 300 reward ids that nobody holds, moved from and to oneself; an id
+      // nobody holds, and points nobody has, given away; and a points transfer out of someone
+      // else's account (with no allowance: it moves nothing), the stuff of address poisoning.
+      const ids = Array.from({ length: 300 }, (_, i) => 1000n + BigInt(i));
+      const asOutsider = { account: accounts.outsider.account };
+      const nothing = [
+        await a.reward.write.safeBatchTransferFrom([outsider, outsider, ids, ids.map(() => 0n), "0x"], asOutsider),
+        await a.reward.write.safeTransferFrom([outsider, bob, 999n, 0n, "0x"], asOutsider),
+        await a.points.write.transfer([bob, 0n], asOutsider),
+        await a.points.write.transferFrom([alice, outsider, 0n], asOutsider),
+      ];
+      for (const hash of nothing)
+        assert.equal((await publicClient.waitForTransactionReceipt({ hash })).status, "success");
+      // A movement of value after them: once it is indexed, so are they.
+      const marker = await a.points.write.transfer([bob, 1n], { account: accounts.alice.account });
+      await publicClient.waitForTransactionReceipt({ hash: marker });
+      await waitForIndexedTransaction(indexer.url, marker);
+
+      const data = await graphql<{
+        tokenStatisticss: { items: { tokenId: string; holders: number }[] };
+        balances: { items: { token: string; tokenId: string; amount: string }[] };
+        transactions: { items: { transactionHash: string }[] };
+      }>(
+        indexer.url,
+        `
+          query ($reward: String!, $outsider: String!, $hashes: [String!]) {
+            tokenStatisticss(where: { token: $reward }) {
+              items {
+                tokenId
+                holders
+              }
+            }
+            balances(where: { owner: $outsider }) {
+              items {
+                token
+                tokenId
+                amount
+              }
+            }
+            transactions(where: { transactionHash_in: $hashes }) {
+              items {
+                transactionHash
+              }
+            }
+          }
+        `,
+        {
+          reward: a.reward.address.toLowerCase(),
+          outsider: outsider.toLowerCase(),
+          hashes: nothing.map((hash) => hash.toLowerCase()),
+        },
+      );
+      assert.deepEqual(
+        data.tokenStatisticss.items.map((row) => row.tokenId),
+        [String(REWARD_ID)],
+      );
+      assert.deepEqual(data.balances.items, []);
+      assert.deepEqual(data.transactions.items, []);
+      const result = await audit({
+        chainId: localChainId,
+        rpcUrl,
+        indexerUrl: indexer.url,
+        factory: factoryOf(activity),
+      });
+      assert.deepEqual(result.differences, []);
+      assert.deepEqual(
+        result.tokens.map((row) => [row.token, row.tokenId, row.holders]),
+        before.tokens.map((row) => [row.token, row.tokenId, row.holders]),
+      );
+    });
+
+    it("reads a page of holders' balances from the chain in one eth_call", async () => {
+      const [, b] = activity.tenants;
+      const { publicClient } = activity.protocol;
+      // 80 new holders of tenant B's points, from its first campaign (100 claims' budget, 2 spent).
+      const recipients = Array.from({ length: 80 }, (_, i) => keccak256(toHex(`holder-${i}`)).slice(0, 42) as Address);
+      const hash = await b.campaigns.write.claimBatch([
+        recipients.map((recipient, i) => claimRequest(1n, 1000n + BigInt(i), recipient)),
+      ]);
+      assert.equal((await publicClient.waitForTransactionReceipt({ hash })).status, "success");
+      await waitForIndexedTransaction(indexer.url, hash);
+
+      const rpc = await startProxy({ upstream: rpcUrl });
+      try {
+        const result = await audit({
+          chainId: localChainId,
+          rpcUrl: rpc.url,
+          indexerUrl: indexer.url,
+          factory: factoryOf(activity),
+          tenant: b.tenantId,
+        });
+        assert.deepEqual(result.differences, []);
+        const points = result.tokens.find((row) => row.token === b.points.address.toLowerCase());
+        assert.ok(points && points.holders >= 80, show(result.tokens));
+        // One for the tenant's tokens, one for the page of balances (fewer than 500), one for the supplies.
+        assert.equal(rpc.rpcMethods.filter((method) => method === "eth_call").length, 3, rpc.rpcMethods.join());
+      } finally {
+        await rpc.close();
+      }
     });
   });
 }

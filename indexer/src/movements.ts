@@ -3,6 +3,10 @@
 // The id is Ponder's event id (so that Ponder can predict the row and prefetch it in batches when its
 // cache no longer holds every row); the items after the first of an ERC-1155 batch add their index.
 // Balances are keyed by values taken straight from the event (./rowKeys.ts).
+// A transfer of nothing is no movement and leaves no row at all: anyone can log one, for ids nobody
+// holds (an ERC-1155 batch of hundreds) and out of anyone's account (an ERC-20 transferFrom with no
+// allowance moves 0), and rows for it would add statistics and holders that never held anything,
+// and a stranger's entries to an account's history (the stuff of address poisoning).
 import type { Context, Event } from "ponder:registry";
 import { balance, tokenStatistics, transaction } from "ponder:schema";
 import { zeroAddress, type Address } from "viem";
@@ -37,6 +41,8 @@ export async function recordMovement(event: LogEvent, context: Context, movement
           account: type === "MINT" ? to : from,
           isMint: type === "MINT",
         });
+  // After explain, so that an issue of 0 uses up its own cause rather than the next mint's.
+  if (amount === 0n) return;
 
   const inserted = await context.db
     .insert(transaction)

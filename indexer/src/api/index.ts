@@ -3,19 +3,54 @@
 import { db } from "ponder:api";
 import schema, { balance, tenant, tenantContract, token, tokenStatistics, transaction } from "ponder:schema";
 import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
 import { and, asc, client, eq, gt, graphql, ne, or, sql, sum } from "ponder";
-import { isAddress, isHex, type Address, type Hex } from "viem";
+import { isAddress as isAnyAddress, isHex, maxUint256, type Address, type Hex } from "viem";
 
 const app = new Hono();
 
-app.use("/graphql", graphql({ db, schema }));
-app.use("/sql/*", client({ db, schema }));
-
-type Problem = { status: 400 | 404; title: string; detail: string };
+type Problem = { status: 400 | 404 | 500; title: string; detail: string };
 const problem = (
   c: { json: (body: unknown, status: number, headers: Record<string, string>) => Response },
   p: Problem,
 ) => c.json({ type: "about:blank", ...p }, p.status, { "content-type": "application/problem+json" });
+
+// Ponder answers an error it did not expect with a 500 that names its files and the request; the
+// routes of this file answer it with one that says nothing, and the indexer logs it.
+app.onError((error, c) => {
+  console.error(`${c.req.method} ${c.req.path} failed:`, error);
+  return problem(c, { status: 500, title: "Internal error", detail: "the indexer could not answer this request" });
+});
+
+/** Ponder's SQL client throws on a `sql` parameter that is not the JSON that @ponder/client sends
+ * (and /sql/live would count the failed request as a live query for good). */
+const sqlParameter = createMiddleware(async (c, next) => {
+  if (c.req.path !== "/sql/db" && c.req.path !== "/sql/live") return next();
+  const query = c.req.query("sql");
+  let parsed: { json?: { sql?: unknown } } | undefined;
+  try {
+    parsed = query === undefined ? undefined : (JSON.parse(query) as typeof parsed);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed?.json?.sql !== "string")
+    return problem(c, {
+      status: 400,
+      title: "Invalid query",
+      detail: "sql must be a query as @ponder/client sends it",
+    });
+  return next();
+});
+
+app.use("/graphql", graphql({ db, schema }));
+app.use("/sql/*", sqlParameter, client({ db, schema }));
+
+/** Any address, checksummed or in one case: the tables hold them in lower case. */
+const isAddress = (value: string): value is Address => isAnyAddress(value, { strict: false });
+
+/** PostgreSQL's integer, the type of every chainId column: a larger id makes the query fail. */
+const MAX_CHAIN_ID = 2_147_483_647;
+const PAGE = { default: 1000, max: 5000 };
 
 /** Every non-zero balance of an address, on every chain and tenant, with its token. */
 app.get("/accounts/:address/portfolio", async (c) => {
@@ -47,7 +82,7 @@ async function findTenant(chainId: number, key: string): Promise<Hex | undefined
     const [row] = await db
       .select({ id: tenant.id })
       .from(tenant)
-      .where(and(eq(tenant.chainId, chainId), eq(tenant.id, key)));
+      .where(and(eq(tenant.chainId, chainId), eq(tenant.id, key.toLowerCase() as Hex)));
     return row?.id;
   }
   if (!isAddress(key)) return undefined;
@@ -59,9 +94,13 @@ async function findTenant(chainId: number, key: string): Promise<Hex | undefined
 }
 
 function parseTenantRoute(chainIdParam: string, tenantParam: string): { chainId: number } | Problem {
-  const chainId = Number(chainIdParam);
-  if (!Number.isSafeInteger(chainId) || chainId <= 0) {
-    return { status: 400, title: "Invalid chain id", detail: `${chainIdParam} is not a chain id` };
+  const chainId = /^\d{1,10}$/.test(chainIdParam) ? Number(chainIdParam) : NaN;
+  if (!(chainId >= 1 && chainId <= MAX_CHAIN_ID)) {
+    return {
+      status: 400,
+      title: "Invalid chain id",
+      detail: `${chainIdParam} is not a chain id (a whole number from 1 to ${MAX_CHAIN_ID})`,
+    };
   }
   if (!isHex(tenantParam))
     return { status: 400, title: "Invalid tenant", detail: "give a tenant id or a contract address" };
@@ -131,17 +170,20 @@ app.get("/audit/:chainId/:tenant/balances", async (c) => {
       title: "Unknown tenant",
       detail: `no tenant ${c.req.param("tenant")} on chain ${parsed.chainId}`,
     });
-  const limit = Math.min(Math.max(Number(c.req.query("limit") ?? 1000) || 1000, 1), 5000);
+  const limit = parseLimit(c.req.query("limit"));
+  if (typeof limit !== "number") return problem(c, limit);
   const after = c.req.query("after")?.split(":");
   let cursor;
   if (after) {
     const [afterToken, afterId, afterOwner] = after;
     if (
+      after.length !== 3 ||
       !afterToken ||
       !isAddress(afterToken) ||
       !afterOwner ||
       !isAddress(afterOwner) ||
-      !/^\d+$/.test(afterId ?? "")
+      !/^\d{1,78}$/.test(afterId ?? "") ||
+      BigInt(afterId!) > maxUint256
     ) {
       return problem(c, { status: 400, title: "Invalid cursor", detail: "after must be token:tokenId:owner" });
     }
@@ -165,6 +207,14 @@ app.get("/audit/:chainId/:tenant/balances", async (c) => {
     next: rows.length === limit && last ? `${last.token}:${last.tokenId}:${last.owner}` : null,
   });
 });
+
+/** A page's size: `PAGE.default` if not given, else a whole number from 1 to `PAGE.max`. */
+function parseLimit(param: string | undefined): number | Problem {
+  if (param === undefined) return PAGE.default;
+  const limit = /^\d{1,4}$/.test(param) ? Number(param) : NaN;
+  if (limit >= 1 && limit <= PAGE.max) return limit;
+  return { status: 400, title: "Invalid limit", detail: `limit must be a whole number from 1 to ${PAGE.max}` };
+}
 
 /** JSON has no bigint: amounts and ids travel as decimal strings. */
 function stringify<row extends Record<string, unknown>>(row: row) {
