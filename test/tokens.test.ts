@@ -518,8 +518,12 @@ for (const kind of ["reward", "status"] as const) {
         const f = await networkHelpers.loadFixture(fixture);
         const token = await tokenOf(f);
         await token.write.defineClass([42n, 0n, "ipfs://class-42"]);
+        // Changing a class's URI is the tenant admin's (test/solidity/TokenClassChanges.t.sol).
+        const admin = f.accounts.tenantAdmin.account;
+        await token.write.grantRole([await token.read.CAMPAIGN_MANAGER_ROLE(), admin.address], { account: admin });
+        const hash = await token.write.defineClass([42n, 0n, ""], { account: admin });
 
-        await viem.assertions.emitWithArgs(token.write.defineClass([42n, 0n, ""]), token, "URI", [baseUri, 42n]);
+        await viem.assertions.emitWithArgs(hash, token, "URI", [baseUri, 42n]);
         assert.equal(await token.read.uri([42n]), baseUri);
         assert.equal(await token.read.uri([definedId]), baseUri);
         assert.equal(await token.read.uri([999n]), baseUri);
@@ -539,7 +543,10 @@ for (const kind of ["reward", "status"] as const) {
         );
         await token.write.defineClass([42n, 5n, ""]);
         assert.equal(await token.read.maxSupply([42n]), 5n);
-        await token.write.defineClass([42n, 0n, ""]);
+        // Removing a cap is the tenant admin's (test/solidity/TokenClassChanges.t.sol).
+        const admin = f.accounts.tenantAdmin.account;
+        await token.write.grantRole([await token.read.CAMPAIGN_MANAGER_ROLE(), admin.address], { account: admin });
+        await token.write.defineClass([42n, 0n, ""], { account: admin });
         assert.equal(await token.read.maxSupply([42n]), 0n);
       });
 

@@ -62,6 +62,14 @@ abstract contract MultiTokenUpgradeable is
         uint256 maxSupply_,
         string calldata classUri
     ) external onlyRole(CAMPAIGN_MANAGER_ROLE) {
+        TokenClass storage class = _getMultiTokenStorage().classes[id];
+        if (
+            class.defined &&
+            !_keepsOrTightens(class, maxSupply_, classUri) &&
+            !hasRole(DEFAULT_ADMIN_ROLE, _msgSender())
+        ) {
+            revert TokenClassChangeNeedsAdmin(id);
+        }
         uint256 supply = totalSupply(id);
         if (maxSupply_ != 0 && maxSupply_ < supply) revert TokenClassMaxSupplyBelowSupply(id, maxSupply_, supply);
         _getMultiTokenStorage().classes[id] = TokenClass({defined: true, maxSupply: maxSupply_, uri: classUri});
@@ -140,6 +148,18 @@ abstract contract MultiTokenUpgradeable is
             if (supply > cap) revert TokenClassMaxSupplyExceeded(id, cap, supply);
         }
         _mint(to, id, amount, "");
+    }
+
+    /// @dev Whether redefining `class` as `maxSupply_` and `classUri` keeps or lowers its cap (0, no
+    /// cap, is the highest) and keeps its URI: all that the platform's operators may do to a class.
+    function _keepsOrTightens(
+        TokenClass storage class,
+        uint256 maxSupply_,
+        string calldata classUri
+    ) private view returns (bool) {
+        uint256 cap = class.maxSupply;
+        bool capKeptOrLowered = cap == 0 || (maxSupply_ != 0 && maxSupply_ <= cap);
+        return capKeptOrLowered && keccak256(bytes(classUri)) == keccak256(bytes(class.uri));
     }
 
     function _useReference(bytes32 ref) private {

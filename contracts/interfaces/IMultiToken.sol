@@ -23,6 +23,11 @@ interface IMultiToken is ITenantToken {
     /// @notice A class's maximum supply cannot be set below what already exists.
     error TokenClassMaxSupplyBelowSupply(uint256 id, uint256 maxSupply, uint256 supply);
 
+    /// @notice Only the tenant's admin may raise or remove the maximum supply of class `id`, or change
+    /// its URI: the platform's operators also hold the campaign manager role, and a tenant's caps must
+    /// hold against them.
+    error TokenClassChangeNeedsAdmin(uint256 id);
+
     /// @notice Sets up the token. Called once, by the factory, in the transaction that deploys the proxy.
     /// @param baseUri The URI of every class that has none of its own.
     /// @param admin Receives the admin, upgrader and pauser roles.
@@ -32,7 +37,10 @@ interface IMultiToken is ITenantToken {
     function CAMPAIGN_MANAGER_ROLE() external view returns (bytes32);
 
     /// @notice Defines class `id`, or changes its maximum supply (0: unlimited) and URI (empty: the
-    /// base URI). Campaign manager role.
+    /// base URI). Campaign manager role. Once `id` is defined, a caller without `DEFAULT_ADMIN_ROLE`
+    /// may only keep or lower its maximum supply (0, unlimited, is the highest) and must keep its URI,
+    /// or the call reverts with {TokenClassChangeNeedsAdmin}; the tenant's admin, given the campaign
+    /// manager role, may change both.
     function defineClass(uint256 id, uint256 maxSupply, string calldata classUri) external;
 
     /// @notice Whether `id` is a defined class.

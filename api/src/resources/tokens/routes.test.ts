@@ -66,7 +66,28 @@ for (const database of testDatabases()) {
         send(platform.writeContract({ address: token, abi, functionName: "defineClass", args: [id, maxSupply, uri] }));
       await define(aSuite.rewardToken, rewardTokenAbi, 1n, 100n, "https://alpha.example/one.json");
       await define(aSuite.rewardToken, rewardTokenAbi, 2n, 0n, "");
-      await define(aSuite.rewardToken, rewardTokenAbi, 1n, 200n, "https://alpha.example/one-v2.json");
+      // Raising a class's cap and changing its URI take the tenant's admin (with the campaign manager role).
+      const campaignManager = await clients().publicClient.readContract({
+        address: aSuite.rewardToken,
+        abi: rewardTokenAbi,
+        functionName: "CAMPAIGN_MANAGER_ROLE",
+      });
+      await send(
+        admin.writeContract({
+          address: aSuite.rewardToken,
+          abi: rewardTokenAbi,
+          functionName: "grantRole",
+          args: [campaignManager, admin.account.address],
+        }),
+      );
+      await send(
+        admin.writeContract({
+          address: aSuite.rewardToken,
+          abi: rewardTokenAbi,
+          functionName: "defineClass",
+          args: [1n, 200n, "https://alpha.example/one-v2.json"],
+        }),
+      );
       await define(aSuite.statusToken, statusTokenAbi as never, 7n, 1n, "https://alpha.example/gold.json");
       await define(b.tenant.contracts.rewardToken, rewardTokenAbi, 3n, 9n, B_CLASS_URI);
       await send(
