@@ -260,7 +260,11 @@ export const forwardKind: JobKind<ForwardPayload> = {
       forwarder,
       jobs.map((job) => job.payload.request),
     );
-    const latest = await context.chain.publicClient.getBlock();
+    // Read only when a request was refused: settle runs inside the confirmer's transaction, which
+    // should not wait on the chain in the common case.
+    let latestTimestamp: number | undefined;
+    const latestBlockTime = async () =>
+      (latestTimestamp ??= Number((await context.chain.publicClient.getBlock()).timestamp));
     for (const job of jobs) {
       const { request } = job.payload;
       const outcome = outcomes.get(signerKey(request.from, request.nonce));
@@ -315,7 +319,7 @@ export const forwardKind: JobKind<ForwardPayload> = {
           continue;
         }
         const waiting =
-          request.deadline > Number(latest.timestamp) &&
+          request.deadline > (await latestBlockTime()) &&
           nonce > chainNonce &&
           (await earlierNonceQueued(context.db, job.chainId, forwarder, request.from, chainNonce, nonce));
         if (waiting) {
@@ -341,7 +345,7 @@ export const forwardKind: JobKind<ForwardPayload> = {
             status: "FAILED",
             transactionHash: receipt.transactionHash,
             error:
-              request.deadline <= Number(latest.timestamp)
+              request.deadline <= (await latestBlockTime())
                 ? "The request's deadline passed before it was relayed."
                 : "The forwarder refused the request (its nonce was used or skipped).",
           },
