@@ -54,6 +54,9 @@ export async function startApi({
     logger: log,
     tokenLifetimeSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
     pollMs: config.SESSION_REVOCATION_POLL_MS,
+  }).catch(async (error: unknown) => {
+    await database.close();
+    throw error;
   });
   const services: Services = {
     config,

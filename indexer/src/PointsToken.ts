@@ -19,7 +19,8 @@ ponder.on("PointsToken:Transfer", async ({ event, context }) => {
     amount: value,
     batchIndex: 0,
   });
-  if (from !== zeroAddress) await refreshAllowances(event, context, from);
+  // A transfer of nothing spends no allowance, and anyone can log one out of anyone's account.
+  if (from !== zeroAddress && value !== 0n) await refreshAllowances(event, context, from);
 });
 
 ponder.on("PointsToken:Approval", ({ event, context }) => onApproval(event, context));

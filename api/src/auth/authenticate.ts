@@ -8,6 +8,7 @@ import { z } from "zod";
 import { apiKeys, tenants } from "../db/schema.ts";
 import { forbidden, unauthorized } from "../errors.ts";
 import { sha256 } from "../crypto/hashing.ts";
+import type { FoundApiKey } from "./apiKeyCache.ts";
 import { LEVELS, type Access, type Principal, type TenantPrincipal } from "./principal.ts";
 
 const accessClaims = z.object({
@@ -53,13 +54,22 @@ const sameSecret = (given: string, expected: string) => {
   return a.length === b.length && timingSafeEqual(a, b);
 };
 
-/** An API key as a principal, or undefined when it is unknown or revoked. */
-export async function principalForApiKey(ctx: Context, key: string): Promise<Principal | undefined> {
+/**
+ * An API key as a principal, or undefined when it is unknown or revoked. `fresh`: read from the
+ * database, not from what this process keeps (API_KEY_CACHE_MS), as exchanging a key for a session
+ * must: a key revoked through another process a moment ago would otherwise get a session that
+ * outlives its revocation.
+ */
+export async function principalForApiKey(
+  ctx: Context,
+  key: string,
+  { fresh = false } = {},
+): Promise<Principal | undefined> {
   const platformKey = ctx.services.config.PLATFORM_API_KEY;
   if (platformKey && sameSecret(key, platformKey)) return { kind: "platform", subject: "platform" };
   const { db, apiKeys: keptKeys } = ctx.services;
   const hash = sha256(key);
-  const found = await keptKeys.find(hash, async () => {
+  const read = async (): Promise<FoundApiKey | undefined> => {
     const [row] = await db
       .select({ id: apiKeys.id, tenantId: apiKeys.tenantId, level: apiKeys.level, lastUsedAt: apiKeys.lastUsedAt })
       .from(apiKeys)
@@ -75,7 +85,8 @@ export async function principalForApiKey(ctx: Context, key: string): Promise<Pri
       apiKeyId: row.id,
     } as const;
     return { principal, lastUsedAt: row.lastUsedAt };
-  });
+  };
+  const found = fresh ? await read() : await keptKeys.find(hash, read);
   if (!found) return undefined;
   const now = new Date();
   if (!found.lastUsedAt || now.getTime() - found.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {

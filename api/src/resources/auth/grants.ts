@@ -39,7 +39,7 @@ export const passwordGrant: Grant<"password"> = async (ctx, { email, password })
 };
 
 export const apiKeyGrant: Grant<"api_key"> = async (ctx, { apiKey }) => {
-  const principal = await principalForApiKey(ctx, apiKey);
+  const principal = await principalForApiKey(ctx, apiKey, { fresh: true });
   if (principal?.kind !== "tenant") throw unauthorized("Unknown or revoked API key.");
   return { tenantId: principal.tenantId, level: principal.level, subject: principal.subject };
 };

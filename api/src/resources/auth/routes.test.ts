@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
 import { decodeJwt, decodeProtectedHeader } from "jose";
-import { admins, refreshTokens } from "../../db/schema.ts";
+import { admins, apiKeys, refreshTokens } from "../../db/schema.ts";
 import { databaseNow, raiseGeneration } from "../../auth/revocations.ts";
 import { refreshSession, revokeSessions, startSession } from "../../auth/sessions.ts";
 import { sha256 } from "../../crypto/hashing.ts";
@@ -144,6 +144,14 @@ for (const database of testDatabases()) {
       assert.equal(refreshed.status, 401);
       const unknown = await api.request("POST", "/auth/token", { body: { type: "api_key", apiKey: "pers_sk_nope" } });
       assert.equal(unknown.status, 401);
+
+      // Revoked through another API process a moment ago: this process may still keep the key for
+      // API_KEY_CACHE_MS, but exchanging it reads the database.
+      const third = await api.request("POST", "/api-keys", { token: a.adminToken, body: { name: "elsewhere" } });
+      const exchange = () => api.request("POST", "/auth/token", { body: { type: "api_key", apiKey: third.body.key } });
+      assert.equal((await exchange()).status, 200);
+      await api.services.db.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, third.body.id));
+      assert.equal((await exchange()).status, 401);
     });
 
     it("rotates refresh tokens; one used twice is refused and revokes its whole family", async () => {

@@ -359,8 +359,12 @@ for (const database of testDatabases()) {
       assert.equal((await api.request("DELETE", `/businesses/${place.body.id}`)).status, 401);
       assert.equal((await rowOf(place.body.id)).active, true);
 
+      const acting = { token: session.accessToken };
+      assert.equal((await api.request("GET", `/businesses/${place.body.id}`, acting)).status, 200);
       assert.equal((await api.request("DELETE", `/businesses/${place.body.id}`, { token: a.adminToken })).status, 204);
       assert.equal((await rowOf(place.body.id)).active, false);
+      // Its members' access tokens stop with it, not when they expire.
+      assert.equal((await api.request("GET", `/businesses/${place.body.id}`, acting)).status, 401);
       const second = await api.request("POST", "/auth/refresh", { body: { refreshToken: first.body.refreshToken } });
       assert.equal(second.status, 401);
       assert.equal(
@@ -446,7 +450,10 @@ for (const database of testDatabases()) {
         assert.equal((await api.request("DELETE", `${path}/${second.id}`, ca.callers[level])).status, 403, level);
       }
       assert.equal((await api.request("DELETE", `${path}/${second.id}`)).status, 401);
+      assert.equal((await api.request("GET", path, { token: session.accessToken })).status, 200);
       assert.equal((await api.request("DELETE", `${path}/${second.id}`, { token: a.adminToken })).status, 204);
+      assert.equal((await api.request("GET", path, { token: session.accessToken })).status, 401);
+      assert.equal((await api.request("GET", path, { token: ownToken })).status, 200, "other members act on");
       const removedAgain = await api.request("DELETE", `${path}/${second.id}`, { token: a.adminToken });
       assert.equal(removedAgain.status, 404);
       assert.equal(

@@ -7,6 +7,7 @@ import { and, asc, count, desc, eq, ilike } from "drizzle-orm";
 import type { Context } from "koa";
 import type { Principal } from "../../auth/principal.ts";
 import { access } from "../../auth/principal.ts";
+import { revokeSessions } from "../../auth/sessions.ts";
 import { createCustodialWallet } from "../../crypto/wallets.ts";
 import { isUniqueViolation } from "../../db/errors.ts";
 import { businessMembers, businesses, businessTypes, users } from "../../db/schema.ts";
@@ -56,6 +57,23 @@ const privileged = (principal: Principal | undefined) =>
 /** The business a BUSINESS-level caller acts for, if any. */
 const ownBusiness = (principal: Principal | undefined) =>
   principal?.kind === "tenant" && principal.level === "BUSINESS" ? principal.businessId : undefined;
+
+/**
+ * Ends the sessions of the users who no longer act for a business (it was deactivated, or they were
+ * removed from it): their BUSINESS access tokens carry only their user's session generation, so all
+ * their sessions end and they sign in again, rather than act for it until their tokens expire.
+ */
+async function endSessionsOfMembers(ctx: Context, scope: TenantScope, businessId: string, userIds?: string[]) {
+  const members =
+    userIds ??
+    (
+      await scope.db
+        .select({ userId: businessMembers.userId })
+        .from(businessMembers)
+        .where(scope.where(businessMembers, eq(businessMembers.businessId, businessId)))
+    ).map((member) => member.userId);
+  for (const userId of members) await revokeSessions(ctx.services, scope.tenantId, `user:${userId}`);
+}
 
 /** Full fields for ADMIN, SYSTEM and the business itself; the public ones for everyone else. */
 const presentFor = (principal: Principal | undefined) => (row: BusinessRow) =>
@@ -169,19 +187,23 @@ export function registerBusinesses(api: Api) {
       await assertBusinessType(scope, body.businessTypeId);
       const changes = { ...body, ...(body.email && { email: body.email.toLowerCase() }) };
       ctx.body = presentFull(await scope.update(businesses, id, changes, "business"));
+      if (body.active === false) await endSessionsOfMembers(ctx, scope, id);
     },
   });
 
   defineRoute(api, {
     method: "delete",
     path: "/businesses/:id",
-    summary: "Deactivate a business: its members can no longer sign in for it; its wallet stays",
+    summary:
+      "Deactivate a business: its members can no longer sign in for it, and their sessions end; its wallet stays",
     tags: ["businesses"],
     access: access.levels("ADMIN"),
     params: idParams,
     responses: { 204: { description: "Deactivated" } },
     handler: async (ctx) => {
-      await scopeOf(ctx).update(businesses, ctx.input.params.id, { active: false }, "business");
+      const scope = scopeOf(ctx);
+      await scope.update(businesses, ctx.input.params.id, { active: false }, "business");
+      await endSessionsOfMembers(ctx, scope, ctx.input.params.id);
       ctx.status = 204;
     },
   });
@@ -276,7 +298,7 @@ export function registerBusinesses(api: Api) {
   defineRoute(api, {
     method: "delete",
     path: "/businesses/:id/members/:userId",
-    summary: "Stop a user acting for a business: they can no longer sign in or refresh for it",
+    summary: "Stop a user acting for a business: they can no longer sign in for it, and their sessions end",
     tags: ["businesses"],
     access: access.levels("ADMIN"),
     params: memberParams,
@@ -290,6 +312,7 @@ export function registerBusinesses(api: Api) {
         .where(scope.where(businessMembers, eq(businessMembers.businessId, id), eq(businessMembers.userId, userId)))
         .returning({ userId: businessMembers.userId });
       if (removed.length === 0) throw notFound("member");
+      await endSessionsOfMembers(ctx, scope, id, [userId]);
       ctx.status = 204;
     },
   });
