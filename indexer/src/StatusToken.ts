@@ -1,19 +1,13 @@
 import { ponder } from "ponder:registry";
 import { onRoleAdminChanged, onRoleChanged } from "./accessControl.ts";
-import {
-  onApprovalForAll,
-  onIssued,
-  onPaused,
-  onTokenClassDefined,
-  onTransferBatch,
-  onTransferSingle,
-  onUri,
-} from "./multiToken.ts";
+import { onIssued, onPaused, onTokenClassDefined, onTransferBatch, onTransferSingle, onUri } from "./multiToken.ts";
 import { onInitialized, onUpgraded } from "./tenantContract.ts";
 
 ponder.on("StatusToken:TransferSingle", ({ event, context }) => onTransferSingle(event, context));
 ponder.on("StatusToken:TransferBatch", ({ event, context }) => onTransferBatch(event, context));
-ponder.on("StatusToken:ApprovalForAll", ({ event, context }) => onApprovalForAll(event, context));
+// Status tokens refuse approvals, and one recorded before that rule authorises nothing
+// (isApprovedForAll answers false): no operator_approval row, which would say otherwise.
+ponder.on("StatusToken:ApprovalForAll", () => {});
 ponder.on("StatusToken:TokenClassDefined", ({ event, context }) => onTokenClassDefined(event, context));
 ponder.on("StatusToken:URI", ({ event, context }) => onUri(event, context));
 ponder.on("StatusToken:Issued", ({ event, context }) => onIssued(event, context));
