@@ -1,17 +1,24 @@
 // The API under test: a real HTTP server on a real database (in-memory PGlite, and in CI also a
 // fresh database on the PostgreSQL server named by PERS_TEST_DATABASE_URL), writing to a real
 // local Hardhat chain served over HTTP.
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { network } from "hardhat";
 import { pino } from "pino";
+import { hardhat } from "viem/chains";
 import { rpcUrlVariableFor, writeDeployment } from "../../deploy/deployment-file.ts";
 import { deployProtocol } from "../../deploy/protocol.ts";
 import { connectChains, type Chains } from "../src/chain/chains.ts";
 import { readConfig, type Config } from "../src/config.ts";
-import { openDatabase, type OpenDatabaseParameters, type OpenDatabaseReturnType } from "../src/db/client.ts";
+import {
+  openDatabase,
+  type Database,
+  type OpenDatabaseParameters,
+  type OpenDatabaseReturnType,
+} from "../src/db/client.ts";
+import { tenants } from "../src/db/schema.ts";
 import { startApi, type StartApiReturnType } from "../src/server.ts";
 import { startSession } from "../src/auth/sessions.ts";
 import { tenantScope } from "../src/db/scope.ts";
@@ -52,6 +59,24 @@ export async function openTestDatabase(database: TestDatabase): Promise<OpenData
       await scratch.drop();
     },
   };
+}
+
+/** A tenant row alone, with no contracts behind it: for tests of tables that belong to a tenant. */
+export async function insertTenantRow(db: Database, name: string) {
+  const [tenant] = await db
+    .insert(tenants)
+    .values({
+      name,
+      externalId: randomUUID(),
+      projectKey: randomUUID(),
+      chainId: hardhat.id,
+      onchainId: "1",
+      adminAddress: "0x0000000000000000000000000000000000000001",
+      contracts: {} as never,
+      creationTransaction: "0x",
+    })
+    .returning();
+  return tenant!;
 }
 
 export type TestChain = { rpcUrl: string; deploymentsDir: string; chains: Chains; close: () => Promise<void> };

@@ -4,8 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { and, eq, sql } from "drizzle-orm";
 import pino from "pino";
-import { openTestDatabase, testDatabases } from "../../test/harness.ts";
-import { CHAIN_ID } from "../../test/relay.ts";
+import { insertTenantRow, openTestDatabase, testDatabases } from "../../test/harness.ts";
 import type { OpenDatabaseReturnType } from "../db/client.ts";
 import { sessionGenerations, tenants } from "../db/schema.ts";
 import { currentGeneration, raiseGeneration, startRevocations, type Revocations } from "./revocations.ts";
@@ -29,20 +28,7 @@ for (const database of testDatabases()) {
 
     before(async () => {
       opened = await openTestDatabase(database);
-      const [tenant] = await opened.db
-        .insert(tenants)
-        .values({
-          name: "revoking",
-          externalId: randomUUID(),
-          projectKey: randomUUID(),
-          chainId: CHAIN_ID,
-          onchainId: "1",
-          adminAddress: "0x0000000000000000000000000000000000000001",
-          contracts: {} as never,
-          creationTransaction: "0x",
-        })
-        .returning();
-      tenantId = tenant!.id;
+      tenantId = (await insertTenantRow(opened.db, "revoking")).id;
       const parameters = { db: opened.db, logger: pino({ level: "silent" }), tokenLifetimeSeconds: 900 };
       here = await startRevocations({ ...parameters, pollMs: POLL_MS });
       elsewhere = await startRevocations({ ...parameters, pollMs: POLL_MS });
@@ -59,7 +45,7 @@ for (const database of testDatabases()) {
       assert.ok(here.stands(tenantId, subject, 0) && elsewhere.stands(tenantId, subject, 0));
 
       const raised = await raiseGeneration(opened.db, tenantId, subject);
-      here.raised(tenantId, subject, raised);
+      here.noteRaise(tenantId, subject, raised);
       assert.equal(raised, 1);
       assert.equal((await currentGeneration(opened.db, tenantId, subject)).generation, 1);
       assert.equal(here.stands(tenantId, subject, 0), false);
@@ -83,7 +69,7 @@ for (const database of testDatabases()) {
       const subject = `user:${randomUUID()}`;
       const setActive = async (active: boolean, through: Revocations) => {
         await opened.db.update(tenants).set({ active }).where(eq(tenants.id, tenantId));
-        through.tenantChanged(tenantId, active);
+        through.noteTenantChange(tenantId, active);
       };
       await setActive(false, here);
       assert.equal(here.stands(tenantId, subject, 0), false);

@@ -17,9 +17,9 @@ export type Revocations = {
   /** Whether an access token of this tenant and subject, issued under `generation`, still stands. */
   stands: (tenantId: string, subject: string, generation: number) => boolean;
   /** A raise this process made (committed), in force here before the next poll reads it. */
-  raised: (tenantId: string, subject: string, generation: number) => void;
+  noteRaise: (tenantId: string, subject: string, generation: number) => void;
   /** A tenant this process activated or deactivated (committed), in force here at once. */
-  tenantChanged: (tenantId: string, active: boolean) => void;
+  noteTenantChange: (tenantId: string, active: boolean) => void;
   stop: () => Promise<void>;
 };
 
@@ -112,12 +112,12 @@ export async function startRevocations({
   return {
     stands: (tenantId, subject, generation) =>
       !inactiveTenants.has(tenantId) && generation >= (raises.get(subjectKey(tenantId, subject)) ?? 0),
-    raised: (tenantId, subject, generation) => {
+    noteRaise: (tenantId, subject, generation) => {
       const key = subjectKey(tenantId, subject);
       ownRaises.set(key, { generation, at: Date.now() });
       raises.set(key, Math.max(generation, raises.get(key) ?? 0));
     },
-    tenantChanged: (tenantId, active) => {
+    noteTenantChange: (tenantId, active) => {
       tenantChanges.set(tenantId, { active, at: Date.now() });
       inactiveTenants[active ? "delete" : "add"](tenantId);
     },

@@ -109,6 +109,8 @@ const lockFamily = (tx: Database, familyId: string) =>
 const subjectLockKey = (tenantId: string, subject: string) => `pers:sessions:${tenantId}:${subject}`;
 const lockSubjectShared = (tx: Transaction, tenantId: string, subject: string) =>
   tx.execute(sql`select pg_advisory_xact_lock_shared(hashtextextended(${subjectLockKey(tenantId, subject)}, 0))`);
+const lockSubjectExclusive = (tx: Transaction, tenantId: string, subject: string) =>
+  tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${subjectLockKey(tenantId, subject)}, 0))`);
 
 /** Rotates a refresh token; a reused one revokes its family. Every failure is the same 401. */
 export async function refreshSession(services: Services, refreshToken: string): Promise<Session> {
@@ -169,7 +171,7 @@ export async function revokeSessions(
   subject: string,
 ): Promise<void> {
   const generation = await db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${subjectLockKey(tenantId, subject)}, 0))`);
+    await lockSubjectExclusive(tx, tenantId, subject);
     await tx
       .update(refreshTokens)
       .set({ revokedAt: new Date() })
@@ -178,5 +180,5 @@ export async function revokeSessions(
       );
     return raiseGeneration(tx, tenantId, subject);
   });
-  revocations.raised(tenantId, subject, generation);
+  revocations.noteRaise(tenantId, subject, generation);
 }

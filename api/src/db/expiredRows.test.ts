@@ -2,12 +2,11 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { eq, sql } from "drizzle-orm";
-import { openTestDatabase, testDatabases } from "../../test/harness.ts";
-import { CHAIN_ID } from "../../test/relay.ts";
+import { insertTenantRow, openTestDatabase, testDatabases } from "../../test/harness.ts";
 import type { OpenDatabaseReturnType } from "./client.ts";
 import { removeExpiredRows } from "./expiredRows.ts";
 import { idempotencyKeys } from "./relaySchema.ts";
-import { campaignTriggers, refreshTokens, tenants, triggerProofUses, triggerSources } from "./schema.ts";
+import { campaignTriggers, refreshTokens, triggerProofUses, triggerSources } from "./schema.ts";
 
 const HOUR = 3_600_000;
 
@@ -23,29 +22,17 @@ for (const database of testDatabases()) {
       const { db } = opened;
       const now = new Date();
       const ago = (ms: number) => new Date(now.getTime() - ms);
-      const [tenant] = await db
-        .insert(tenants)
-        .values({
-          name: "expiring",
-          externalId: randomUUID(),
-          projectKey: randomUUID(),
-          chainId: CHAIN_ID,
-          onchainId: "1",
-          adminAddress: "0x0000000000000000000000000000000000000001",
-          contracts: {} as never,
-          creationTransaction: "0x",
-        })
-        .returning();
-      const [trigger] = await db.insert(campaignTriggers).values({ tenantId: tenant!.id, name: "t" }).returning();
+      const tenant = await insertTenantRow(db, "expiring");
+      const [trigger] = await db.insert(campaignTriggers).values({ tenantId: tenant.id, name: "t" }).returning();
       const [source] = await db
         .insert(triggerSources)
-        .values({ tenantId: tenant!.id, type: "QR_CODE", name: "s", triggerId: trigger!.id, secretCiphertext: "x" })
+        .values({ tenantId: tenant.id, type: "QR_CODE", name: "s", triggerId: trigger!.id, secretCiphertext: "x" })
         .returning();
       // Five expired and two alive in each table (the batches of two below take three rounds).
       const keyAges = [25, 26, 27, 48, 100, 1, 23].map((hours) => hours * HOUR);
       await db.insert(idempotencyKeys).values(
         keyAges.map((age, index) => ({
-          owner: `${tenant!.id}:someone`,
+          owner: `${tenant.id}:someone`,
           key: `key-${index}`,
           method: "POST",
           path: "/campaigns/claims",
@@ -58,7 +45,7 @@ for (const database of testDatabases()) {
         expiries.map((expiresAt) => ({
           familyId: randomUUID(),
           tokenHash: randomUUID(),
-          tenantId: tenant!.id,
+          tenantId: tenant.id,
           level: "ADMIN" as const,
           subject: `admin:${randomUUID()}`,
           expiresAt,
@@ -79,9 +66,9 @@ for (const database of testDatabases()) {
       const keys = await db
         .select()
         .from(idempotencyKeys)
-        .where(eq(idempotencyKeys.owner, `${tenant!.id}:someone`));
+        .where(eq(idempotencyKeys.owner, `${tenant.id}:someone`));
       assert.deepEqual(keys.map((row) => row.key).sort(), ["key-5", "key-6"]);
-      const tokens = await db.select().from(refreshTokens).where(eq(refreshTokens.tenantId, tenant!.id));
+      const tokens = await db.select().from(refreshTokens).where(eq(refreshTokens.tenantId, tenant.id));
       assert.equal(tokens.length, 2);
       assert.ok(tokens.every((row) => row.expiresAt > now));
       const proofs = await db.select().from(triggerProofUses);

@@ -287,7 +287,7 @@ for (const database of testDatabases()) {
       // racing it) is of the older generation: refused, like its access token.
       const racing = await startSession(api.services, subject);
       const generation = await raiseGeneration(api.services.db, a.id, subject.subject);
-      api.services.revocations.raised(a.id, subject.subject, generation);
+      api.services.revocations.noteRaise(a.id, subject.subject, generation);
       await assert.rejects(refreshSession(api.services, racing.refreshToken), isUnauthorized);
       assert.equal((await api.request("GET", "/users/me", { token: racing.accessToken })).status, 401);
       const fresh = await startSession(api.services, subject);

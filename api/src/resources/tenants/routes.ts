@@ -258,7 +258,7 @@ export function registerTenants(api: Api) {
         .where(eq(tenants.id, existing.id))
         .returning();
       if (active === false) ctx.services.apiKeys.forget(existing.id);
-      if (active !== undefined) ctx.services.revocations.tenantChanged(existing.id, active);
+      if (active !== undefined) ctx.services.revocations.noteTenantChange(existing.id, active);
       ctx.body = presentTenant(row!);
     },
   });
@@ -280,7 +280,7 @@ export function registerTenants(api: Api) {
         .returning({ id: tenants.id });
       if (updated.length === 0) throw notFound("tenant");
       ctx.services.apiKeys.forget(ctx.input.params.id);
-      ctx.services.revocations.tenantChanged(ctx.input.params.id, false);
+      ctx.services.revocations.noteTenantChange(ctx.input.params.id, false);
       ctx.status = 204;
     },
   });
