@@ -3,6 +3,7 @@
 // PostgreSQL when PERS_TEST_DATABASE_URL names one (CI sets it).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
+import { get, type IncomingHttpHeaders } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -25,7 +26,7 @@ import { pointsTokenAbi } from "../abi/pointsToken.ts";
 import { rewardTokenAbi } from "../abi/rewardToken.ts";
 import { rpcUrlVariableFor, writeDeployment } from "../deploy/deployment-file.ts";
 import { signClaimVoucher, signForwardRequest } from "../deploy/signatures.ts";
-import { audit, formatAudit, type ValueDifference } from "../indexer/audit.ts";
+import { audit, formatAudit, type AuditParameters, type ValueDifference } from "../indexer/audit.ts";
 import { cacheRequestCounts, rpcRequestCounts, waitForIndexedTransaction } from "../indexer/status.ts";
 import { startIndexer, type IndexerProcess } from "../scripts/indexer-process.ts";
 import {
@@ -230,6 +231,38 @@ async function indexedTransactions(url: string): Promise<IndexedTransaction[]> {
   return data.transactions.items;
 }
 
+/** A GET over a connection of its own (no pooled keep-alive), from `localAddress` if given. */
+function httpGet(
+  url: string,
+  {
+    localAddress,
+    headers,
+    signal,
+  }: { localAddress?: string; headers?: Record<string, string>; signal?: AbortSignal } = {},
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string; at: number }> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false, localAddress, headers, signal }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (body += chunk));
+      response.on("end", () =>
+        resolve({ status: response.statusCode!, headers: response.headers, body, at: Date.now() }),
+      );
+    }).on("error", reject);
+  });
+}
+
+/** Ponder's SQL over HTTP, as @ponder/client asks it (superjson of the query). */
+const sqlPath = (query: string) =>
+  `/sql/db?sql=${encodeURIComponent(JSON.stringify({ json: { sql: query, params: [], typings: [] } }))}`;
+
+/** A cross join of ten-row lists, its cost the same whatever the tables hold: 10^7 rows, a second or
+ * more on either database. `salt` makes each query new to Ponder's cache of results. */
+const slowQuery = (salt: number) => {
+  const digits = `(values ${Array.from({ length: 10 }, (_, i) => `(${i})`).join(", ")})`;
+  return `select count(*) + ${salt} from ${Array.from({ length: 7 }, (_, i) => `${digits} as d${i}(x)`).join(", ")}`;
+};
+
 /** TenantFactory: the audit checks each tenant's tokens against its getters. */
 const factoryOf = (activity: Activity) => activity.protocol.factory.address;
 
@@ -304,6 +337,9 @@ for (const variant of variants) {
     let provider: { request: (args: { method: string; params?: unknown[] }) => Promise<unknown> };
     let deployments: string;
     let output = "";
+    /** The audit of this chain through an indexer's URL (the indexer's own, or a proxy's). */
+    const auditThrough = (indexerUrl: string, options: Partial<AuditParameters> = {}) =>
+      audit({ chainId: localChainId, rpcUrl, indexerUrl, factory: factoryOf(activity), ...options });
 
     before(async () => {
       server = await network.createServer("default", "127.0.0.1", await freePort());
@@ -330,6 +366,9 @@ for (const variant of variants) {
           [rpcUrlVariableFor(localChainId)]: rpcUrl,
           PERS_DEPLOYMENTS_DIR: deployments,
           DATABASE_URL: database?.url,
+          // The SQL limits' defaults, whatever this shell has.
+          INDEXER_SQL_CONCURRENCY: undefined,
+          INDEXER_SQL_PER_MINUTE: undefined,
         },
         onOutput: (text) => (output += text),
       });
@@ -640,12 +679,7 @@ for (const variant of variants) {
     });
 
     it("passes the audit: balances, supplies and attributable mints all equal the chain's", async () => {
-      const result = await audit({
-        chainId: localChainId,
-        rpcUrl,
-        indexerUrl: indexer.url,
-        factory: factoryOf(activity),
-      });
+      const result = await auditThrough(indexer.url);
       assert.deepEqual(result.differences, []);
       assert.equal(result.ok, true);
       // Both tenants' points, tenant A's reward and status ids.
@@ -683,12 +717,7 @@ for (const variant of variants) {
         });
         try {
           assert.deepEqual(await indexedTransactions(backfilled.url), await indexedTransactions(indexer.url));
-          const backfilledAudit = await audit({
-            chainId: localChainId,
-            rpcUrl,
-            indexerUrl: backfilled.url,
-            factory: factoryOf(activity),
-          });
+          const backfilledAudit = await auditThrough(backfilled.url);
           assert.deepEqual(backfilledAudit.differences, []);
           // Ponder 0.16 asked for each handled event separately (about seventy requests per block
           // range); patches/ponder+0.16.10.patch backports 0.17's fix, which merges the events of
@@ -729,12 +758,7 @@ for (const variant of variants) {
         },
       });
       try {
-        const result = await audit({
-          chainId: localChainId,
-          rpcUrl,
-          indexerUrl: proxy.url,
-          factory: factoryOf(activity),
-        });
+        const result = await auditThrough(proxy.url);
         assert.equal(result.ok, false);
         const balanceDifference = result.differences.find((d): d is ValueDifference => d.what === "balance");
         assert.ok(balanceDifference, show(result.differences));
@@ -760,12 +784,7 @@ for (const variant of variants) {
         },
       });
       try {
-        const result = await audit({
-          chainId: localChainId,
-          rpcUrl,
-          indexerUrl: proxy.url,
-          factory: factoryOf(activity),
-        });
+        const result = await auditThrough(proxy.url);
         const holders = result.tokens.find((row) => row.token === points);
         assert.ok(holders && holders.holders > 1, show(result.tokens));
         assert.deepEqual(
@@ -804,12 +823,7 @@ for (const variant of variants) {
         },
       });
       try {
-        const result = await audit({
-          chainId: localChainId,
-          rpcUrl,
-          indexerUrl: proxy.url,
-          factory: factoryOf(activity),
-        });
+        const result = await auditThrough(proxy.url);
         assert.deepEqual(
           result.differences.map((d) => [d.what, d.tenantId, d.token, d.indexed, d.chain]),
           [
@@ -843,6 +857,11 @@ for (const variant of variants) {
         `/sql/db?sql=not-json`,
         `/sql/live?sql=not-json`,
         `/sql/db?sql=${encodeURIComponent(JSON.stringify({ json: { params: [] } }))}`,
+        // superjson that Ponder's parser throws on (a class it does not know overflows its stack)
+        ...["db", "live"].map(
+          (route) =>
+            `/sql/${route}?sql=${encodeURIComponent(JSON.stringify({ json: { sql: "select 1" }, meta: { values: { sql: ["class", "Nope"] } } }))}`,
+        ),
       ];
       for (const path of bad) {
         const response = await fetch(`${indexer.url}${path}`);
@@ -883,6 +902,136 @@ for (const variant of variants) {
       assert.equal(portfolios[0]![0], 200);
       assert.deepEqual(portfolios[1], portfolios[0]);
     });
+
+    it("runs a few SQL queries at a time and turns the next away at once with a 503 problem and Retry-After", async () => {
+      // INDEXER_SQL_CONCURRENCY's defaults: one query on embedded PGlite, four on PostgreSQL.
+      const limit = variant.databaseUrl ? 4 : 1;
+      let salt = Date.now();
+      let slowDone = false;
+      const slow = Promise.all(
+        Array.from({ length: limit }, () => httpGet(`${indexer.url}${sqlPath(slowQuery(salt++))}`)),
+      ).finally(() => (slowDone = true));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(slowDone, false, "the slow queries ended before the next ones were sent: make them slower");
+      // Two more at once: on PostgreSQL both find every slot taken. PGlite runs the query on the
+      // indexer's thread, which reads no request until it ends; then one of the two takes the slot.
+      const next = await Promise.all([0, 1].map(() => httpGet(`${indexer.url}${sqlPath(slowQuery(salt++))}`)));
+      const answers = [...(await slow), ...next];
+      const last = Math.max(...answers.map((answer) => answer.at));
+
+      for (const answer of await slow) assert.equal(answer.status, 200, answer.body);
+      const busy = next.filter((answer) => answer.status === 503);
+      assert.ok(busy.length >= 1, show(next.map((answer) => [answer.status, answer.body.slice(0, 200)])));
+      assert.ok(next.every((answer) => answer.status === 503 || answer.status === 200));
+      for (const answer of busy) {
+        assert.equal(answer.headers["retry-after"], "1");
+        assert.equal(answer.headers["content-type"], "application/problem+json");
+        assert.equal((JSON.parse(answer.body) as { status: number }).status, 503);
+        // Answered at once, not after waiting its turn.
+        assert.ok(answer.at < last, `a 503 came last (${answer.at - last} ms)`);
+      }
+
+      // The slots are free again.
+      const after = await httpGet(`${indexer.url}${sqlPath('select count(*) from "transaction"')}`);
+      assert.equal(after.status, 200, after.body);
+      assert.ok(Number((JSON.parse(after.body) as { rows: [{ count: string | number }] }).rows[0].count) > 0);
+    });
+
+    it("frees a query's slot when the query fails or its client goes away", { timeout: 60_000 }, async () => {
+      const limit = variant.databaseUrl ? 4 : 1;
+      // A query that does not parse and one Ponder's validator refuses, each as many times as there are
+      // slots. (Not one the database refuses: on PostgreSQL Ponder tries it ten times over a minute.)
+      for (const query of ["select * from", "select pg_sleep(1)"]) {
+        for (let i = 0; i < limit; i++) {
+          const failed = await httpGet(`${indexer.url}${sqlPath(query)}`);
+          assert.equal(failed.status, 500, failed.body);
+        }
+      }
+      const afterFailures = await httpGet(`${indexer.url}${sqlPath("select 1 as one")}`);
+      assert.equal(afterFailures.status, 200, afterFailures.body);
+
+      // Clients that hang up while their slow queries run: the slots come back when the queries end.
+      const controller = new AbortController();
+      const abandoned = Array.from({ length: limit }, (_, i) =>
+        httpGet(`${indexer.url}${sqlPath(slowQuery(Date.now() + i))}`, { signal: controller.signal }).then(
+          () => assert.fail("the request was not aborted"),
+          (error: Error) => assert.equal(error.name, "AbortError"),
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      controller.abort();
+      await Promise.all(abandoned);
+      const statuses: number[] = [];
+      const deadline = Date.now() + 30_000;
+      while (statuses.at(-1) !== 200 && Date.now() < deadline) {
+        statuses.push((await httpGet(`${indexer.url}${sqlPath("select 2 as two")}`)).status);
+        if (statuses.at(-1) !== 200) await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      assert.equal(statuses.at(-1), 200, statuses.join());
+      // Not before they end: on PostgreSQL the indexer's thread is free to see them still running.
+      // (On PGlite it is not: the next request is read only once the query is over.)
+      if (variant.databaseUrl) assert.equal(statuses[0], 503, statuses.join());
+    });
+
+    it(
+      "turns away a client past INDEXER_SQL_PER_MINUTE with a 429 problem, by its connection's address",
+      { timeout: 180_000 },
+      async () => {
+        // An indexer of its own with a small limit (embedded PGlite in a folder of its own).
+        const limitedDir = mkdtempSync(join(tmpdir(), "pers-indexer-sql-limit-"));
+        let limitedOutput = "";
+        const limited = await startIndexer({
+          port: await freePort(),
+          schema: "sql_limit",
+          pgliteDir: limitedDir,
+          env: {
+            [rpcUrlVariableFor(localChainId)]: rpcUrl,
+            PERS_DEPLOYMENTS_DIR: deployments,
+            DATABASE_URL: undefined,
+            INDEXER_SQL_PER_MINUTE: "5",
+          },
+          onOutput: (text) => (limitedOutput += text),
+        }).catch((error: Error) => {
+          rmSync(limitedDir, { recursive: true, force: true });
+          throw new Error(`${error.message}\n${limitedOutput.slice(-3000)}`);
+        });
+        try {
+          const url = (path: string) => `${limited.url}${path}`;
+          // Five requests to /sql/*, answered or not: every one counts.
+          const allowed = [
+            await httpGet(url(sqlPath("select 1 as one"))),
+            await httpGet(url(sqlPath("select 1 as one"))),
+            await httpGet(url("/sql/db?sql=not-json")),
+            await httpGet(url("/sql/live?sql=not-json")),
+            await httpGet(url(sqlPath("select 1 as one"))),
+          ];
+          assert.deepEqual(
+            allowed.map((answer) => answer.status),
+            [200, 200, 400, 400, 200],
+          );
+          // The sixth, whatever address the client claims in X-Forwarded-For.
+          for (const path of [sqlPath("select 1 as one"), "/sql/live?sql=not-json"]) {
+            const refused = await httpGet(url(path), { headers: { "x-forwarded-for": "203.0.113.7" } });
+            assert.equal(refused.status, 429, `${path}: ${refused.body}`);
+            assert.equal(refused.headers["content-type"], "application/problem+json");
+            const retryAfter = Number(refused.headers["retry-after"]);
+            assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After: ${refused.headers["retry-after"]}`);
+            assert.equal((JSON.parse(refused.body) as { status: number }).status, 429);
+          }
+          // Another client address still may; GraphQL and the REST routes are not counted.
+          const other = await httpGet(url(sqlPath("select 1 as one")), { localAddress: "127.0.0.2" });
+          assert.equal(other.status, 200, other.body);
+          assert.equal((await httpGet(url("/status"))).status, 200);
+          const portfolio = await httpGet(
+            url(`/accounts/${activity.protocol.accounts.alice.account.address}/portfolio`),
+          );
+          assert.equal(portfolio.status, 200, portfolio.body);
+        } finally {
+          await limited.stop();
+          rmSync(limitedDir, { recursive: true, force: true });
+        }
+      },
+    );
 
     it("follows a reorg: the replaced blocks' movements disappear and the new chain's appear, with no ghost", async () => {
       const [a] = activity.tenants;
@@ -939,12 +1088,7 @@ for (const variant of variants) {
         await indexedTransactions(indexer.url).then((all) => all.length),
         (await chainMovements(activity)).length,
       );
-      const result = await audit({
-        chainId: localChainId,
-        rpcUrl,
-        indexerUrl: indexer.url,
-        factory: factoryOf(activity),
-      });
+      const result = await auditThrough(indexer.url);
       assert.deepEqual(result.differences, []);
     });
 
@@ -954,12 +1098,7 @@ for (const variant of variants) {
       const alice = accounts.alice.account.address;
       const bob = accounts.bob.account.address;
       const outsider = accounts.outsider.account.address;
-      const before = await audit({
-        chainId: localChainId,
-        rpcUrl,
-        indexerUrl: indexer.url,
-        factory: factoryOf(activity),
-      });
+      const before = await auditThrough(indexer.url);
       // Anyone can log these: 300 reward ids that nobody holds, moved from and to oneself; an id
       // nobody holds, and points nobody has, given away; and a points transfer out of someone
       // else's account (with no allowance: it moves nothing), the stuff of address poisoning.
@@ -1018,12 +1157,7 @@ for (const variant of variants) {
       );
       assert.deepEqual(data.balances.items, []);
       assert.deepEqual(data.transactions.items, []);
-      const result = await audit({
-        chainId: localChainId,
-        rpcUrl,
-        indexerUrl: indexer.url,
-        factory: factoryOf(activity),
-      });
+      const result = await auditThrough(indexer.url);
       assert.deepEqual(result.differences, []);
       assert.deepEqual(
         result.tokens.map((row) => [row.token, row.tokenId, row.holders]),
@@ -1044,13 +1178,7 @@ for (const variant of variants) {
 
       const rpc = await startProxy({ upstream: rpcUrl });
       try {
-        const result = await audit({
-          chainId: localChainId,
-          rpcUrl: rpc.url,
-          indexerUrl: indexer.url,
-          factory: factoryOf(activity),
-          tenant: b.tenantId,
-        });
+        const result = await auditThrough(indexer.url, { rpcUrl: rpc.url, tenant: b.tenantId });
         assert.deepEqual(result.differences, []);
         const points = result.tokens.find((row) => row.token === b.points.address.toLowerCase());
         assert.ok(points && points.holders >= 80, show(result.tokens));

@@ -5,35 +5,43 @@ import schema, { balance, tenant, tenantContract, token, tokenStatistics, transa
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { and, asc, client, eq, gt, graphql, ne, or, sql, sum } from "ponder";
+import superjson from "superjson";
 import { isAddress as isAnyAddress, isHex, maxUint256, type Address, type Hex } from "viem";
+import { createSqlLimits, SqlLimitReached, sqlLimitsFromEnvironment } from "./sqlLimits.ts";
 
 const app = new Hono();
 
-type Problem = { status: 400 | 404 | 500; title: string; detail: string };
+type Problem = { status: 400 | 404 | 429 | 500 | 503; title: string; detail: string };
 const problem = (
   c: { json: (body: unknown, status: number, headers: Record<string, string>) => Response },
   p: Problem,
-) => c.json({ type: "about:blank", ...p }, p.status, { "content-type": "application/problem+json" });
+  headers: Record<string, string> = {},
+) => c.json({ type: "about:blank", ...p }, p.status, { ...headers, "content-type": "application/problem+json" });
 
 // Ponder answers an error it did not expect with a 500 that names its files and the request; the
 // routes of this file answer it with one that says nothing, and the indexer logs it.
 app.onError((error, c) => {
+  if (error instanceof SqlLimitReached) {
+    const { status, title, detail, retryAfterSeconds } = error;
+    return problem(c, { status, title, detail }, { "retry-after": String(retryAfterSeconds) });
+  }
   console.error(`${c.req.method} ${c.req.path} failed:`, error);
   return problem(c, { status: 500, title: "Internal error", detail: "the indexer could not answer this request" });
 });
 
-/** Ponder's SQL client throws on a `sql` parameter that is not the JSON that @ponder/client sends
- * (and /sql/live would count the failed request as a live query for good). */
+/** Ponder's SQL client throws on a `sql` parameter that is not what @ponder/client sends, the query
+ * in superjson (and /sql/live would count the failed request as a live query for good): it is
+ * parsed here the same way first, `meta` included. */
 const sqlParameter = createMiddleware(async (c, next) => {
   if (c.req.path !== "/sql/db" && c.req.path !== "/sql/live") return next();
   const query = c.req.query("sql");
-  let parsed: { json?: { sql?: unknown } } | undefined;
+  let parsed: { sql?: unknown } | null | undefined;
   try {
-    parsed = query === undefined ? undefined : (JSON.parse(query) as typeof parsed);
+    parsed = query === undefined ? undefined : superjson.parse(query);
   } catch {
     parsed = undefined;
   }
-  if (typeof parsed?.json?.sql !== "string")
+  if (typeof parsed?.sql !== "string")
     return problem(c, {
       status: 400,
       title: "Invalid query",
@@ -43,7 +51,8 @@ const sqlParameter = createMiddleware(async (c, next) => {
 });
 
 app.use("/graphql", graphql({ db, schema }));
-app.use("/sql/*", sqlParameter, client({ db, schema }));
+const sqlLimits = createSqlLimits(sqlLimitsFromEnvironment(process.env));
+app.use("/sql/*", sqlLimits.perClient, sqlParameter, sqlLimits.queries, client({ db, schema }));
 
 /** Any address, checksummed or in one case: the tables hold them in lower case. */
 const isAddress = (value: string): value is Address => isAnyAddress(value, { strict: false });
@@ -211,7 +220,7 @@ app.get("/audit/:chainId/:tenant/balances", async (c) => {
 /** A page's size: `PAGE.default` if not given, else a whole number from 1 to `PAGE.max`. */
 function parseLimit(param: string | undefined): number | Problem {
   if (param === undefined) return PAGE.default;
-  const limit = /^\d{1,4}$/.test(param) ? Number(param) : NaN;
+  const limit = /^\d+$/.test(param) ? Number(param) : NaN;
   if (limit >= 1 && limit <= PAGE.max) return limit;
   return { status: 400, title: "Invalid limit", detail: `limit must be a whole number from 1 to ${PAGE.max}` };
 }
