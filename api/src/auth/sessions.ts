@@ -166,19 +166,30 @@ export async function refreshSession(services: Services, refreshToken: string): 
  * (at once on this API process, within SESSION_REVOCATION_POLL_MS on the others).
  */
 export async function revokeSessions(
-  { db, revocations }: Pick<Services, "db" | "revocations">,
+  services: Pick<Services, "db" | "revocations">,
   tenantId: string,
   subject: string,
 ): Promise<void> {
-  const generation = await db.transaction(async (tx) => {
-    await lockSubjectExclusive(tx, tenantId, subject);
-    await tx
-      .update(refreshTokens)
-      .set({ revokedAt: new Date() })
-      .where(
-        and(eq(refreshTokens.tenantId, tenantId), eq(refreshTokens.subject, subject), isNull(refreshTokens.revokedAt)),
-      );
-    return raiseGeneration(tx, tenantId, subject);
-  });
-  revocations.noteRaise(tenantId, subject, generation);
+  await services.db.transaction((tx) => revokeSessionsWithin(tx, services, tenantId, subject));
+}
+
+/**
+ * revokeSessions inside the caller's transaction, with the change that calls for it, so that neither
+ * commits without the other. Noted as in force here before the commit: a rollback only makes this
+ * process refuse the subject's older tokens a while longer.
+ */
+export async function revokeSessionsWithin(
+  tx: Transaction,
+  { revocations }: Pick<Services, "revocations">,
+  tenantId: string,
+  subject: string,
+): Promise<void> {
+  await lockSubjectExclusive(tx, tenantId, subject);
+  await tx
+    .update(refreshTokens)
+    .set({ revokedAt: new Date() })
+    .where(
+      and(eq(refreshTokens.tenantId, tenantId), eq(refreshTokens.subject, subject), isNull(refreshTokens.revokedAt)),
+    );
+  revocations.noteRaise(tenantId, subject, await raiseGeneration(tx, tenantId, subject));
 }

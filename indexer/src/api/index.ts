@@ -29,9 +29,9 @@ app.onError((error, c) => {
   return problem(c, { status: 500, title: "Internal error", detail: "the indexer could not answer this request" });
 });
 
-/** Ponder's SQL client throws on a `sql` parameter that is not what @ponder/client sends, the query
- * in superjson (and /sql/live would count the failed request as a live query for good): it is
- * parsed here the same way first, `meta` included. */
+/** Ponder's SQL client throws (a 500 naming its files) on a `sql` parameter that is not what
+ * @ponder/client sends, the query in superjson: it is parsed here the same way first, `meta`
+ * included. (Ponder counted a refused /sql/live request as a live query for good: see the patch.) */
 const sqlParameter = createMiddleware(async (c, next) => {
   if (c.req.path !== "/sql/db" && c.req.path !== "/sql/live") return next();
   const query = c.req.query("sql");

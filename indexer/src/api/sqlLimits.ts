@@ -1,5 +1,5 @@
 // Bounds on Ponder's SQL over HTTP, whose validator lets through any read-only SELECT, cross joins
-// included: a per-client rate limit on /sql/*, and a few /sql/db queries at a time, the next one
+// included: a per-client rate limit on /sql/*, and a few queries at a time, the next one
 // turned away at once rather than queued. Embedded PGlite runs each query on the indexer's own
 // thread with no statement timeout; PostgreSQL's read-only pool is shared with GraphQL.
 import { setImmediate as nextTurn } from "node:timers/promises";
@@ -72,9 +72,9 @@ export function createSqlLimits({ concurrency, perMinute }: SqlLimitsParameters)
   /** A slot per query from its start to its end, errors included. A client that goes away frees
    * none early: its query runs on (PGlite cannot stop it; on PostgreSQL it ends at the 30 s
    * statement timeout, and Ponder tries a failed query nine more times, 125 ms apart and doubling).
-   * /sql/live is not counted: Ponder holds it open and limits it itself. */
+   * /sql/live holds a slot for its first run only (its answer is a stream that Ponder keeps open and
+   * limits itself): its re-runs after each indexed block are not counted. */
   const queries = createMiddleware(async (c, next) => {
-    if (c.req.path !== "/sql/db") return next();
     if (running >= concurrency)
       throw new SqlLimitReached(
         {

@@ -7,11 +7,12 @@ import { and, asc, count, desc, eq, ilike } from "drizzle-orm";
 import type { Context } from "koa";
 import type { Principal } from "../../auth/principal.ts";
 import { access } from "../../auth/principal.ts";
-import { revokeSessions } from "../../auth/sessions.ts";
+import { revokeSessionsWithin } from "../../auth/sessions.ts";
 import { createCustodialWallet } from "../../crypto/wallets.ts";
 import { isUniqueViolation } from "../../db/errors.ts";
 import { businessMembers, businesses, businessTypes, users } from "../../db/schema.ts";
-import { scopeOf, type TenantScope } from "../../db/scope.ts";
+import type { Transaction } from "../../db/client.ts";
+import { scopeOf, tenantScope, type TenantScope } from "../../db/scope.ts";
 import { conflict, forbidden, notFound } from "../../errors.ts";
 import { date } from "../../http/fields.ts";
 import { idParams } from "../../http/pagination.ts";
@@ -60,19 +61,21 @@ const ownBusiness = (principal: Principal | undefined) =>
 
 /**
  * Ends the sessions of the users who no longer act for a business (it was deactivated, or they were
- * removed from it): their BUSINESS access tokens carry only their user's session generation, so all
- * their sessions end and they sign in again, rather than act for it until their tokens expire.
+ * removed from it), in the transaction that makes the change: their BUSINESS access tokens carry
+ * only their user's session generation, so all their sessions end and they sign in again, rather
+ * than act for it until their tokens expire.
  */
-async function endSessionsOfMembers(ctx: Context, scope: TenantScope, businessId: string, userIds?: string[]) {
-  const members =
-    userIds ??
-    (
-      await scope.db
-        .select({ userId: businessMembers.userId })
-        .from(businessMembers)
-        .where(scope.where(businessMembers, eq(businessMembers.businessId, businessId)))
-    ).map((member) => member.userId);
-  for (const userId of members) await revokeSessions(ctx.services, scope.tenantId, `user:${userId}`);
+async function endSessionsOf(tx: Transaction, ctx: Context, tenantId: string, userIds: string[]) {
+  for (const userId of userIds) await revokeSessionsWithin(tx, ctx.services, tenantId, `user:${userId}`);
+}
+
+/** The users who act for a business (read in `tx`: PGlite has one connection, which it holds). */
+async function membersOf(tx: Transaction, scope: TenantScope, businessId: string) {
+  const members = await tx
+    .select({ userId: businessMembers.userId })
+    .from(businessMembers)
+    .where(scope.where(businessMembers, eq(businessMembers.businessId, businessId)));
+  return members.map((member) => member.userId);
 }
 
 /** Full fields for ADMIN, SYSTEM and the business itself; the public ones for everyone else. */
@@ -186,8 +189,13 @@ export function registerBusinesses(api: Api) {
       await scope.find(businesses, id, "business");
       await assertBusinessType(scope, body.businessTypeId);
       const changes = { ...body, ...(body.email && { email: body.email.toLowerCase() }) };
-      ctx.body = presentFull(await scope.update(businesses, id, changes, "business"));
-      if (body.active === false) await endSessionsOfMembers(ctx, scope, id);
+      ctx.body = presentFull(
+        await scope.db.transaction(async (tx) => {
+          const updated = await tenantScope(tx, scope.tenantId).update(businesses, id, changes, "business");
+          if (body.active === false) await endSessionsOf(tx, ctx, scope.tenantId, await membersOf(tx, scope, id));
+          return updated;
+        }),
+      );
     },
   });
 
@@ -202,8 +210,11 @@ export function registerBusinesses(api: Api) {
     responses: { 204: { description: "Deactivated" } },
     handler: async (ctx) => {
       const scope = scopeOf(ctx);
-      await scope.update(businesses, ctx.input.params.id, { active: false }, "business");
-      await endSessionsOfMembers(ctx, scope, ctx.input.params.id);
+      const { id } = ctx.input.params;
+      await scope.db.transaction(async (tx) => {
+        await tenantScope(tx, scope.tenantId).update(businesses, id, { active: false }, "business");
+        await endSessionsOf(tx, ctx, scope.tenantId, await membersOf(tx, scope, id));
+      });
       ctx.status = 204;
     },
   });
@@ -307,12 +318,14 @@ export function registerBusinesses(api: Api) {
       const { id, userId } = ctx.input.params;
       const scope = scopeOf(ctx);
       await scope.find(businesses, id, "business");
-      const removed = await scope.db
-        .delete(businessMembers)
-        .where(scope.where(businessMembers, eq(businessMembers.businessId, id), eq(businessMembers.userId, userId)))
-        .returning({ userId: businessMembers.userId });
-      if (removed.length === 0) throw notFound("member");
-      await endSessionsOfMembers(ctx, scope, id, [userId]);
+      await scope.db.transaction(async (tx) => {
+        const removed = await tx
+          .delete(businessMembers)
+          .where(scope.where(businessMembers, eq(businessMembers.businessId, id), eq(businessMembers.userId, userId)))
+          .returning({ userId: businessMembers.userId });
+        if (removed.length === 0) throw notFound("member");
+        await endSessionsOf(tx, ctx, scope.tenantId, [userId]);
+      });
       ctx.status = 204;
     },
   });
