@@ -2,15 +2,15 @@
 import { ConfigError, readConfig } from "./config.ts";
 import { startApi } from "./server.ts";
 
-let config;
+let api;
 try {
-  config = readConfig();
+  api = await startApi({ config: readConfig() });
 } catch (error) {
+  // A wrong setting (or an address in use, a database out of reach) is told, not thrown.
   if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
+  console.error(`api: cannot start: ${error.message}`);
   process.exit(1);
 }
-const api = await startApi({ config });
 // Always printed, whatever LOG_LEVEL says: scripts wait for this line.
 console.log(`api: listening on ${api.url}`);
 const stop = async () => {

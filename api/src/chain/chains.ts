@@ -16,6 +16,7 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { DEPLOYMENTS_DIR, readDeployment, type Deployment } from "../../../deploy/deployment-file.ts";
+import { ConfigError } from "../config.ts";
 
 /** Hardhat's account 0: a well-known local test key, public, never for real funds. */
 const HARDHAT_ACCOUNT_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -50,7 +51,9 @@ export function connectChains(options: {
   const wanted = options.chainIds ?? available;
   const chains = new Map<number, ChainClients>();
   for (const chainId of wanted) {
-    if (!available.includes(chainId)) throw new Error(`no deployment file for chain ${chainId} in ${deploymentsDir}`);
+    if (!available.includes(chainId)) {
+      throw new ConfigError(`PERS_CHAINS: no deployment file for chain ${chainId} in ${deploymentsDir}`);
+    }
     const deployment = readDeployment(chainId, deploymentsDir);
     const rpcUrl = environment[deployment.rpcUrlVariable];
     if (!rpcUrl) {
@@ -59,7 +62,8 @@ export function connectChains(options: {
     }
     let privateKey = options.privateKey;
     if (!privateKey) {
-      if (chainId !== LOCAL_CHAIN_ID) throw new Error(`set PLATFORM_PRIVATE_KEY to write to chain ${chainId}`);
+      if (chainId !== LOCAL_CHAIN_ID)
+        throw new ConfigError(`PLATFORM_PRIVATE_KEY: set it to write to chain ${chainId}`);
       logger.warn("PLATFORM_PRIVATE_KEY unset: using Hardhat's well-known account 0 on the local chain");
       privateKey = HARDHAT_ACCOUNT_0;
     }
