@@ -131,6 +131,41 @@ describe("bad input", () => {
     assert.equal(preflight.headers.get("access-control-allow-credentials"), null);
   });
 
+  it("answers a body nested too deep with 400, with and without an Idempotency-Key", async () => {
+    // 1,500 levels in 3 KB: enough to overflow a recursive walk of the body.
+    const deep = `{"name":"x","description":${"[".repeat(1500)}${"]".repeat(1500)}}`;
+    for (const headers of [{}, { "idempotency-key": "deep-body" }] as Record<string, string>[]) {
+      const answer = await api.request("POST", "/business-types", {
+        token: tenant.adminToken,
+        rawBody: deep,
+        headers: { "content-type": "application/json", ...headers },
+      });
+      assert.equal(answer.status, 400, answer.text);
+      assert.ok(isProblem(answer));
+      assert.match(answer.text, /must not nest deeper than 32 levels/);
+    }
+    // At the limit, the body reaches validation (which refuses the field's type, not its depth).
+    const atLimit = await post(`{"name":"x","description":${"[".repeat(31)}${"]".repeat(31)}}`);
+    assert.equal(atLimit.status, 400);
+    assert.doesNotMatch(atLimit.text, /nest deeper/);
+  });
+
+  it("answers a time before 1970 with 400 (the year 0000 is no date; a chain's clock starts in 1970)", async () => {
+    for (const startsAt of ["0000-01-01T00:00:00Z", "1969-12-31T23:59:59Z"]) {
+      const campaign = await api.request("POST", "/campaigns", {
+        token: tenant.adminToken,
+        body: { title: "Early", startsAt },
+      });
+      assert.equal(campaign.status, 400, campaign.text);
+      assert.match(campaign.text, /body\.startsAt/);
+      const claims = await api.request("GET", `/campaigns/claims?from=${startsAt}`, { token: tenant.adminToken });
+      assert.equal(claims.status, 400, claims.text);
+      assert.ok(isProblem(claims));
+    }
+    const epoch = await api.request("GET", "/campaigns/claims?from=1970-01-01T00:00:00Z", { token: tenant.adminToken });
+    assert.equal(epoch.status, 200, epoch.text);
+  });
+
   it("answers NUL characters with 400, unknown routes with 404 and wrong methods with 405", async () => {
     const nul = await post(JSON.stringify({ name: "a\u0000b" }));
     assert.equal(nul.status, 400);

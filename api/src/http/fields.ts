@@ -11,7 +11,10 @@ export const address = z
 export const name = z.string().trim().min(1).max(120);
 export const text = z.string().max(5000);
 export const httpsUrl = z.url({ protocol: /^https?$/ }).max(2000);
-export const timestamp = z.iso.datetime({ offset: true });
+/** From 1970 on: a chain's clock starts there (a campaign's start is a uint40 of seconds), and the year 0000 is no date. */
+export const timestamp = z.iso
+  .datetime({ offset: true })
+  .refine((value) => Date.parse(value) >= 0, "must be 1970-01-01T00:00:00Z or later");
 /** Token amounts in the token's smallest unit, as decimal strings (they exceed JavaScript numbers). */
 export const uint256 = z
   .string()
