@@ -4,8 +4,9 @@ import { and, asc, count, desc, eq, getTableColumns, getTableName, sql, type SQL
 import type { AnyPgColumn, PgTable } from "drizzle-orm/pg-core";
 import type { Context } from "koa";
 import { z } from "zod";
-import { forbidden, notFound, unauthorized } from "../errors.ts";
+import { conflict, forbidden, notFound, unauthorized } from "../errors.ts";
 import type { Database } from "./client.ts";
+import { isForeignKeyViolation } from "./errors.ts";
 import { createGroupCommit, type GroupCommit } from "./groupCommit.ts";
 
 /** A table with tenant_id (some, like siwe_nonces or business_members, have no id column). */
@@ -196,7 +197,13 @@ export function tenantScope(db: Database, tenantId: string) {
       const removed = await db
         .delete(table as PgTable)
         .where(mine(table, eq(table.id, id)))
-        .returning({ id: table.id });
+        .returning({ id: table.id })
+        .catch((error: unknown) => {
+          // Records that must outlive it refer to it (a trigger source's paid claims, for one).
+          if (isForeignKeyViolation(error))
+            throw conflict(`Other records refer to this ${resource}: it cannot be deleted.`);
+          throw error;
+        });
       if (removed.length === 0) throw notFound(resource);
     },
   };

@@ -461,6 +461,25 @@ for (const database of testDatabases()) {
         assertRefusedBy(await claim({ campaignId: qrCampaign.id }, { token }), 422, "trigger-source-required");
       });
 
+      it("keeps a source that has paid a claim: deleting it is a 409, one that paid none is deleted", async () => {
+        const paying = await source(scan);
+        const { user } = await newUser();
+        const paid = await claim(
+          { campaignId: qrCampaign.id, userId: user.id, qr: qrFor({ triggerSourceId: paying.id }, paying.secret) },
+          { projectKey: a.projectKey },
+        );
+        assert.equal(paid.status, 202, paid.text);
+        const kept = await api.request("DELETE", `/trigger-sources/${paying.id}`, { token: a.adminToken });
+        assert.equal(kept.status, 409, kept.text);
+        assert.ok(isProblem(kept));
+        assert.match(kept.body.detail, /Other records refer to this trigger source/);
+        const unused = await source(scan);
+        assert.equal(
+          (await api.request("DELETE", `/trigger-sources/${unused.id}`, { token: a.adminToken })).status,
+          204,
+        );
+      });
+
       it("refuses expired, tampered and foreign QR payloads (401), and payloads for another campaign or trigger (422)", async () => {
         const { user } = await newUser();
         const send = (qr: string) =>

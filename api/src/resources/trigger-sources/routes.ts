@@ -142,11 +142,12 @@ export function registerTriggerSources(api: Api) {
   defineRoute(api, {
     method: "delete",
     path: "/trigger-sources/:id",
-    summary: "Delete a trigger source (to keep its record, deactivate it instead)",
+    summary: "Delete a trigger source that has paid no claim (to keep its record, deactivate it instead)",
     tags: ["trigger-sources"],
     access: managers,
     params: idParams,
     responses: { 204: { description: "Deleted" } },
+    errors: [409],
     handler: async (ctx) => {
       await scopeOf(ctx).remove(triggerSources, ctx.input.params.id, "trigger source");
       ctx.status = 204;
