@@ -6,9 +6,11 @@
 // which happened to each, and settles its record.
 import { and, eq, inArray } from "drizzle-orm";
 import {
+  decodeFunctionData,
   encodeFunctionData,
   isAddressEqual,
   parseEventLogs,
+  verifyTypedData,
   type Address,
   type Hex,
   type TransactionReceipt,
@@ -18,7 +20,7 @@ import { redemptionRegistryAbi } from "../../../../abi/redemptionRegistry.ts";
 import type { Database } from "../../db/client.ts";
 import { redemptions, transactionRequests } from "../../db/redemptionsSchema.ts";
 import { recordEvent } from "../../events/outbox.ts";
-import { earlierNonceQueued, forwarderNonce, releaseNonce } from "../forwardRequests.ts";
+import { earlierNonceQueued, forwarderNonce, forwardTypedData, releaseNonce } from "../forwardRequests.ts";
 import { enqueue, type Job, type JobContext, type JobKind } from "../jobs.ts";
 import { anyOf } from "../../db/anyOf.ts";
 
@@ -115,9 +117,56 @@ function outcomesOf(
 const EXECUTED_ELSEWHERE_LOOKBACK_BLOCKS = 1_000n;
 
 /**
+ * Whether the transaction that used the request's nonce carried this very request: the forwarder's
+ * event names only the signer and the nonce, and a signer may sign another request for the same
+ * nonce (a self-custody wallet signs what it likes) and send that one. Read from the call to the
+ * forwarder, where every request of the signer signed for this nonce must be this one; a call made
+ * through another contract cannot be read so, and is not taken for this request's.
+ */
+async function carriedThisRequest(
+  context: JobContext,
+  forwarder: Address,
+  request: ForwardPayload["request"],
+  transactionHash: Hex,
+): Promise<boolean> {
+  const transaction = await context.chain.publicClient.getTransaction({ hash: transactionHash });
+  if (!transaction.to || !isAddressEqual(transaction.to, forwarder)) return false;
+  let call;
+  try {
+    call = decodeFunctionData({ abi: erc2771ForwarderAbi, data: transaction.input });
+  } catch {
+    return false;
+  }
+  const sent =
+    call.functionName === "execute" ? [call.args[0]] : call.functionName === "executeBatch" ? call.args[0] : [];
+  const nonce = BigInt(request.nonce);
+  let carried = false;
+  for (const other of sent) {
+    if (!isAddressEqual(other.from, request.from)) continue;
+    const typedData = forwardTypedData(context.chain.chainId, forwarder, { ...other, nonce });
+    const signedForNonce = await verifyTypedData({
+      address: other.from,
+      signature: other.signature,
+      ...typedData,
+    }).catch(() => false);
+    if (!signedForNonce) continue;
+    const same =
+      isAddressEqual(other.to, request.to) &&
+      other.value === BigInt(request.value) &&
+      other.gas === BigInt(request.gas) &&
+      other.deadline === request.deadline &&
+      other.data.toLowerCase() === request.data.toLowerCase();
+    if (!same) return false;
+    carried = true;
+  }
+  return carried;
+}
+
+/**
  * A request whose nonce the forwarder had used before our transaction came: anyone may send a signed
  * request to the forwarder themself (its signer, or someone who saw it in our transaction while it
- * waited). Its outcome and transaction there, found by the forwarder's event, if within the lookback.
+ * waited). Its outcome and transaction there, found by the forwarder's event, if within the lookback
+ * and if that transaction carried this request rather than another of its signer with the same nonce.
  */
 async function executedElsewhere(
   context: JobContext,
@@ -135,7 +184,9 @@ async function executedElsewhere(
     toBlock: beforeBlock,
   });
   const executed = logs.find((log) => log.args.nonce === BigInt(request.nonce));
-  if (!executed) return undefined;
+  if (!executed || !(await carriedThisRequest(context, forwarder, request, executed.transactionHash))) {
+    return undefined;
+  }
   const receipt = await publicClient.getTransactionReceipt({ hash: executed.transactionHash });
   const outcome = outcomesOf(receipt, forwarder, [request]).get(signerKey(request.from, request.nonce));
   return outcome && { outcome, transactionHash: receipt.transactionHash };
