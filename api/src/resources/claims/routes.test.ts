@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
-import { campaignCallers, type CampaignCallers } from "../../../test/campaign-fixtures.ts";
+import { campaignCallers, insertBusiness, type CampaignCallers } from "../../../test/campaign-fixtures.ts";
 import { assertRefused } from "../../../test/callers.ts";
 import { publishedCampaign, type PublishedCampaign } from "../../../test/claim-fixtures.ts";
 import { countPgliteStatements } from "../../../test/pgliteStatements.ts";
@@ -22,7 +22,7 @@ import {
 } from "../../../test/harness.ts";
 import { availableJobs, contextOf, runJobs } from "../../../test/relay-by-hand.ts";
 import { claims, idempotencyKeys, relayJobs } from "../../db/relaySchema.ts";
-import { campaigns } from "../../db/schema.ts";
+import { businesses, campaigns } from "../../db/schema.ts";
 import { fingerprint } from "../../http/idempotency.ts";
 import { claimKind } from "../../relay/kinds/claim.ts";
 import { signQrPayload, signTriggerWebhook, type QrPayload } from "./triggerProof.ts";
@@ -164,6 +164,49 @@ for (const database of testDatabases()) {
         { token: aCallers.business.token },
       );
       assert.equal(asOther.status, 403, asOther.text);
+    });
+
+    it("takes the business and the facts only from callers who vouch for them; refuses an inactive business", async () => {
+      const forBusiness = await published(
+        { visibility: "TARGETED", targetBusinessIds: [aCallers.business.id] },
+        { engage: [{ businessId: aCallers.business.id }] },
+      );
+      const { user, token } = await newUser();
+      // A user naming the business would pass its targeting and spend its cap.
+      assert.equal((await claim({ campaignId: forBusiness.id }, { token })).status, 404);
+      const naming = await claim({ campaignId: forBusiness.id, businessId: aCallers.business.id }, { token });
+      assert.equal(naming.status, 403, naming.text);
+      assert.match(naming.body.detail, /names the business/);
+      const withFacts = await claim({ campaignId: open.id, facts: { purchaseAmount: 1e9 } }, { token });
+      assert.equal(withFacts.status, 403, withFacts.text);
+      assert.match(withFacts.body.detail, /Facts come from/);
+      // The business itself, an admin and a SYSTEM key may.
+      const byBusiness = await claim(
+        { campaignId: forBusiness.id, userId: user.id },
+        { token: aCallers.business.token },
+      );
+      assert.equal(byBusiness.status, 202, byBusiness.text);
+      const byAdmin = await claim({
+        campaignId: forBusiness.id,
+        userId: user.id,
+        businessId: aCallers.business.id,
+        facts: { purchaseAmount: 12 },
+      });
+      assert.equal(byAdmin.status, 202, byAdmin.text);
+      const bySystem = await claim(
+        { campaignId: open.id, userId: user.id, facts: { purchaseAmount: 12 } },
+        { apiKey: aCallers.system.apiKey },
+      );
+      assert.equal(bySystem.status, 202, bySystem.text);
+
+      const closing = await insertBusiness(api, a.id);
+      const engaged = await published({}, { engage: [{ businessId: closing.id }] });
+      await api.services.db.update(businesses).set({ active: false }).where(eq(businesses.id, closing.id));
+      assertRefusedBy(
+        await claim({ campaignId: engaged.id, userId: user.id, businessId: closing.id }),
+        409,
+        "business-inactive",
+      );
     });
 
     it("answers 400 naming the field for bad bodies, and 404 for unknown or foreign campaigns and users", async () => {
@@ -461,6 +504,32 @@ for (const database of testDatabases()) {
         assertRefusedBy(await claim({ campaignId: qrCampaign.id }, { token }), 422, "trigger-source-required");
       });
 
+      it("takes no business and no facts with a QR payload (its signature covers neither), but does from a signed webhook", async () => {
+        const { user } = await newUser();
+        const send = (extra: Record<string, unknown>) =>
+          claim({ campaignId: qrCampaign.id, userId: user.id, qr: qrFor(), ...extra }, { projectKey: a.projectKey });
+        assert.equal((await send({ businessId: aCallers.business.id })).status, 403);
+        assert.equal((await send({ facts: { purchaseAmount: 1e9 } })).status, 403);
+        const hook = await source(scan, "API_WEBHOOK");
+        const body = JSON.stringify({
+          campaignId: qrCampaign.id,
+          userId: user.id,
+          triggerSourceId: hook.id,
+          facts: { purchaseAmount: 12 },
+        });
+        const now = inSeconds(0);
+        const signed = await api.request("POST", "/campaigns/claims", {
+          projectKey: a.projectKey,
+          rawBody: body,
+          headers: {
+            "content-type": "application/json",
+            "x-trigger-timestamp": String(now),
+            "x-trigger-signature": signTriggerWebhook(hook.secret, now, body),
+          },
+        });
+        assert.equal(signed.status, 202, signed.text);
+      });
+
       it("keeps a source that has paid a claim: deleting it is a 409, one that paid none is deleted", async () => {
         const paying = await source(scan);
         const { user } = await newUser();
@@ -635,12 +704,12 @@ for (const database of testDatabases()) {
     it("Idempotency-Key: a repeat replays the first answer, another body is a 422, one in flight a 409", async () => {
       const { user, token } = await newUser();
       const key = randomUUID();
-      const body = { campaignId: open.id, facts: { a: 1, b: 2 } };
+      const body = { campaignId: open.id, location: { lat: 1, lng: 2 } };
       const first = await claim(body, { token, headers: { "idempotency-key": key } });
       assert.equal(first.status, 202, first.text);
       // The same body, its keys in another order.
       const repeat = await claim(
-        { facts: { b: 2, a: 1 }, campaignId: open.id },
+        { location: { lng: 2, lat: 1 }, campaignId: open.id },
         { token, headers: { "idempotency-key": key } },
       );
       assert.equal(repeat.status, 202);

@@ -151,9 +151,24 @@ async function checkClaim(
   if (level === "BUSINESS" && body.businessId !== undefined && body.businessId !== principal?.businessId) {
     throw forbidden("A business claims as itself only.");
   }
+  // A user's own request, or one vouched for by a QR code (whose signature covers its payload, not
+  // the body), says nothing trustworthy about which business brought it or what happened: naming a
+  // business would pass its targeting and spend its cap, and facts would meet any condition.
+  const vouched =
+    level === "BUSINESS" ||
+    level === "ADMIN" ||
+    (level === "SYSTEM" && principal !== undefined) ||
+    proof?.source.type === "API_WEBHOOK";
+  if (!vouched && body.businessId !== undefined) {
+    throw forbidden("Only the business itself, an admin, a SYSTEM key or a signed webhook names the business.");
+  }
+  if (!vouched && body.facts !== undefined) {
+    throw forbidden("Facts come from a business, an admin, a SYSTEM key or a signed webhook, not from the user.");
+  }
   const businessId = level === "BUSINESS" ? principal?.businessId : body.businessId;
   if (level === "BUSINESS" && !businessId) throw forbidden("This access token acts for no business.");
   const business = businessId ? await scope.find(businesses, businessId, "business") : undefined;
+  if (business && !business.active) throw claimRefused(409, "business-inactive", "This business is inactive.");
 
   // Campaigns a caller may not see do not exist for them: drafts, and TARGETED ones not theirs.
   const seesAll = level === "ADMIN" || (level === "SYSTEM" && principal !== undefined);

@@ -18,9 +18,14 @@ export const claimCreate = z
       .optional()
       .meta({ description: "Whom the claim pays (not for USER callers: they claim for themselves)" }),
     recipient: address.optional().meta({ description: "Whom the claim pays, by wallet: one of the tenant's users" }),
-    businessId: z.uuid().optional().meta({
-      description: "The business bringing the claim (it must take part in the campaign); a BUSINESS caller's own",
-    }),
+    businessId: z
+      .uuid()
+      .optional()
+      .meta({
+        description:
+          "The business bringing the claim (it must take part in the campaign and be active); a BUSINESS caller's " +
+          "own; named by ADMIN, SYSTEM or a signed webhook only (403 from a USER or with a QR payload)",
+      }),
     qr: z
       .string()
       .min(1)
@@ -43,7 +48,11 @@ export const claimCreate = z
     facts: z
       .record(z.string(), z.unknown())
       .optional()
-      .meta({ description: "Facts the campaign trigger's conditions are evaluated against" }),
+      .meta({
+        description:
+          "Facts the campaign trigger's conditions are evaluated against; from BUSINESS, ADMIN, SYSTEM or a " +
+          "signed webhook only (403 from a USER or with a QR payload: they would meet any condition)",
+      }),
   })
   .superRefine((body, ctx) => {
     if (body.qr !== undefined && body.triggerSourceId !== undefined) {
