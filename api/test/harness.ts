@@ -141,6 +141,10 @@ export async function startTestApi(options: {
     RELAYER_ENABLED: "false",
     // Receivers and identity providers under test listen on 127.0.0.1.
     OUTBOUND_ALLOW_PRIVATE_NETWORKS: "true",
+    // A process sees its own revocations at once; polling for other processes' (two statements a
+    // second) would only add statements to the tests that count them (api/src/auth/revocations.test.ts
+    // polls on its own).
+    SESSION_REVOCATION_POLL_MS: "600000",
     ...options.environment,
   });
   const api = await startApi({
