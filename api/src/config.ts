@@ -69,6 +69,8 @@ const environmentSchema = z.object({
    * reads it). Only a hint: the claim writer checks it against the locked row (claims/recentCampaigns.ts).
    */
   CLAIM_CAMPAIGN_CACHE_MS: z.coerce.number().int().min(0).default(1000),
+  /** How far ahead a trigger source's QR payload may expire: short-lived, as a screen shows them. */
+  TRIGGER_QR_MAX_LIFETIME_SECONDS: positiveInt.default(86_400),
   FILE_MAX_BYTES: positiveInt.default(5 * 1024 * 1024),
   /** The bytes one uploader (a user, a business, an admin, a key) may keep stored. */
   FILE_QUOTA_BYTES: positiveInt.default(100 * 1024 * 1024),

@@ -615,6 +615,11 @@ for (const database of testDatabases()) {
         const farFuture = await send(first, qrFor({ exp: 10 ** 15 }));
         assert.equal(farFuture.status, 401, farFuture.text);
         assert.match(farFuture.body.detail, /malformed/);
+        // A payload for years is a standing credential: beyond a day ahead (the default), refused.
+        const lasting = await send(first, qrFor({ exp: inSeconds(86_400 + 60) }));
+        assert.equal(lasting.status, 401, lasting.text);
+        assert.match(lasting.body.detail, /TRIGGER_QR_MAX_LIFETIME_SECONDS/);
+        assert.equal((await send(first, qrFor({ exp: inSeconds(86_400 - 60) }), open.id)).status, 422);
         // Sent by five users at once: one claim.
         const shared = qrFor();
         const users = await Promise.all(Array.from({ length: 5 }, async () => (await newUser()).user));

@@ -1,6 +1,6 @@
 // A trigger source vouching for a claim, with its secret (sealed per source: trigger-sources/routes.ts):
 // - a QR code's short-lived payload, `base64url(JSON {triggerSourceId, campaignId, exp, nonce})` then
-//   `.` and the base64url HMAC-SHA256 of that first part;
+//   `.` and the base64url HMAC-SHA256 of that first part (`exp` at most TRIGGER_QR_MAX_LIFETIME_SECONDS ahead);
 // - a platform's webhook: the body names `triggerSourceId`, and X-Trigger-Signature carries
 //   `sha256=` and the hex HMAC-SHA256 of `<X-Trigger-Timestamp>.<raw body>`, within five minutes.
 // A proof that does not verify is a 401, whoever sends it: it is the credential of the source. A
@@ -87,6 +87,11 @@ async function verifyQr(ctx: Context, scope: TenantScope, qr: string): Promise<T
   }
   if (!source.active) throw refused("the trigger source is inactive.");
   if (payload.exp * 1000 <= Date.now()) throw refused("the QR payload has expired.");
+  // A payload valid for years would be a standing credential, and its record of use kept as long.
+  const maxLifetime = ctx.services.config.TRIGGER_QR_MAX_LIFETIME_SECONDS;
+  if (payload.exp * 1000 > Date.now() + maxLifetime * 1000) {
+    throw refused(`the QR payload expires more than ${maxLifetime} s from now (TRIGGER_QR_MAX_LIFETIME_SECONDS).`);
+  }
   const use = {
     triggerSourceId: source.id,
     proofHash: sha256(`qr:${payload.nonce}`),
