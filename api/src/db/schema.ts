@@ -319,17 +319,23 @@ export const campaignTags = pgTable(
 );
 
 /** What one claim of a campaign pays: an amount of a tenant token (id 0 for points). */
-export const campaignTokens = pgTable("campaign_tokens", {
-  id: id(),
-  tenantId: tenantId(),
-  campaignId: uuid("campaign_id")
-    .notNull()
-    .references(() => campaigns.id, { onDelete: "cascade" }),
-  tokenAddress: text("token_address").notNull(),
-  tokenId: text("token_id").notNull().default("0"),
-  amount: text("amount").notNull(),
-  createdAt: createdAt(),
-});
+export const campaignTokens = pgTable(
+  "campaign_tokens",
+  {
+    id: id(),
+    tenantId: tenantId(),
+    campaignId: uuid("campaign_id")
+      .notNull()
+      .references(() => campaigns.id, { onDelete: "cascade" }),
+    tokenAddress: text("token_address").notNull(),
+    tokenId: text("token_id").notNull().default("0"),
+    amount: text("amount").notNull(),
+    createdAt: createdAt(),
+  },
+  // Each token once per campaign, whatever its id and the address's case: the CampaignRegistry
+  // refuses a token paid twice (CampaignDuplicatePayout), ERC-1155 classes of one token included.
+  (table) => [uniqueIndex("campaign_tokens_token").on(table.campaignId, sql`lower(${table.tokenAddress})`)],
+);
 
 /** A business taking part in a campaign, with its own cap on claims. */
 export const campaignEngagements = pgTable(

@@ -4,13 +4,12 @@ import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { access } from "../../auth/principal.ts";
 import { businesses, campaignEngagements } from "../../db/schema.ts";
-import type { Database } from "../../db/client.ts";
 import { scopeOf, tenantScope } from "../../db/scope.ts";
 import { conflict, notFound } from "../../errors.ts";
 import { date } from "../../http/fields.ts";
 import { idParams, listQuery, paginated } from "../../http/pagination.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
-import { assertOwned, openCampaign } from "./owned.ts";
+import { assertOwned, lockedOpenCampaign, openCampaign } from "./owned.ts";
 import { engagementChanged } from "./publishing.ts";
 import { count } from "./schema.ts";
 import { visibleCampaign } from "./visibility.ts";
@@ -103,12 +102,15 @@ export function registerCampaignEngagements(api: Api) {
       if (taken) throw conflict("This business already takes part in the campaign.");
       const row = await scope.db
         .transaction(async (tx) => {
-          const engaged = await tenantScope(tx as unknown as Database, scope.tenantId).insert(campaignEngagements, {
-            campaignId: campaign.id,
+          // Read again under the campaign's lock: it may have closed since.
+          const locked = tenantScope(tx, scope.tenantId);
+          const current = await lockedOpenCampaign(locked, campaign.id);
+          const engaged = await locked.insert(campaignEngagements, {
+            campaignId: current.id,
             businessId,
             maxClaims: maxClaims ?? null,
           });
-          await engagementChanged(tx as unknown as Database, campaign, businessId);
+          await engagementChanged(tx, current, businessId);
           return engaged;
         })
         .catch((error: unknown) => {
@@ -146,13 +148,10 @@ export function registerCampaignEngagements(api: Api) {
       }
       ctx.body = present(
         await scope.db.transaction(async (tx) => {
-          const updated = await tenantScope(tx as unknown as Database, scope.tenantId).update(
-            campaignEngagements,
-            existing.id,
-            { maxClaims, active },
-            "engagement",
-          );
-          await engagementChanged(tx as unknown as Database, campaign, existing.businessId);
+          const locked = tenantScope(tx, scope.tenantId);
+          const current = await lockedOpenCampaign(locked, campaign.id);
+          const updated = await locked.update(campaignEngagements, existing.id, { maxClaims, active }, "engagement");
+          await engagementChanged(tx, current, existing.businessId);
           return updated;
         }),
       );
@@ -174,12 +173,10 @@ export function registerCampaignEngagements(api: Api) {
       const existing = await scope.find(campaignEngagements, ctx.input.params.engagementId, "engagement");
       if (existing.campaignId !== campaign.id) throw notFound("engagement");
       await scope.db.transaction(async (tx) => {
-        await tenantScope(tx as unknown as Database, scope.tenantId).remove(
-          campaignEngagements,
-          existing.id,
-          "engagement",
-        );
-        await engagementChanged(tx as unknown as Database, campaign, existing.businessId);
+        const locked = tenantScope(tx, scope.tenantId);
+        const current = await lockedOpenCampaign(locked, campaign.id);
+        await locked.remove(campaignEngagements, existing.id, "engagement");
+        await engagementChanged(tx, current, existing.businessId);
       });
       ctx.status = 204;
     },

@@ -1,5 +1,5 @@
 // Ids a request names must be the tenant's own: another tenant's id, like an unknown one, is a 404.
-import { inArray } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import type { AnyPgColumn, PgTable } from "drizzle-orm/pg-core";
 import type { TenantScope } from "../../db/scope.ts";
 import { conflict, notFound } from "../../errors.ts";
@@ -22,6 +22,28 @@ export async function assertOwned(scope: TenantScope, table: OwnedTable, ids: st
 /** The campaign, for a change by its managers: 404 if not the tenant's, 409 once it is CLOSED. */
 export async function openCampaign(scope: TenantScope, id: string) {
   const row = await scope.find(campaigns, id, "campaign");
+  if (row.status === "CLOSED") throw conflict("This campaign is CLOSED: a closed campaign is final.");
+  return row;
+}
+
+/**
+ * The campaign, its row locked until the transaction of `scope` ends: a concurrent change of the
+ * campaign (its status, payouts, tags or engagements) waits for it, then reads what it left. 404
+ * if not the tenant's, or deleted meanwhile.
+ */
+export async function lockedCampaign(scope: TenantScope, id: string) {
+  const [row] = await scope.db
+    .select()
+    .from(campaigns)
+    .where(scope.where(campaigns, eq(campaigns.id, id)))
+    .for("update");
+  if (!row) throw notFound("campaign");
+  return row;
+}
+
+/** openCampaign under the campaign's row lock (see lockedCampaign): what a change checks holds until it commits. */
+export async function lockedOpenCampaign(scope: TenantScope, id: string) {
+  const row = await lockedCampaign(scope, id);
   if (row.status === "CLOSED") throw conflict("This campaign is CLOSED: a closed campaign is final.");
   return row;
 }

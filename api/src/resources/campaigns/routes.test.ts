@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { eq } from "drizzle-orm";
+import { relayJobs } from "../../db/relaySchema.ts";
+import { campaignBatchKey } from "../../relay/kinds/campaign.ts";
 import {
   createTestTenant,
   insertUser,
@@ -14,11 +18,15 @@ import {
   type TestTenant,
 } from "../../../test/harness.ts";
 import { campaignCallers, insertBusiness, type CampaignCallers } from "../../../test/campaign-fixtures.ts";
+import { publishedCampaign } from "../../../test/claim-fixtures.ts";
 
 const fieldsOf = (response: { body: any }) => response.body.errors.map((error: { path: string }) => error.path);
 const titlesOf = (response: { body: any }) => response.body.data.map((row: { title: string }) => row.title).sort();
 const hour = 3_600_000;
 const iso = (offset: number) => new Date(Date.now() + offset).toISOString();
+// Races show on PostgreSQL only (PGlite serves one request's statements at a time); each race is run
+// several times so that a lost update shows in any run.
+const RACES = 5;
 
 let chain: TestChain;
 before(async () => (chain = await startTestChain()));
@@ -293,6 +301,75 @@ for (const database of testDatabases()) {
         assert.equal(again.status, 409);
       }
       assert.equal((await api.request("DELETE", `/campaigns/${randomUUID()}`, { token: a.adminToken })).status, 404);
+    });
+
+    /** The actions of the campaign's jobs for the chain, in the order they go. */
+    const jobActions = async (campaignId: string) =>
+      (
+        await api.services.db
+          .select()
+          .from(relayJobs)
+          .where(eq(relayJobs.batchKey, campaignBatchKey(campaignId)))
+      )
+        .map((job) => job.payload as { action: string; sequence: number })
+        .sort((x, y) => x.sequence - y.sequence)
+        .map((payload) => payload.action);
+
+    it("closes a campaign for good when a pause races the close: the pause goes first or is refused", async () => {
+      for (let race = 0; race < RACES; race += 1) {
+        const campaign = await publishedCampaign(api, chain, a);
+        const path = `/campaigns/${campaign.id}`;
+        const [closed, paused] = await Promise.all([
+          api.request("DELETE", path, { token: a.adminToken }),
+          api.request("PATCH", path, { token: a.adminToken, body: { status: "PAUSED" } }),
+        ]);
+        assert.equal(closed.status, 200, closed.text);
+        assert.equal(closed.body.status, "CLOSED");
+        // Either the pause committed first (then the close closed a paused campaign) or it came after
+        // the close and was refused as any change of a CLOSED campaign is.
+        if (paused.status === 200) {
+          assert.equal(paused.body.status, "PAUSED");
+          assert.deepEqual(await jobActions(campaign.id), ["create", "pause", "close"]);
+        } else {
+          assert.equal(paused.status, 409, paused.text);
+          assert.ok(isProblem(paused));
+          assert.deepEqual(await jobActions(campaign.id), ["create", "close"]);
+        }
+        assert.equal((await api.request("GET", path, { token: a.adminToken })).body.status, "CLOSED", `race ${race}`);
+        const reopened = await api.request("PATCH", path, { token: a.adminToken, body: { status: "ACTIVE" } });
+        assert.equal(reopened.status, 409);
+      }
+    });
+
+    it("never deletes a DRAFT that a racing PATCH activated: it is deleted, or activated and then closed", async () => {
+      for (let race = 0; race < RACES; race += 1) {
+        const draft = await create(a, { title: `Racing draft ${race}` });
+        const path = `/campaigns/${draft.id}`;
+        const payout = await api.request("POST", `${path}/tokens`, {
+          token: a.adminToken,
+          body: { tokenAddress: a.tenant.contracts.pointsToken, amount: "1" },
+        });
+        assert.equal(payout.status, 201);
+        // The DELETE leaves a little later each race (0 to 4 ms), so that it reads the draft while the
+        // PATCH activating it is under way: the window of the race.
+        const [deleted, activated] = await Promise.all([
+          sleep(race).then(() => api.request("DELETE", path, { token: a.adminToken })),
+          api.request("PATCH", path, { token: a.adminToken, body: { status: "ACTIVE" } }),
+        ]);
+        const read = await api.request("GET", path, { token: a.adminToken });
+        if (deleted.status === 204) {
+          assert.equal(activated.status, 404, `race ${race}: ${activated.text}`);
+          assert.equal(read.status, 404);
+          assert.deepEqual(await jobActions(draft.id), [], "nothing goes to the chain for a deleted draft");
+        } else {
+          assert.equal(activated.status, 200, activated.text);
+          assert.equal(activated.body.status, "ACTIVE");
+          assert.equal(deleted.status, 200, deleted.text);
+          assert.equal(deleted.body.status, "CLOSED");
+          assert.equal(read.body.status, "CLOSED");
+          assert.deepEqual(await jobActions(draft.id), ["create", "close"]);
+        }
+      }
     });
 
     it("lists with filters (status, visibility, tag, active now, title) sorting and pagination", async () => {

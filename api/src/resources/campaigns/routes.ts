@@ -7,15 +7,14 @@ import type { Context } from "koa";
 import type { z } from "zod";
 import { access } from "../../auth/principal.ts";
 import { businesses, campaignTags, campaignTriggers, campaigns, users } from "../../db/schema.ts";
-import type { Database } from "../../db/client.ts";
 import { scopeOf, tenantScope, type TenantScope } from "../../db/scope.ts";
-import { conflict, validationFailed } from "../../errors.ts";
+import { conflict, notFound, validationFailed } from "../../errors.ts";
 import { date } from "../../http/fields.ts";
 import { idParams } from "../../http/pagination.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
 import { likeLiteral } from "../business-types/routes.ts";
 import { registerCampaignEngagements } from "./engagements.ts";
-import { assertOwned } from "./owned.ts";
+import { assertOwned, lockedCampaign } from "./owned.ts";
 import { campaignChanged } from "./publishing.ts";
 import {
   campaign,
@@ -246,14 +245,7 @@ export function registerCampaigns(api: Api) {
     responses: { 200: { description: "The updated campaign", schema: campaign } },
     handler: async (ctx) => {
       const scope = scopeOf(ctx);
-      const existing = await scope.find(campaigns, ctx.input.params.id, "campaign");
       const body = ctx.input.body;
-      if (existing.status === "CLOSED") throw conflict("This campaign is CLOSED: a closed campaign is final.");
-      if (body.status !== undefined && body.status !== existing.status) {
-        if (!NEXT_STATUSES[existing.status].includes(body.status)) {
-          throw conflict(`A campaign cannot go from ${existing.status} to ${body.status}.`);
-        }
-      }
       const changes = {
         title: body.title,
         description: body.description,
@@ -269,23 +261,27 @@ export function registerCampaigns(api: Api) {
         status: body.status,
         triggerId: body.triggerId,
       };
-      const merged = { ...existing };
-      for (const [field, value] of Object.entries(changes)) {
-        if (value !== undefined) Object.assign(merged, { [field]: value });
-      }
-      const issues = campaignIssues(merged);
-      if (issues.length) throw validationFailed(issues);
-      await assertReferences(scope, body);
-      // drizzle leaves the fields that are undefined (not sent) as they are. The change and the
-      // on-chain writes it calls for (publishing.ts) commit together.
+      // The campaign is checked under its row lock, and the change and the on-chain writes it calls
+      // for (publishing.ts) commit together: a racing close or pause waits, then sees this change.
       const row = await scope.db.transaction(async (tx) => {
-        const updated = await tenantScope(tx as unknown as Database, scope.tenantId).update(
-          campaigns,
-          existing.id,
-          changes,
-          "campaign",
-        );
-        await campaignChanged(tx as unknown as Database, existing, updated);
+        const locked = tenantScope(tx, scope.tenantId);
+        const existing = await lockedCampaign(locked, ctx.input.params.id);
+        if (existing.status === "CLOSED") throw conflict("This campaign is CLOSED: a closed campaign is final.");
+        if (body.status !== undefined && body.status !== existing.status) {
+          if (!NEXT_STATUSES[existing.status].includes(body.status)) {
+            throw conflict(`A campaign cannot go from ${existing.status} to ${body.status}.`);
+          }
+        }
+        const merged = { ...existing };
+        for (const [field, value] of Object.entries(changes)) {
+          if (value !== undefined) Object.assign(merged, { [field]: value });
+        }
+        const issues = campaignIssues(merged);
+        if (issues.length) throw validationFailed(issues);
+        await assertReferences(locked, body);
+        // drizzle leaves the fields that are undefined (not sent) as they are.
+        const updated = await locked.update(campaigns, existing.id, changes, "campaign");
+        await campaignChanged(tx, existing, updated);
         return updated;
       });
       ctx.body = await presentOne(ctx, scope, row);
@@ -307,24 +303,24 @@ export function registerCampaigns(api: Api) {
     },
     handler: async (ctx) => {
       const scope = scopeOf(ctx);
-      const existing = await scope.find(campaigns, ctx.input.params.id, "campaign");
-      if (existing.status === "CLOSED") throw conflict("This campaign is already CLOSED.");
-      if (existing.status === "DRAFT") {
-        await scope.remove(campaigns, existing.id, "campaign");
+      // Under the campaign's row lock, as PATCH: a draft activated meanwhile is closed, not deleted.
+      const closed = await scope.db.transaction(async (tx) => {
+        const locked = tenantScope(tx, scope.tenantId);
+        const existing = await lockedCampaign(locked, ctx.input.params.id);
+        if (existing.status === "CLOSED") throw conflict("This campaign is already CLOSED.");
+        if (existing.status === "DRAFT") {
+          await locked.remove(campaigns, existing.id, "campaign");
+          return undefined;
+        }
+        const row = await locked.update(campaigns, existing.id, { status: "CLOSED" }, "campaign");
+        await campaignChanged(tx, existing, row);
+        return row;
+      });
+      if (!closed) {
         ctx.status = 204;
         return;
       }
-      const row = await scope.db.transaction(async (tx) => {
-        const closed = await tenantScope(tx as unknown as Database, scope.tenantId).update(
-          campaigns,
-          existing.id,
-          { status: "CLOSED" },
-          "campaign",
-        );
-        await campaignChanged(tx as unknown as Database, existing, closed);
-        return closed;
-      });
-      ctx.body = await presentOne(ctx, scope, row);
+      ctx.body = await presentOne(ctx, scope, closed);
     },
   });
 

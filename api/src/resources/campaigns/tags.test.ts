@@ -14,6 +14,11 @@ import {
 import { campaignCallers, type CampaignCallers } from "../../../test/campaign-fixtures.ts";
 
 const fieldsOf = (response: { body: any }) => response.body.errors.map((error: { path: string }) => error.path);
+// Races show on PostgreSQL only (PGlite serves one request's statements at a time); some are run
+// several times so that a lost update shows in any run.
+const RACERS = 10;
+const RACES = 5;
+const statusesOf = (responses: { status: number }[]) => responses.map((response) => response.status).sort();
 
 let chain: TestChain;
 before(async () => (chain = await startTestChain()));
@@ -98,6 +103,35 @@ for (const database of testDatabases()) {
       const badParam = await api.request("DELETE", `${path}/not%20a%20slug`, { token: a.adminToken });
       assert.equal(badParam.status, 400);
       assert.deepEqual(fieldsOf(badParam), ["params.tag"]);
+    });
+
+    it("adds a tag once however many requests race to add it (409 problem for the others)", async () => {
+      for (let race = 0; race < RACES; race += 1) {
+        const id = await create(a, { title: `Raced tag ${race}` });
+        const path = `/campaigns/${id}/tags`;
+        const responses = await Promise.all(
+          Array.from({ length: RACERS }, () =>
+            api.request("POST", path, { token: a.adminToken, body: { tag: "raced" } }),
+          ),
+        );
+        assert.deepEqual(statusesOf(responses), [201, ...Array(RACERS - 1).fill(409)], `race ${race}`);
+        for (const refused of responses.filter((response) => response.status === 409)) assert.ok(isProblem(refused));
+        assert.deepEqual((await api.request("GET", path, { token: a.adminToken })).body.tags, ["raced"]);
+      }
+    });
+
+    it("keeps at most 20 tags when requests race for the last place", async () => {
+      const id = await create(a, { title: "Raced twentieth tag" });
+      const path = `/campaigns/${id}/tags`;
+      const nineteen = Array.from({ length: 19 }, (_, index) => `kept-${index}`);
+      assert.equal((await api.request("PUT", path, { token: a.adminToken, body: { tags: nineteen } })).status, 200);
+      const responses = await Promise.all(
+        Array.from({ length: RACERS }, (_, index) =>
+          api.request("POST", path, { token: a.adminToken, body: { tag: `racer-${index}` } }),
+        ),
+      );
+      assert.deepEqual(statusesOf(responses), [201, ...Array(RACERS - 1).fill(409)]);
+      assert.equal((await api.request("GET", path, { token: a.adminToken })).body.tags.length, 20);
     });
 
     it("refuses tag changes on a CLOSED campaign (409) and writes by USER, BUSINESS or the public (403)", async () => {

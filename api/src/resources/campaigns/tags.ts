@@ -4,12 +4,12 @@ import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { access } from "../../auth/principal.ts";
 import { campaigns, campaignTags } from "../../db/schema.ts";
-import { scopeOf, type TenantScope } from "../../db/scope.ts";
+import { scopeOf, tenantScope, type TenantScope } from "../../db/scope.ts";
 import { conflict, notFound } from "../../errors.ts";
 import { idParams } from "../../http/pagination.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
 import { changesCampaignLists } from "./listCache.ts";
-import { openCampaign } from "./owned.ts";
+import { lockedOpenCampaign, openCampaign } from "./owned.ts";
 import { MAX_TAGS, tag } from "./schema.ts";
 import { visibleCampaign } from "./visibility.ts";
 
@@ -71,18 +71,18 @@ export function registerCampaignTags(api: Api) {
     responses: { 200: { description: "The tags now", schema: campaignTagSet } },
     handler: async (ctx) => {
       const scope = scopeOf(ctx);
-      const campaign = await openCampaign(scope, ctx.input.params.id);
       const tags = [...new Set(ctx.input.body.tags)];
-      await scope.db.transaction(async (transaction) => {
-        await transaction
-          .delete(campaignTags)
-          .where(scope.where(campaignTags, eq(campaignTags.campaignId, campaign.id)));
+      const campaign = await scope.db.transaction(async (tx) => {
+        const locked = tenantScope(tx, scope.tenantId);
+        const campaign = await lockedOpenCampaign(locked, ctx.input.params.id);
+        await tx.delete(campaignTags).where(locked.where(campaignTags, eq(campaignTags.campaignId, campaign.id)));
         if (tags.length) {
-          await transaction
+          await tx
             .insert(campaignTags)
             .values(tags.map((tag) => ({ tenantId: scope.tenantId, campaignId: campaign.id, tag })))
             .onConflictDoNothing();
         }
+        return campaign;
       });
       ctx.body = await answer(scope, campaign.id);
     },
@@ -101,14 +101,19 @@ export function registerCampaignTags(api: Api) {
     responses: { 201: { description: "The tags now", schema: campaignTagSet } },
     handler: async (ctx) => {
       const scope = scopeOf(ctx);
-      const campaign = await openCampaign(scope, ctx.input.params.id);
-      const { tags } = await answer(scope, campaign.id);
-      if (tags.includes(ctx.input.body.tag)) throw conflict(`The campaign is already tagged ${ctx.input.body.tag}.`);
-      if (tags.length >= MAX_TAGS) throw conflict(`A campaign has at most ${MAX_TAGS} tags.`);
-      await scope.db
-        .insert(campaignTags)
-        .values({ tenantId: scope.tenantId, campaignId: campaign.id, tag: ctx.input.body.tag })
-        .onConflictDoNothing();
+      const { tag } = ctx.input.body;
+      const campaign = await scope.db.transaction(async (tx) => {
+        const locked = tenantScope(tx, scope.tenantId);
+        const campaign = await lockedOpenCampaign(locked, ctx.input.params.id);
+        const { tags } = await answer(locked, campaign.id);
+        if (tags.includes(tag)) throw conflict(`The campaign is already tagged ${tag}.`);
+        if (tags.length >= MAX_TAGS) throw conflict(`A campaign has at most ${MAX_TAGS} tags.`);
+        await tx
+          .insert(campaignTags)
+          .values({ tenantId: scope.tenantId, campaignId: campaign.id, tag })
+          .onConflictDoNothing();
+        return campaign;
+      });
       ctx.status = 201;
       ctx.body = await answer(scope, campaign.id);
     },
@@ -126,17 +131,20 @@ export function registerCampaignTags(api: Api) {
     responses: { 204: { description: "Removed" } },
     handler: async (ctx) => {
       const scope = scopeOf(ctx);
-      const campaign = await openCampaign(scope, ctx.input.params.id);
-      const removed = await scope.db
-        .delete(campaignTags)
-        .where(
-          scope.where(
-            campaignTags,
-            and(eq(campaignTags.campaignId, campaign.id), eq(campaignTags.tag, ctx.input.params.tag)),
-          ),
-        )
-        .returning({ tag: campaignTags.tag });
-      if (!removed.length) throw notFound("tag on this campaign");
+      await scope.db.transaction(async (tx) => {
+        const locked = tenantScope(tx, scope.tenantId);
+        const campaign = await lockedOpenCampaign(locked, ctx.input.params.id);
+        const removed = await tx
+          .delete(campaignTags)
+          .where(
+            locked.where(
+              campaignTags,
+              and(eq(campaignTags.campaignId, campaign.id), eq(campaignTags.tag, ctx.input.params.tag)),
+            ),
+          )
+          .returning({ tag: campaignTags.tag });
+        if (!removed.length) throw notFound("tag on this campaign");
+      });
       ctx.status = 204;
     },
   });

@@ -19,6 +19,9 @@ import { campaignCallers, type CampaignCallers } from "../../../test/campaign-fi
 
 const fieldsOf = (response: { body: any }) => response.body.errors.map((error: { path: string }) => error.path);
 const MAX_UINT88 = (2n ** 88n - 1n).toString();
+// Races show on PostgreSQL only (PGlite serves one request's statements at a time).
+const RACERS = 10;
+const statusesOf = (responses: { status: number }[]) => responses.map((response) => response.status).sort();
 
 let chain: TestChain;
 before(async () => (chain = await startTestChain()));
@@ -157,6 +160,70 @@ for (const database of testDatabases()) {
       });
       assert.equal(ninth.status, 409);
       assert.match(ninth.body.detail, /8/);
+    });
+
+    it("adds a token once however many requests race to add it (409 problem for the others)", async () => {
+      const id = await create(a, { title: "Raced payout", status: "ACTIVE" });
+      const path = `/campaigns/${id}/tokens`;
+      const body = { tokenAddress: a.tenant.contracts.pointsToken, amount: "3" };
+      const responses = await Promise.all(
+        Array.from({ length: RACERS }, () => api.request("POST", path, { token: a.adminToken, body })),
+      );
+      assert.deepEqual(statusesOf(responses), [201, ...Array(RACERS - 1).fill(409)]);
+      for (const refused of responses.filter((response) => response.status === 409)) assert.ok(isProblem(refused));
+      const list = await api.request("GET", path, { token: a.adminToken });
+      assert.deepEqual(
+        list.body.data.map((row: { token: string }) => row.token),
+        ["pointsToken"],
+      );
+    });
+
+    it("keeps the 8 payouts limit when requests race for the last place", async () => {
+      const id = await create(a, { title: "Raced eighth payout" });
+      const scope = tenantScope(api.services.db, a.id);
+      for (let index = 0; index < 7; index += 1) {
+        await scope.insert(campaignTokens, {
+          campaignId: id,
+          tokenAddress: `0x${String(index + 1).padStart(40, "0")}`,
+          amount: "1",
+        });
+      }
+      const { pointsToken, rewardToken, statusToken } = a.tenant.contracts;
+      const responses = await Promise.all(
+        [
+          { tokenAddress: pointsToken, amount: "1" },
+          { tokenAddress: rewardToken, tokenId: "1", amount: "1" },
+          { tokenAddress: statusToken, tokenId: "1", amount: "1" },
+        ].map((body) => api.request("POST", `/campaigns/${id}/tokens`, { token: a.adminToken, body })),
+      );
+      assert.deepEqual(statusesOf(responses), [201, 409, 409]);
+      const list = await api.request("GET", `/campaigns/${id}/tokens`, { token: a.adminToken });
+      assert.equal(list.body.data.length, 8);
+    });
+
+    it("keeps a payout on a campaign on its way to the chain when its last two are removed at once", async () => {
+      const id = await create(a, { title: "Raced removals" });
+      const path = `/campaigns/${id}/tokens`;
+      const added = [];
+      for (const body of [
+        { tokenAddress: a.tenant.contracts.pointsToken, amount: "1" },
+        { tokenAddress: a.tenant.contracts.rewardToken, tokenId: "1", amount: "1" },
+      ]) {
+        const response = await api.request("POST", path, { token: a.adminToken, body });
+        assert.equal(response.status, 201);
+        added.push(response.body.id as string);
+      }
+      // ACTIVE with payouts: published (its create job queued), so it must keep one payout.
+      const activated = await api.request("PATCH", `/campaigns/${id}`, {
+        token: a.adminToken,
+        body: { status: "ACTIVE" },
+      });
+      assert.equal(activated.status, 200);
+      const responses = await Promise.all(
+        added.map((payout) => api.request("DELETE", `${path}/${payout}`, { token: a.adminToken })),
+      );
+      assert.deepEqual(statusesOf(responses), [204, 409]);
+      assert.equal((await api.request("GET", path, { token: a.adminToken })).body.data.length, 1);
     });
 
     it("guards writes: 401, 403 for USER, BUSINESS and the public, 409 once CLOSED, 404 for another campaign's payout", async () => {

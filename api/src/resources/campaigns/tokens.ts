@@ -4,14 +4,14 @@
 import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { access } from "../../auth/principal.ts";
-import { campaignTokens, tenants, type TenantContracts } from "../../db/schema.ts";
-import type { Database } from "../../db/client.ts";
+import { isUniqueViolation } from "../../db/errors.ts";
+import { campaignTokens, campaigns, tenants, type TenantContracts } from "../../db/schema.ts";
 import { scopeOf, tenantScope, type TenantScope } from "../../db/scope.ts";
 import { conflict, notFound, validationFailed } from "../../errors.ts";
 import { address, date, uint256 } from "../../http/fields.ts";
 import { idParams } from "../../http/pagination.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
-import { openCampaign } from "./owned.ts";
+import { lockedOpenCampaign, openCampaign } from "./owned.ts";
 import { isPublished, payoutsChanged } from "./publishing.ts";
 import { visibleCampaign } from "./visibility.ts";
 
@@ -110,29 +110,35 @@ export function registerCampaignTokens(api: Api) {
     responses: { 201: { description: "Added", schema: campaignToken } },
     handler: async (ctx) => {
       const scope = scopeOf(ctx);
-      const campaign = await openCampaign(scope, ctx.input.params.id);
       const { tokenAddress, tokenId, amount } = ctx.input.body;
-      const contracts = await tokenContractsOf(scope);
-      const token = contracts.get(tokenAddress.toLowerCase());
-      if (!token) throw notFound("token contract of this tenant at that address");
-      if (token === "pointsToken" && BigInt(tokenId) !== 0n) {
-        throw validationFailed([{ path: "body.tokenId", message: "points have token id 0" }]);
-      }
-      const existing = await tokensOf(scope, campaign.id);
-      if (existing.some((row) => row.tokenAddress.toLowerCase() === tokenAddress.toLowerCase())) {
-        throw conflict("The campaign already pays this token: remove that payout first.");
-      }
-      if (existing.length >= MAX_PAYOUTS) throw conflict(`A campaign pays at most ${MAX_PAYOUTS} tokens.`);
-      const row = await scope.db.transaction(async (tx) => {
-        const added = await tenantScope(tx as unknown as Database, scope.tenantId).insert(campaignTokens, {
-          campaignId: campaign.id,
-          tokenAddress,
-          tokenId: BigInt(tokenId).toString(),
-          amount: BigInt(amount).toString(),
+      const paidTwice = conflict("The campaign already pays this token: remove that payout first.");
+      const { contracts, row } = await scope.db
+        .transaction(async (tx) => {
+          const locked = tenantScope(tx, scope.tenantId);
+          const campaign = await lockedOpenCampaign(locked, ctx.input.params.id);
+          const contracts = await tokenContractsOf(locked);
+          const token = contracts.get(tokenAddress.toLowerCase());
+          if (!token) throw notFound("token contract of this tenant at that address");
+          if (token === "pointsToken" && BigInt(tokenId) !== 0n) {
+            throw validationFailed([{ path: "body.tokenId", message: "points have token id 0" }]);
+          }
+          const existing = await tokensOf(locked, campaign.id);
+          if (existing.some((row) => row.tokenAddress.toLowerCase() === tokenAddress.toLowerCase())) throw paidTwice;
+          if (existing.length >= MAX_PAYOUTS) throw conflict(`A campaign pays at most ${MAX_PAYOUTS} tokens.`);
+          const row = await locked.insert(campaignTokens, {
+            campaignId: campaign.id,
+            tokenAddress,
+            tokenId: BigInt(tokenId).toString(),
+            amount: BigInt(amount).toString(),
+          });
+          await payoutsChanged(tx, campaign);
+          return { contracts, row };
+        })
+        .catch((error: unknown) => {
+          // The lock keeps a second payout of a token out; the unique index campaign_tokens_token is
+          // what still holds should a write come another way.
+          throw isUniqueViolation(error) ? paidTwice : error;
         });
-        await payoutsChanged(tx as unknown as Database, campaign);
-        return added;
-      });
       ctx.status = 201;
       ctx.body = present(contracts)(row);
     },
@@ -149,16 +155,17 @@ export function registerCampaignTokens(api: Api) {
     responses: { 204: { description: "Removed" } },
     handler: async (ctx) => {
       const scope = scopeOf(ctx);
-      const campaign = await openCampaign(scope, ctx.input.params.id);
-      const row = await scope.find(campaignTokens, ctx.input.params.campaignTokenId, "campaign token");
-      if (row.campaignId !== campaign.id) throw notFound("campaign token");
-      const payouts = await tokensOf(scope, campaign.id);
-      if (payouts.length === 1 && (await isPublished(scope.db, campaign.id))) {
-        throw conflict("A campaign on chain pays at least one token: add another payout before removing this one.");
-      }
       await scope.db.transaction(async (tx) => {
-        await tenantScope(tx as unknown as Database, scope.tenantId).remove(campaignTokens, row.id, "campaign token");
-        await payoutsChanged(tx as unknown as Database, campaign);
+        const locked = tenantScope(tx, scope.tenantId);
+        const campaign = await lockedOpenCampaign(locked, ctx.input.params.id);
+        const row = await locked.find(campaignTokens, ctx.input.params.campaignTokenId, "campaign token");
+        if (row.campaignId !== campaign.id) throw notFound("campaign token");
+        const payouts = await tokensOf(locked, campaign.id);
+        if (payouts.length === 1 && (await isPublished(tx, campaign.id))) {
+          throw conflict("A campaign on chain pays at least one token: add another payout before removing this one.");
+        }
+        await locked.remove(campaignTokens, row.id, "campaign token");
+        await payoutsChanged(tx, campaign);
       });
       ctx.status = 204;
     },
