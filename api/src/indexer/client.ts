@@ -15,6 +15,7 @@ export async function indexerQuery<T>(
   variables: Record<string, unknown> = {},
 ): Promise<T> {
   let response: Response;
+  let text: string;
   try {
     response = await fetch(new URL("/graphql", config.INDEXER_URL), {
       method: "POST",
@@ -22,15 +23,19 @@ export async function indexerQuery<T>(
       body: JSON.stringify({ query, variables }),
       signal: AbortSignal.timeout(config.INDEXER_TIMEOUT_MS),
     });
+    // The body too may stall past the timeout or be cut off.
+    text = await response.text();
   } catch (error) {
     throw new IndexerUnavailable(`the indexer did not answer: ${(error as Error).message}`);
   }
-  const text = await response.text();
-  let body: { data?: T; errors?: { message: string }[] };
+  let body: { data?: T; errors?: { message: string }[] } | null;
   try {
     body = JSON.parse(text);
   } catch {
     throw new IndexerUnavailable(`the indexer answered ${response.status} without JSON`);
+  }
+  if (typeof body !== "object" || body === null) {
+    throw new IndexerUnavailable(`the indexer answered ${response.status} without a GraphQL result`);
   }
   if (!response.ok || body.errors?.length || !body.data) {
     const messages = body.errors?.map((error) => error.message).join("; ") ?? "";
