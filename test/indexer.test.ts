@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { network } from "hardhat";
+import pg from "pg";
 import { hardhat } from "viem/chains";
 import {
   encodeFunctionData,
@@ -253,8 +254,8 @@ function httpGet(
 }
 
 /** Ponder's SQL over HTTP, as @ponder/client asks it (superjson of the query). */
-const sqlPath = (query: string) =>
-  `/sql/db?sql=${encodeURIComponent(JSON.stringify({ json: { sql: query, params: [], typings: [] } }))}`;
+const sqlPath = (query: string, route: "db" | "live" = "db") =>
+  `/sql/${route}?sql=${encodeURIComponent(JSON.stringify({ json: { sql: query, params: [], typings: [] } }))}`;
 
 /** A cross join of ten-row lists, its cost the same whatever the tables hold: 10^7 rows, a second or
  * more on either database. `salt` makes each query new to Ponder's cache of results. */
@@ -903,19 +904,105 @@ for (const variant of variants) {
       assert.deepEqual(portfolios[1], portfolios[0]);
     });
 
+    it("answers a SQL query that fails because of the query with a 400 problem that says why, on /sql/db and /sql/live", async () => {
+      // Each route its own queries: Ponder's validator remembers a query it refused, and says only
+      // "Invalid query" the next time.
+      const faults = (route: string): [string, RegExp][] => [
+        // Refused by Ponder's validator...
+        [`select pg_sleep(1) as ${route}`, /^Function call not supported$/],
+        [`select ${route} from`, /^syntax error at end of input$/],
+        // ...and by the database.
+        [`select ${route} from "transaction"`, new RegExp(`^column "${route}" does not exist$`)],
+        // On PostgreSQL Ponder tries such a query ten times over a minute ("does not exist" excepted).
+        ...(variant.databaseUrl ? [] : [[`select 1 / 0 as ${route}`, /^division by zero$/] as [string, RegExp]]),
+      ];
+      for (const route of ["db", "live"] as const) {
+        for (const [query, detail] of faults(route)) {
+          const response = await fetch(`${indexer.url}${sqlPath(query, route)}`);
+          const text = await response.text();
+          assert.equal(response.status, 400, `${route} ${query}: ${text}`);
+          assert.equal(response.headers.get("content-type"), "application/problem+json", `${route} ${query}`);
+          const { detail: said, ...problem } = JSON.parse(text) as { detail: string };
+          assert.deepEqual(problem, { type: "/problems/invalid-query", title: "Invalid query", status: 400 });
+          assert.match(said, detail, `${route} ${query}`);
+        }
+      }
+
+      // A query that runs: its answer, and a live query's stream.
+      const answer = await fetch(`${indexer.url}${sqlPath("select 1 as one")}`);
+      assert.equal(answer.status, 200);
+      assert.deepEqual(((await answer.json()) as { rows: unknown[] }).rows, [{ one: 1 }]);
+      const controller = new AbortController();
+      const live = await fetch(`${indexer.url}${sqlPath('select count(*) from "transaction"', "live")}`, {
+        signal: controller.signal,
+      });
+      assert.equal(live.status, 200);
+      assert.equal(live.headers.get("content-type"), "text/event-stream");
+      controller.abort();
+    });
+
+    it("answers a route it does not have with a 404 problem", async () => {
+      for (const path of ["/nope", "/sql/nope", `/accounts/${zeroAddress}`]) {
+        const response = await fetch(`${indexer.url}${path}`);
+        assert.equal(response.status, 404, path);
+        assert.equal(response.headers.get("content-type"), "application/problem+json", path);
+        assert.deepEqual(await response.json(), {
+          type: "/problems/not-found",
+          title: "Not found",
+          status: 404,
+          detail: "the indexer has no such route",
+        });
+      }
+    });
+
+    it(
+      "answers an unexpected error in its routes with a 500 problem that names nothing inside, and logs it",
+      { skip: !variant.databaseUrl && "the test makes the database fail the route's query: PostgreSQL only" },
+      async () => {
+        // The route's query waits for a lock the test holds, past the read-only pool's lock_timeout
+        // (500 ms), and the database cancels it.
+        const locker = new pg.Client({ connectionString: database!.url });
+        await locker.connect();
+        const alice = activity.protocol.accounts.alice.account.address;
+        const portfolio = `/accounts/${alice}/portfolio`;
+        try {
+          await locker.query("begin");
+          await locker.query("lock table e2e.balance in access exclusive mode");
+          const response = await fetch(`${indexer.url}${portfolio}`);
+          assert.equal(response.status, 500);
+          assert.equal(response.headers.get("content-type"), "application/problem+json");
+          assert.deepEqual(await response.json(), {
+            type: "/problems/internal",
+            title: "Internal error",
+            status: 500,
+            detail: "the indexer could not answer this request",
+          });
+        } finally {
+          await locker.query("rollback");
+          await locker.end();
+        }
+        assert.match(output, new RegExp(`GET ${portfolio} failed:.*lock timeout`, "s"));
+        assert.equal((await fetch(`${indexer.url}${portfolio}`)).status, 200);
+      },
+    );
+
     it("runs a few SQL queries at a time and turns the next away at once with a 503 problem and Retry-After", async () => {
       // INDEXER_SQL_CONCURRENCY's defaults: one query on embedded PGlite, four on PostgreSQL.
       const limit = variant.databaseUrl ? 4 : 1;
       let salt = Date.now();
       let slowDone = false;
+      // Each from a client of its own (127.0.0.1, .2...): one client may hold only half the slots.
+      const client = (i: number) => ({ localAddress: `127.0.0.${i + 1}` });
       const slow = Promise.all(
-        Array.from({ length: limit }, () => httpGet(`${indexer.url}${sqlPath(slowQuery(salt++))}`)),
+        Array.from({ length: limit }, (_, i) => httpGet(`${indexer.url}${sqlPath(slowQuery(salt++))}`, client(i))),
       ).finally(() => (slowDone = true));
       await new Promise((resolve) => setTimeout(resolve, 100));
       assert.equal(slowDone, false, "the slow queries ended before the next ones were sent: make them slower");
       // Two more at once: on PostgreSQL both find every slot taken. PGlite runs the query on the
       // indexer's thread, which reads no request until it ends; then one of the two takes the slot.
-      const next = await Promise.all([0, 1].map(() => httpGet(`${indexer.url}${sqlPath(slowQuery(salt++))}`)));
+      const next = await Promise.all(
+        [limit, limit + 1].map((i) => httpGet(`${indexer.url}${sqlPath(slowQuery(salt++))}`, client(i))),
+      );
       const answers = [...(await slow), ...next];
       const last = Math.max(...answers.map((answer) => answer.at));
 
@@ -937,6 +1024,63 @@ for (const variant of variants) {
       assert.ok(Number((JSON.parse(after.body) as { rows: [{ count: string | number }] }).rows[0].count) > 0);
     });
 
+    it("lets one client run at most half the SQL queries at once, rounded up, and turns its next away with a 429 problem", async () => {
+      // Half of INDEXER_SQL_CONCURRENCY's defaults: one of one on embedded PGlite, two of four on PostgreSQL.
+      const share = variant.databaseUrl ? 2 : 1;
+      let salt = Date.now();
+      const mine = () => httpGet(`${indexer.url}${sqlPath(slowQuery(salt++))}`, { localAddress: "127.0.0.10" });
+      let slowDone = false;
+      const slow = Promise.all(Array.from({ length: share }, mine)).finally(() => (slowDone = true));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(slowDone, false, "the slow queries ended before the next ones were sent: make them slower");
+      // Two more at once from the same client: on PostgreSQL both find it holding its share, with
+      // slots free. On PGlite both are read once its query ends; one takes the slot, the other finds
+      // the client holding it (a 503 if the rule were only the indexer's limit).
+      const next = await Promise.all([mine(), mine()]);
+      const answers = [...(await slow), ...next];
+      const last = Math.max(...answers.map((answer) => answer.at));
+
+      for (const answer of await slow) assert.equal(answer.status, 200, answer.body);
+      const refused = next.filter((answer) => answer.status === 429);
+      assert.ok(refused.length >= 1, show(next.map((answer) => [answer.status, answer.body.slice(0, 200)])));
+      if (variant.databaseUrl) assert.equal(refused.length, 2);
+      assert.ok(next.every((answer) => answer.status === 429 || answer.status === 200));
+      for (const answer of refused) {
+        assert.equal(answer.headers["retry-after"], "1");
+        assert.equal(answer.headers["content-type"], "application/problem+json");
+        assert.deepEqual(JSON.parse(answer.body), {
+          type: "/problems/too-many-requests",
+          title: "Too many requests",
+          status: 429,
+          detail: `at most ${share} SQL queries at a time from one client`,
+        });
+        assert.ok(answer.at < last, `a 429 came last (${answer.at - last} ms)`);
+      }
+    });
+
+    it(
+      "leaves the other half of the SQL query slots to other clients",
+      { skip: !variant.databaseUrl && "one slot on PGlite" },
+      async () => {
+        // On PostgreSQL, where the indexer's thread is free while queries run: two of four slots taken
+        // by one client, the others' queries still run at once.
+        let salt = Date.now();
+        const slow = Promise.all(
+          [0, 1].map(() => httpGet(`${indexer.url}${sqlPath(slowQuery(salt++))}`, { localAddress: "127.0.0.11" })),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const others = await Promise.all(
+          ["127.0.0.12", "127.0.0.13"].map((localAddress) =>
+            httpGet(`${indexer.url}${sqlPath("select 3 as three")}`, { localAddress }),
+          ),
+        );
+        const slowAnswers = await slow;
+        for (const answer of [...slowAnswers, ...others]) assert.equal(answer.status, 200, answer.body);
+        const slowEnd = Math.min(...slowAnswers.map((answer) => answer.at));
+        for (const answer of others) assert.ok(answer.at < slowEnd, "another client's query waited for the slow ones");
+      },
+    );
+
     it("frees a query's slot when the query fails or its client goes away", { timeout: 60_000 }, async () => {
       const limit = variant.databaseUrl ? 4 : 1;
       // A query that does not parse and one Ponder's validator refuses, each as many times as there are
@@ -944,7 +1088,7 @@ for (const variant of variants) {
       for (const query of ["select * from", "select pg_sleep(1)"]) {
         for (let i = 0; i < limit; i++) {
           const failed = await httpGet(`${indexer.url}${sqlPath(query)}`);
-          assert.equal(failed.status, 500, failed.body);
+          assert.equal(failed.status, 400, failed.body);
         }
       }
       const afterFailures = await httpGet(`${indexer.url}${sqlPath("select 1 as one")}`);
@@ -953,7 +1097,10 @@ for (const variant of variants) {
       // Clients that hang up while their slow queries run: the slots come back when the queries end.
       const controller = new AbortController();
       const abandoned = Array.from({ length: limit }, (_, i) =>
-        httpGet(`${indexer.url}${sqlPath(slowQuery(Date.now() + i))}`, { signal: controller.signal }).then(
+        httpGet(`${indexer.url}${sqlPath(slowQuery(Date.now() + i))}`, {
+          signal: controller.signal,
+          localAddress: `127.0.0.${i + 1}`,
+        }).then(
           () => assert.fail("the request was not aborted"),
           (error: Error) => assert.equal(error.name, "AbortError"),
         ),

@@ -7,26 +7,20 @@ import { createMiddleware } from "hono/factory";
 import { and, asc, client, eq, gt, graphql, ne, or, sql, sum } from "ponder";
 import superjson from "superjson";
 import { isAddress as isAnyAddress, isHex, maxUint256, type Address, type Hex } from "viem";
-import { createSqlLimits, SqlLimitReached, sqlLimitsFromEnvironment } from "./sqlLimits.ts";
+import { internalError, invalidQuery, ProblemError, problemResponse, type Problem } from "./problems.ts";
+import { isQueryFault, ponderAnswersAsProblems } from "./sqlErrors.ts";
+import { createSqlLimits, sqlLimitsFromEnvironment } from "./sqlLimits.ts";
 
 const app = new Hono();
 
-type Problem = { status: 400 | 404 | 429 | 500 | 503; title: string; detail: string };
-const problem = (
-  c: { json: (body: unknown, status: number, headers: Record<string, string>) => Response },
-  p: Problem,
-  headers: Record<string, string> = {},
-) => c.json({ type: "about:blank", ...p }, p.status, { ...headers, "content-type": "application/problem+json" });
-
 // Ponder answers an error it did not expect with a 500 that names its files and the request; the
-// routes of this file answer it with one that says nothing, and the indexer logs it.
+// routes of this file answer it with one that says nothing, and the indexer logs it. A SQL query
+// that fails in the database because of the query is the client's: a 400 with the database's word.
 app.onError((error, c) => {
-  if (error instanceof SqlLimitReached) {
-    const { status, title, detail, retryAfterSeconds } = error;
-    return problem(c, { status, title, detail }, { "retry-after": String(retryAfterSeconds) });
-  }
+  if (error instanceof ProblemError) return problemResponse(error.problem, error.headers);
+  if (c.req.path.startsWith("/sql/") && isQueryFault(error)) return problemResponse(invalidQuery(error.message));
   console.error(`${c.req.method} ${c.req.path} failed:`, error);
-  return problem(c, { status: 500, title: "Internal error", detail: "the indexer could not answer this request" });
+  return problemResponse(internalError);
 });
 
 /** Ponder's SQL client throws (a 500 naming its files) on a `sql` parameter that is not what
@@ -42,17 +36,20 @@ const sqlParameter = createMiddleware(async (c, next) => {
     parsed = undefined;
   }
   if (typeof parsed?.sql !== "string")
-    return problem(c, {
-      status: 400,
-      title: "Invalid query",
-      detail: "sql must be a query as @ponder/client sends it",
-    });
+    return problemResponse(invalidQuery("sql must be a query as @ponder/client sends it"));
   return next();
 });
 
 app.use("/graphql", graphql({ db, schema }));
 const sqlLimits = createSqlLimits(sqlLimitsFromEnvironment(process.env));
-app.use("/sql/*", sqlLimits.perClient, sqlParameter, sqlLimits.queries, client({ db, schema }));
+app.use(
+  "/sql/*",
+  sqlLimits.perClient,
+  sqlParameter,
+  sqlLimits.queries,
+  ponderAnswersAsProblems,
+  client({ db, schema }),
+);
 
 /** Any address, checksummed or in one case: the tables hold them in lower case. */
 const isAddress = (value: string): value is Address => isAnyAddress(value, { strict: false });
@@ -65,7 +62,12 @@ const PAGE = { default: 1000, max: 5000 };
 app.get("/accounts/:address/portfolio", async (c) => {
   const address = c.req.param("address");
   if (!isAddress(address))
-    return problem(c, { status: 400, title: "Invalid address", detail: `${address} is not an address` });
+    return problemResponse({
+      type: "bad-request",
+      status: 400,
+      title: "Invalid address",
+      detail: `${address} is not an address`,
+    });
   const rows = await db
     .select({
       chainId: balance.chainId,
@@ -106,23 +108,30 @@ function parseTenantRoute(chainIdParam: string, tenantParam: string): { chainId:
   const chainId = /^\d{1,10}$/.test(chainIdParam) ? Number(chainIdParam) : NaN;
   if (!(chainId >= 1 && chainId <= MAX_CHAIN_ID)) {
     return {
+      type: "bad-request",
       status: 400,
       title: "Invalid chain id",
       detail: `${chainIdParam} is not a chain id (a whole number from 1 to ${MAX_CHAIN_ID})`,
     };
   }
   if (!isHex(tenantParam))
-    return { status: 400, title: "Invalid tenant", detail: "give a tenant id or a contract address" };
+    return {
+      type: "bad-request",
+      status: 400,
+      title: "Invalid tenant",
+      detail: "give a tenant id or a contract address",
+    };
   return { chainId };
 }
 
 /** Per token and id of a tenant: supply, minted, burned and holders, as indexed. */
 app.get("/audit/:chainId/:tenant", async (c) => {
   const parsed = parseTenantRoute(c.req.param("chainId"), c.req.param("tenant"));
-  if ("status" in parsed) return problem(c, parsed);
+  if ("status" in parsed) return problemResponse(parsed);
   const tenantId = await findTenant(parsed.chainId, c.req.param("tenant"));
   if (!tenantId)
-    return problem(c, {
+    return problemResponse({
+      type: "not-found",
       status: 404,
       title: "Unknown tenant",
       detail: `no tenant ${c.req.param("tenant")} on chain ${parsed.chainId}`,
@@ -171,16 +180,17 @@ app.get("/audit/:chainId/:tenant", async (c) => {
 /** A page of a tenant's non-zero balances, in key order after `after` (token:tokenId:owner). */
 app.get("/audit/:chainId/:tenant/balances", async (c) => {
   const parsed = parseTenantRoute(c.req.param("chainId"), c.req.param("tenant"));
-  if ("status" in parsed) return problem(c, parsed);
+  if ("status" in parsed) return problemResponse(parsed);
   const tenantId = await findTenant(parsed.chainId, c.req.param("tenant"));
   if (!tenantId)
-    return problem(c, {
+    return problemResponse({
+      type: "not-found",
       status: 404,
       title: "Unknown tenant",
       detail: `no tenant ${c.req.param("tenant")} on chain ${parsed.chainId}`,
     });
   const limit = parseLimit(c.req.query("limit"));
-  if (typeof limit !== "number") return problem(c, limit);
+  if (typeof limit !== "number") return problemResponse(limit);
   const after = c.req.query("after")?.split(":");
   let cursor;
   if (after) {
@@ -194,7 +204,12 @@ app.get("/audit/:chainId/:tenant/balances", async (c) => {
       !/^\d{1,78}$/.test(afterId ?? "") ||
       BigInt(afterId!) > maxUint256
     ) {
-      return problem(c, { status: 400, title: "Invalid cursor", detail: "after must be token:tokenId:owner" });
+      return problemResponse({
+        type: "bad-request",
+        status: 400,
+        title: "Invalid cursor",
+        detail: "after must be token:tokenId:owner",
+      });
     }
     const [t, id, owner] = [afterToken.toLowerCase() as Address, BigInt(afterId!), afterOwner.toLowerCase() as Address];
     cursor = or(
@@ -222,7 +237,12 @@ function parseLimit(param: string | undefined): number | Problem {
   if (param === undefined) return PAGE.default;
   const limit = /^\d+$/.test(param) ? Number(param) : NaN;
   if (limit >= 1 && limit <= PAGE.max) return limit;
-  return { status: 400, title: "Invalid limit", detail: `limit must be a whole number from 1 to ${PAGE.max}` };
+  return {
+    type: "bad-request",
+    status: 400,
+    title: "Invalid limit",
+    detail: `limit must be a whole number from 1 to ${PAGE.max}`,
+  };
 }
 
 /** JSON has no bigint: amounts and ids travel as decimal strings. */
@@ -231,5 +251,10 @@ function stringify<row extends Record<string, unknown>>(row: row) {
     Object.entries(row).map(([key, value]) => [key, typeof value === "bigint" ? String(value) : value]),
   );
 }
+
+/** Any other route: a 404 problem, not Hono's plain text. */
+app.all("*", () =>
+  problemResponse({ type: "not-found", status: 404, title: "Not found", detail: "the indexer has no such route" }),
+);
 
 export default app;
