@@ -36,6 +36,24 @@ for (const database of testDatabases()) {
     });
     after(() => api.close());
 
+    it("answers racing creations and renames to one name with one success and 409s, never a 500", async () => {
+      // A tenant of its own: the other tests list a's and b's types.
+      const owner = { token: (await createTestTenant(api)).adminToken };
+      const racing = await Promise.all(Array.from({ length: 8 }, () => create({ name: "Racing" }, owner)));
+      assert.deepEqual(racing.map((answer) => answer.status).sort(), [201, 409, 409, 409, 409, 409, 409, 409]);
+      const others = await Promise.all(["One", "Two", "Three", "Four"].map((name) => create({ name }, owner)));
+      const renames = await Promise.all(
+        others.map((other) =>
+          api.request("PATCH", `/business-types/${other.body.id}`, { ...owner, body: { name: "Renamed" } }),
+        ),
+      );
+      assert.deepEqual(renames.map((answer) => answer.status).sort(), [200, 409, 409, 409]);
+      for (const refused of [...racing, ...renames].filter((answer) => answer.status === 409)) {
+        assert.ok(isProblem(refused));
+        assert.match(refused.body.detail, /A business type named (Racing|Renamed) exists/);
+      }
+    });
+
     it("creates a type (ADMIN only); a taken name is 409 in its tenant and free in another", async () => {
       const created = await create({ name: "  Bakery ", description: "Bread and cakes" });
       assert.equal(created.status, 201, created.text);

@@ -1,6 +1,7 @@
 // Business types: the tenant's categories of businesses (cafe, shop, partner...).
 import { and, eq, ilike } from "drizzle-orm";
 import { access } from "../../auth/principal.ts";
+import { isUniqueViolation } from "../../db/errors.ts";
 import { businessTypes } from "../../db/schema.ts";
 import { scopeOf } from "../../db/scope.ts";
 import { conflict } from "../../errors.ts";
@@ -26,6 +27,11 @@ const present = (row: typeof businessTypes.$inferSelect) => ({
 /** Escapes LIKE's wildcards so that a filter matches its text literally. */
 export const likeLiteral = (value: string) => `%${value.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
 
+/** A unique violation on the name is the conflict the route checks for, lost to a racing request. */
+const nameTaken = (name: string | undefined) => (error: unknown) => {
+  throw isUniqueViolation(error) ? conflict(`A business type named ${name} exists.`) : error;
+};
+
 export function registerBusinessTypes(api: Api) {
   defineRoute(api, {
     method: "post",
@@ -44,8 +50,12 @@ export function registerBusinessTypes(api: Api) {
         .from(businessTypes)
         .where(scope.where(businessTypes, eq(businessTypes.name, name)));
       if (taken) throw conflict(`A business type named ${name} exists.`);
+      const created = await scope.insert(businessTypes, { name, description: description ?? null }).catch(
+        // Another request created it since the check.
+        nameTaken(name),
+      );
       ctx.status = 201;
-      ctx.body = present(await scope.insert(businessTypes, { name, description: description ?? null }));
+      ctx.body = present(created);
     },
   });
 
@@ -104,12 +114,14 @@ export function registerBusinessTypes(api: Api) {
         if (taken && taken.id !== ctx.input.params.id) throw conflict(`A business type named ${name} exists.`);
       }
       ctx.body = present(
-        await scope.update(
-          businessTypes,
-          ctx.input.params.id,
-          { ...(name !== undefined && { name }), ...(description !== undefined && { description }) },
-          "business type",
-        ),
+        await scope
+          .update(
+            businessTypes,
+            ctx.input.params.id,
+            { ...(name !== undefined && { name }), ...(description !== undefined && { description }) },
+            "business type",
+          )
+          .catch(nameTaken(name)),
       );
     },
   });
