@@ -238,6 +238,8 @@ export const transaction = onchainTable(
     fromIdx: index().on(table.from),
     toIdx: index().on(table.to),
     tokenIdx: index().on(table.chainId, table.token),
+    // The API's GET /transactions: a tenant's movements by time (else every tenant's rows are read).
+    tenantTimeIdx: index().on(table.chainId, table.tenantId, table.timestamp),
   }),
 );
 
