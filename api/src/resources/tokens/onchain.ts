@@ -107,17 +107,60 @@ async function creationBlockOf({ tenant, chain }: TenantChain): Promise<bigint> 
   return block;
 }
 
-/** Every class id ever defined on each token, ascending. */
+/**
+ * Blocks deeper than this are taken as final: the class ids found in them are kept, and only the
+ * blocks after are searched on each request (a reorg that deep would leave a stale id, whose class
+ * then reads as undefined: no URI, supply 0).
+ */
+const FINAL_DEPTH = 64n;
+/** The most blocks one eth_getLogs asks for: RPC providers refuse wider ranges. */
+export const MAX_LOG_RANGE = 5_000n;
+
+/** The class ids found per set of tokens, through a final block. */
+const knownClassIds = new Map<string, { through: bigint; ids: Map<Address, Set<bigint>> }>();
+
+/** TokenClassDefined of these tokens in [from, to], a range at most MAX_LOG_RANGE wide at a time. */
+async function collectClassIds(
+  { chain }: TenantChain,
+  tokens: MultiTokenRef[],
+  from: bigint,
+  to: bigint,
+  into: Map<Address, Set<bigint>>,
+) {
+  for (let start = from; start <= to; start += MAX_LOG_RANGE) {
+    const end = start + MAX_LOG_RANGE - 1n < to ? start + MAX_LOG_RANGE - 1n : to;
+    const logs = await chain.publicClient.getContractEvents({
+      address: tokens.map((token) => token.address),
+      abi: rewardTokenAbi,
+      eventName: "TokenClassDefined",
+      fromBlock: start,
+      toBlock: end,
+      strict: true,
+    });
+    for (const log of logs) into.get(getAddress(log.address))?.add(log.args.id);
+  }
+}
+
+/**
+ * Every class id ever defined on each token, ascending. The search runs once from the tenant's
+ * creation, then each request searches only the blocks not yet final when the last one looked:
+ * a public read must not scan the tenant's whole history every time.
+ */
 async function classIdsOf(tenantChain: TenantChain, tokens: MultiTokenRef[]): Promise<Map<Address, bigint[]>> {
-  const logs = await tenantChain.chain.publicClient.getContractEvents({
-    address: tokens.map((token) => token.address),
-    abi: rewardTokenAbi,
-    eventName: "TokenClassDefined",
-    fromBlock: await creationBlockOf(tenantChain),
-    strict: true,
-  });
-  const ids = new Map<Address, Set<bigint>>(tokens.map((token) => [token.address, new Set()]));
-  for (const log of logs) ids.get(getAddress(log.address))?.add(log.args.id);
+  const key = `${tenantChain.chain.chainId}:${tokens.map((token) => token.address).join(",")}`;
+  const latest = await tenantChain.chain.publicClient.getBlockNumber();
+  const known = knownClassIds.get(key) ?? {
+    through: (await creationBlockOf(tenantChain)) - 1n,
+    ids: new Map(tokens.map((token) => [token.address, new Set<bigint>()])),
+  };
+  const final = latest - FINAL_DEPTH;
+  if (final > known.through) {
+    await collectClassIds(tenantChain, tokens, known.through + 1n, final, known.ids);
+    known.through = final;
+  }
+  knownClassIds.set(key, known);
+  const ids = new Map([...known.ids].map(([address, set]) => [address, new Set(set)]));
+  await collectClassIds(tenantChain, tokens, known.through + 1n, latest, ids);
   return new Map(
     [...ids].map(([address, set]) => [address, [...set].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))] as const),
   );

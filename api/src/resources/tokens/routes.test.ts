@@ -8,6 +8,7 @@ import { statusTokenAbi } from "../../../../abi/statusToken.ts";
 import { tenantFactoryAbi } from "../../../../abi/tenantFactory.ts";
 import { callersOf, everyLevel, type Callers } from "../../../test/levelCallers.ts";
 import { faultyChain, hardhatWallet, type FaultyChain } from "../../../test/chains.ts";
+import { node } from "../../../test/relay.ts";
 import {
   createTestTenant,
   isProblem,
@@ -315,6 +316,51 @@ for (const database of testDatabases()) {
           if (address === bSuite.tenantFactory || address === bSuite.forwarder) continue;
           assert.ok(!list.text.includes(address), `B's ${address} in A's list`);
         }
+      }
+    });
+
+    it("searches class definitions from the tenant's creation once, then only the blocks not yet final", async () => {
+      const publicClient = clients().publicClient;
+      const searched: { from: bigint; to: bigint }[] = [];
+      const getContractEvents = publicClient.getContractEvents;
+      publicClient.getContractEvents = ((parameters: { fromBlock: bigint; toBlock: bigint }) => {
+        searched.push({ from: parameters.fromBlock, to: parameters.toBlock });
+        return getContractEvents(parameters as never);
+      }) as never;
+      try {
+        const read = async () => {
+          searched.length = 0;
+          const answer = await api.request("GET", `/tokens/${a.tenant.contracts.rewardToken}`, {
+            projectKey: a.projectKey,
+          });
+          assert.equal(answer.status, 200, answer.text);
+          return answer.body.classes.map((item: { id: string }) => item.id);
+        };
+        const created = await publicClient.getTransactionReceipt({ hash: a.tenant.creationTransaction as Hex });
+        // viem keeps a block number for its polling interval (200 ms): the API must see the new head.
+        const newHeadSeen = () => new Promise((resolve) => setTimeout(resolve, 300));
+        await node(base).mine(200);
+        await newHeadSeen();
+        assert.deepEqual(await read(), ["1", "2"]);
+        assert.equal(searched[0]!.from, created.blockNumber);
+        // The next read searches only the last 64 blocks, which may still change.
+        assert.deepEqual(await read(), ["1", "2"]);
+        assert.equal(searched.length, 1);
+        assert.equal(searched[0]!.to - searched[0]!.from + 1n, 64n);
+        assert.ok(searched[0]!.from > created.blockNumber + 100n);
+        // A class defined since is found there.
+        await send(
+          clients().walletClient.writeContract({
+            address: a.tenant.contracts.rewardToken,
+            abi: rewardTokenAbi,
+            functionName: "defineClass",
+            args: [9n, 1n, ""],
+          }),
+        );
+        await newHeadSeen();
+        assert.deepEqual(await read(), ["1", "2", "9"]);
+      } finally {
+        publicClient.getContractEvents = getContractEvents;
       }
     });
   });
