@@ -8,8 +8,10 @@ import {
   type TestApi,
   type TestChain,
 } from "../../test/harness.ts";
-import { CHAIN_ID } from "../../test/relay.ts";
+import { and, eq, sql } from "drizzle-orm";
+import { CHAIN_ID, jobRows, newRecipient, newReference, testRelayer, waitFor } from "../../test/relay.ts";
 import { relayTransactions } from "../db/relaySchema.ts";
+import { enqueueIssue } from "./kinds/issue.ts";
 import { tenantGasLastHour } from "./limits.ts";
 
 let chain: TestChain;
@@ -51,6 +53,53 @@ for (const database of testDatabases()) {
       ]);
       assert.equal(await tenantGasLastHour({ db }, a.id), 100n + 500n + 7n);
       assert.equal(await tenantGasLastHour({ db }, b.id), 20000n);
+    });
+
+    it("sends a tenant's batches while their gas fits its limit, and holds back the rest", async () => {
+      const { db } = api.services;
+      const tenant = await createTestTenant(api);
+      // An issue is a transaction of its own, of about 116,000 gas at its limit: two fit, the third does not.
+      const limit = 300_000;
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        ids.push(
+          await enqueueIssue(db, {
+            tenantId: tenant.id,
+            chainId: CHAIN_ID,
+            to: newRecipient(),
+            amount: "1",
+            reason: "GRANT",
+            reference: newReference(),
+          }),
+        );
+      }
+      // A short lease, so that claimed jobs are not taken for held back ones.
+      const relayer = testRelayer(api, { tenantGasPerHour: limit, tenantWaitMs: 60_000, leaseMs: 5_000 });
+      const held = (job: { status: string; availableAt: Date }) =>
+        job.status === "PENDING" && job.availableAt.getTime() > Date.now() + 30_000;
+      try {
+        await waitFor("every job sent or held back", async () =>
+          (await jobRows(db, ids)).every((job) => job.status !== "PENDING" || held(job)),
+        );
+      } finally {
+        await relayer.stop();
+      }
+      const sent = await db
+        .select({ gasLimit: sql<string>`${relayTransactions.gasLimit}::text` })
+        .from(relayTransactions)
+        .where(and(eq(relayTransactions.tenantId, tenant.id), eq(relayTransactions.chainId, CHAIN_ID)));
+      const gasLimits = sent.map((row) => BigInt(row.gasLimit));
+      const counted = gasLimits.reduce((sum, gas) => sum + gas, 0n);
+      // The gas limits of the batches sent (what the limit counts while they are in flight) stay
+      // within the limit, and so does the gas counted now; another batch would have passed it.
+      assert.ok(gasLimits.length >= 2, `sent ${gasLimits.length}`);
+      assert.ok(counted <= BigInt(limit), `counted ${counted}`);
+      assert.ok(counted + gasLimits.reduce((least, gas) => (gas < least ? gas : least)) > BigInt(limit));
+      assert.ok((await tenantGasLastHour({ db }, tenant.id)) <= BigInt(limit));
+      // The jobs left wait, untouched, for the tenant's wait.
+      const left = (await jobRows(db, ids)).filter((job) => job.transactionId === null);
+      assert.equal(left.length, 20 - gasLimits.length);
+      assert.ok(left.every((job) => held(job) && job.attempts === 0));
     });
   });
 }

@@ -2,7 +2,7 @@
 // transaction, never two.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { relayTransactions } from "../db/relaySchema.ts";
 import {
   createTestTenant,
@@ -23,6 +23,7 @@ import {
   waitFor,
 } from "../../test/relay.ts";
 import { enqueueIssue } from "./kinds/issue.ts";
+import { tenantGasLastHour } from "./limits.ts";
 import { testDatabases } from "../../test/harness.ts";
 
 const postgres = testDatabases().find((database) => database.name === "PostgreSQL");
@@ -120,6 +121,55 @@ describe(
         assert.equal((await issuedEvents(chain, tenant, job.reference)).length, 1);
         assert.equal(await pointsBalance(chain, tenant, job.to), BigInt(index + 1));
       }
+    });
+
+    it("keeps a tenant within its gas per hour, however the two processes interleave", async () => {
+      const { db } = api.services;
+      const limited = await createTestTenant(api);
+      // Issues of about 116,000 gas at their limit: two fit.
+      const limit = 300_000;
+      const settings = {
+        RELAYER_CLAIM_LIMIT: "3",
+        RELAYER_LEASE_MS: "5000",
+        RELAYER_TENANT_GAS_PER_HOUR: String(limit),
+      };
+      const [one, two] = await Promise.all([spawnRelayer(chain, url, settings), spawnRelayer(chain, url, settings)]);
+      const ids = await db.transaction(async (tx) => {
+        const queued: string[] = [];
+        for (let i = 0; i < 20; i += 1) {
+          queued.push(
+            await enqueueIssue(tx as unknown as typeof db, {
+              tenantId: limited.id,
+              chainId: CHAIN_ID,
+              to: newRecipient(),
+              amount: "1",
+              reason: "GRANT",
+              reference: newReference(),
+            }),
+          );
+        }
+        return queued;
+      });
+      // Held back: pending for the tenant's wait (a minute), well past a lease (5 s).
+      const held = (job: { status: string; availableAt: Date }) =>
+        job.status === "PENDING" && job.availableAt.getTime() > Date.now() + 30_000;
+      try {
+        await waitFor("every job sent or held back", async () =>
+          (await jobRows(db, ids)).every((job) => job.status !== "PENDING" || held(job)),
+        );
+      } finally {
+        await Promise.all([one.stop(), two.stop()]);
+      }
+      const sent = await db
+        .select({ gasLimit: sql<string>`${relayTransactions.gasLimit}::text` })
+        .from(relayTransactions)
+        .where(and(eq(relayTransactions.tenantId, limited.id), eq(relayTransactions.chainId, CHAIN_ID)));
+      const counted = sent.reduce((sum, row) => sum + BigInt(row.gasLimit), 0n);
+      assert.ok(sent.length >= 1 && counted <= BigInt(limit), `${sent.length} sent, ${counted} gas`);
+      assert.ok((await tenantGasLastHour({ db }, limited.id)) <= BigInt(limit));
+      const left = (await jobRows(db, ids)).filter((job) => job.transactionId === null);
+      assert.equal(left.length, 20 - sent.length);
+      assert.ok(left.every(held));
     });
   },
 );

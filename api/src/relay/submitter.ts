@@ -1,16 +1,16 @@
 // Carrying pending jobs to the chain: claim them (FOR UPDATE SKIP LOCKED, then a lease so that the
 // network calls happen outside any database transaction), hold back tenants over their gas limit,
 // batch them by tenant, kind and batch key, simulate each batch (bisecting a reverting one down to
-// the jobs that revert alone), then take a nonce, sign, record and broadcast.
+// the jobs that revert alone), then take a nonce, check the tenant's limit, sign, record and broadcast.
 import { and, asc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
 import type { Address, Hex } from "viem";
-import type { Database } from "../db/client.ts";
+import type { Database, Transaction } from "../db/client.ts";
 import { relayJobs, relayTransactions } from "../db/relaySchema.ts";
 import { isRevert, revertReason, shortError } from "./chainErrors.ts";
 import { groupBy, jobContext, type AnyJob, type ChainLane, type RelayerContext } from "./context.ts";
 import type { JobContext, JobKind } from "./jobs.ts";
 import { takeNonce } from "./lanes.ts";
-import { overGasLimit } from "./limits.ts";
+import { overGasLimit, tenantGasLastHour } from "./limits.ts";
 import {
   broadcast,
   firstFees,
@@ -76,13 +76,13 @@ export async function submitPending(context: RelayerContext, lane: ChainLane): P
     let room = IN_FLIGHT_BLOCKS * blockGas - (await inFlightGas(context, lane));
     tenants: for (const tenantJobs of groupBy(claimed, (job) => job.tenantId)) {
       const tenantId = tenantJobs[0]!.tenantId;
+      const holdBack = async () => {
+        const waiting = tenantJobs.filter((job) => !handled.has(job.id));
+        await holdTenant(context, chain.chainId, tenantId, waiting);
+        for (const job of waiting) handled.add(job.id);
+      };
       if (await overGasLimit(context, tenantId)) {
-        await db
-          .update(relayJobs)
-          .set({ availableAt: new Date(Date.now() + settings.tenantWaitMs), updatedAt: new Date() })
-          .where(and(anyOf(relayJobs.id, ids(tenantJobs)), eq(relayJobs.status, "PENDING")));
-        for (const job of tenantJobs) handled.add(job.id);
-        logger.warn({ tenantId, chainId: chain.chainId }, "relayer: tenant over its gas limit per hour; jobs wait");
+        await holdBack();
         continue;
       }
       const jobContextOf = await jobContext(db, chain, tenantId);
@@ -111,6 +111,10 @@ export async function submitPending(context: RelayerContext, lane: ChainLane): P
           rememberGasPerJob(lane, kind.name, outcome);
           for (const batch of outcome.batches) {
             const sent = await submitBatch(context, lane, batch, fees);
+            if (sent === "over-limit") {
+              await holdBack();
+              continue tenants;
+            }
             for (const job of batch.jobs) handled.add(job.id);
             if (sent !== "skipped") room -= batch.gasLimit;
             if (sent === "nonce-too-low") result.laneStale = true;
@@ -137,6 +141,28 @@ export async function submitPending(context: RelayerContext, lane: ChainLane): P
     }
   }
   return result;
+}
+
+/** Puts off a tenant's jobs for settings.tenantWaitMs: the tenant has used its gas for the hour. */
+async function holdTenant(context: RelayerContext, chainId: number, tenantId: string, jobs: AnyJob[]) {
+  const { db, settings, logger } = context;
+  await db
+    .update(relayJobs)
+    .set({ availableAt: new Date(Date.now() + settings.tenantWaitMs), updatedAt: new Date() })
+    .where(and(anyOf(relayJobs.id, ids(jobs)), eq(relayJobs.status, "PENDING")));
+  logger.warn({ tenantId, chainId }, "relayer: tenant over its gas limit per hour; jobs wait");
+}
+
+/**
+ * Whether the tenant may send the batch now: its gas of the last hour (the batches sent before it,
+ * this round's and other processes', counted at their gas limit while in flight) and the batch's
+ * gas limit fit its limit. A batch larger than the whole limit goes when the tenant has used
+ * nothing in the last hour, so that it waits an hour at most instead of for ever.
+ */
+async function withinGasLimit(tx: Transaction, limit: number, batch: Batch): Promise<boolean> {
+  if (limit <= 0) return true;
+  const used = await tenantGasLastHour({ db: tx as unknown as Database }, batch.jobs[0]!.tenantId);
+  return used === 0n || used + batch.gasLimit <= BigInt(limit);
 }
 
 /**
@@ -416,18 +442,26 @@ async function blockGasLimit(lane: ChainLane): Promise<bigint> {
  * Records a batch's transaction and its jobs as SUBMITTED in one database transaction (holding the
  * lane's lock, so the nonce is this transaction's alone), then broadcasts it. Recording first means
  * a crash after it leaves a transaction the confirmer rebroadcasts, never a sent one nobody knows.
+ * The tenant's gas limit is checked under that lock too: a tenant's jobs are all on its chain, and
+ * the processes sharing the queue send there from the chain's one signer, so no other send of the
+ * tenant can pass the check at the same time.
  */
 async function submitBatch(
   context: RelayerContext,
   lane: ChainLane,
   batch: Batch,
   fees: Fees,
-): Promise<"sent" | "skipped" | "nonce-too-low" | "refused"> {
-  const { db, logger } = context;
+): Promise<"sent" | "skipped" | "over-limit" | "nonce-too-low" | "refused"> {
+  const { db, logger, settings } = context;
   const { chain, signer } = lane;
+  let notRecorded: "skipped" | "over-limit" = "skipped";
   const recorded = await db
     .transaction(async (tx) => {
       const nonce = await takeNonce(tx, chain.chainId, signer.address);
+      if (!(await withinGasLimit(tx, settings.tenantGasPerHour, batch))) {
+        notRecorded = "over-limit";
+        tx.rollback();
+      }
       const still = await tx
         .select({ id: relayJobs.id })
         .from(relayJobs)
@@ -473,7 +507,7 @@ async function submitBatch(
       if (isRollback(error)) return undefined;
       throw error;
     });
-  if (!recorded) return "skipped";
+  if (!recorded) return notRecorded;
   const sent = await broadcast(chain, recorded.serialized);
   if (sent.sent) return "sent";
   logger.warn(
