@@ -56,5 +56,15 @@ describe("/openapi.json", () => {
         if (path.includes("{")) assert.ok(operation.responses["404"], `${where} lacks 404`);
       }
     }
+    // Admins and API keys are managed by an admin's password sign-in only: its bearer token, no key.
+    for (const [path, method] of [
+      ["/api-keys", "post"],
+      ["/api-keys/{id}", "delete"],
+      ["/admins", "post"],
+      ["/admins/{id}", "patch"],
+      ["/admins/{id}", "delete"],
+    ] as const) {
+      assert.deepEqual(document.paths[path][method].security, [{ bearerAuth: [] }], `${method} ${path}`);
+    }
   });
 });

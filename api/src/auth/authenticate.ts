@@ -138,6 +138,9 @@ export function authorize(required: Access): Middleware {
             : (principal.kind === "tenant" && required.levels.includes(principal.level)) ||
               (principal.kind === "platform" && Boolean(required.orPlatform));
       if (!admitted) throw forbidden();
+      if (required.kind === "tenant" && required.signedIn && !(principal.kind === "tenant" && principal.adminId)) {
+        throw forbidden("Sign in as an admin to manage admins and API keys: an API key cannot.");
+      }
     }
     await next();
   };

@@ -27,7 +27,7 @@ export type Principal =
 export type Access =
   | { kind: "none" }
   | { kind: "platform" }
-  | { kind: "tenant"; levels: readonly Level[]; orPlatform?: boolean }
+  | { kind: "tenant"; levels: readonly Level[]; orPlatform?: boolean; signedIn?: boolean }
   /** Anyone who names the tenant: X-Project-Key or a tenant credential. */
   | { kind: "public" };
 
@@ -38,4 +38,11 @@ export const access = {
   levels: (...levels: Level[]): Access => ({ kind: "tenant", levels }),
   /** The platform, or a tenant's caller at one of these levels (the handler narrows to their tenant). */
   platformOr: (...levels: Level[]): Access => ({ kind: "tenant", levels, orPlatform: true }),
+  /**
+   * An admin signed in with their password (a principal with an adminId), not an API key, even an
+   * ADMIN one, nor a session exchanged for one: for managing admins and API keys, where a leaked key
+   * could otherwise make keys that outlive its own revocation, or deactivate and re-password the
+   * tenant's admins and lock its people out.
+   */
+  signedInAdmin: { kind: "tenant", levels: ["ADMIN"], signedIn: true } as Access,
 };

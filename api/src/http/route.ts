@@ -159,7 +159,8 @@ export function defineRoute<
     path: spec.path.replace(/:(\w+)/g, "{$1}"),
     summary: spec.summary,
     tags: spec.tags,
-    security: security[spec.access.kind],
+    // A signed-in admin's routes take the bearer token of a password sign-in only.
+    security: spec.access.kind === "tenant" && spec.access.signedIn ? [{ bearerAuth: [] }] : security[spec.access.kind],
     request: {
       ...(spec.params && { params: spec.params as never }),
       ...(spec.query && { query: spec.query as never }),

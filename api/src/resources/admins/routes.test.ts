@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { verifyPassword } from "../../crypto/hashing.ts";
 import { admins } from "../../db/schema.ts";
 import {
@@ -9,8 +9,10 @@ import {
   startTestApiOn,
   startTestChain,
   testDatabases,
+  tokenFor,
   type TestApi,
   type TestChain,
+  type TestResponse,
   type TestTenant,
 } from "../../../test/harness.ts";
 import { assertInvalid, assertRefused, callersOf, type TenantCallers } from "../../../test/callers.ts";
@@ -234,6 +236,12 @@ for (const database of testDatabases()) {
         body: { active: false },
       });
       assert.equal(selfPatch.status, 409);
+      // Nor under their id written in capitals (the same uuid).
+      const selfUpper = await api.request("DELETE", `/admins/${leavingId.toUpperCase()}`, {
+        token: session.body.accessToken,
+      });
+      assert.equal(selfUpper.status, 409, selfUpper.text);
+      assert.equal(selfUpper.body.detail, "An admin cannot deactivate themself.");
       assert.equal((await api.request("GET", `/admins/${leavingId}`, { token: a.adminToken })).body.active, true);
 
       assert.equal((await api.request("DELETE", `/admins/${leavingId}`, { token: a.adminToken })).status, 204);
@@ -251,6 +259,146 @@ for (const database of testDatabases()) {
       assertInvalid(await api.request("DELETE", "/admins/1", { token: a.adminToken }), ["params.id"]);
       assert.equal((await api.request("DELETE", `/admins/${leavingId}`)).status, 401);
       assert.equal((await api.request("DELETE", `/admins/${a.admin.id}`, ca.callers.SYSTEM)).status, 403);
+    });
+
+    /**
+     * Sends the requests while the test holds the tenant's admin rows, and lets them go once both wait
+     * for the database: both are then past authentication (neither's session can have been ended by
+     * the other yet) and meet at the rows, as two admins clicking at once do. PostgreSQL shows who waits
+     * for a lock; PGlite, one connection that the test holds, shows nothing: a while is ample there.
+     */
+    async function atOnce(tenantId: string, send: () => Promise<TestResponse>[]) {
+      const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      let answers!: Promise<TestResponse[]>;
+      await api.services.db.transaction(async (tx) => {
+        await tx.select({ id: admins.id }).from(admins).where(eq(admins.tenantId, tenantId)).for("update");
+        const sent = send();
+        answers = Promise.all(sent);
+        if (database.name === "PGlite") return pause(500);
+        const waiting = async () => {
+          // From another connection: within a transaction, pg_stat_activity keeps its first answer.
+          const { rows } = await api.services.db.execute<{ waiting: number }>(
+            sql`select count(*)::int as waiting from pg_stat_activity
+                where datname = current_database() and wait_event_type = 'Lock'`,
+          );
+          return rows[0]!.waiting;
+        };
+        const deadline = Date.now() + 10_000;
+        while ((await waiting()) < sent.length) {
+          assert.ok(Date.now() < deadline, "the requests never reached the admins' rows");
+          await pause(10);
+        }
+      });
+      return answers;
+    }
+
+    it("keeps one active admin: of two admins deactivating each other at once, one is deactivated and the other gets 409", async () => {
+      const deactivate = (method: "DELETE" | "PATCH", token: string, id: string) =>
+        method === "DELETE"
+          ? api.request("DELETE", `/admins/${id}`, { token })
+          : api.request("PATCH", `/admins/${id}`, { token, body: { active: false } });
+      for (const [first, second] of [
+        ["DELETE", "DELETE"],
+        ["DELETE", "PATCH"],
+        ["PATCH", "PATCH"],
+      ] as const) {
+        const c = await createTestTenant(api);
+        const other = await create(c, { email: "other@example.test", name: "Other", password: PASSWORD });
+        const otherSession = await signIn(c, "other@example.test", PASSWORD);
+        // Each token used once before: the API keeps it verified, and authenticating takes no statement
+        // (on PGlite one waiting behind the other request's could come after that request ended its session).
+        for (const token of [c.adminToken, otherSession.body.accessToken]) {
+          assert.equal((await api.request("GET", `/admins/${c.admin.id}`, { token })).status, 200);
+        }
+        const answers = await atOnce(c.id, () => [
+          deactivate(first, c.adminToken, other.body.id),
+          deactivate(second, otherSession.body.accessToken, c.admin.id),
+        ]);
+        const what = `${first} and ${second}: ${answers.map((answer) => `${answer.status} ${answer.text}`).join(", ")}`;
+        const deactivated = answers.filter((answer) => answer.status === 200 || answer.status === 204);
+        assert.equal(deactivated.length, 1, what);
+        const [refused] = answers.filter((answer) => !deactivated.includes(answer));
+        assert.equal(refused!.status, 409, what);
+        assert.ok(isProblem(refused!), what);
+        assert.equal(refused!.body.type, "/problems/conflict");
+        assert.equal(refused!.body.detail, "This is the tenant's last active admin: activate another admin first.");
+        const rows = await api.services.db
+          .select({ active: admins.active })
+          .from(admins)
+          .where(eq(admins.tenantId, c.id));
+        assert.equal(rows.length, 2);
+        assert.equal(rows.filter((row) => row.active).length, 1, what);
+      }
+    });
+
+    it("refuses to deactivate a tenant's last active admin, by DELETE or PATCH, whoever asks (409)", async () => {
+      const c = await createTestTenant(api);
+      const other = await create(c, { email: "gone@example.test", name: "Gone", password: PASSWORD });
+      assert.equal((await api.request("DELETE", `/admins/${other.body.id}`, { token: c.adminToken })).status, 204);
+      // A token of the admin deactivated a moment ago: its revocation comes after the deactivation, and a
+      // request made with it may be under way meanwhile.
+      const gone = await tokenFor(api, { tenantId: c.id, level: "ADMIN", subject: `admin:${other.body.id}` });
+      for (const refused of [
+        await api.request("DELETE", `/admins/${c.admin.id}`, { token: gone }),
+        await api.request("PATCH", `/admins/${c.admin.id}`, { token: gone, body: { active: false } }),
+      ]) {
+        assert.equal(refused.status, 409, refused.text);
+        assert.ok(isProblem(refused));
+        assert.equal(refused.body.detail, "This is the tenant's last active admin: activate another admin first.");
+      }
+      const [row] = await api.services.db.select().from(admins).where(eq(admins.id, c.admin.id));
+      assert.equal(row!.active, true);
+      assert.equal((await signIn(c, c.admin.email, c.admin.password)).status, 200);
+      // Other changes of the last admin go on, and once another admin is active again, so does the deactivation.
+      const renamed = await api.request("PATCH", `/admins/${c.admin.id}`, { token: gone, body: { name: "Renamed" } });
+      assert.equal(renamed.status, 200, renamed.text);
+      assert.equal(renamed.body.active, true);
+      const back = await api.request("PATCH", `/admins/${other.body.id}`, {
+        token: c.adminToken,
+        body: { active: true },
+      });
+      assert.equal(back.body.active, true);
+      assert.equal((await api.request("DELETE", `/admins/${c.admin.id}`, { token: gone })).status, 204);
+    });
+
+    it("refuses every change of admins to an ADMIN API key and to a session it was exchanged for (403): reads stay open", async () => {
+      const key = await api.request("POST", "/api-keys", {
+        token: a.adminToken,
+        body: { name: "automation", level: "ADMIN" },
+      });
+      assert.equal(key.status, 201, key.text);
+      const exchanged = await api.request("POST", "/auth/token", { body: { type: "api_key", apiKey: key.body.key } });
+      assert.equal(exchanged.body.level, "ADMIN");
+      const target = await create(a, { email: "target@example.test", name: "Target", password: PASSWORD });
+      const before = (await api.services.db.select().from(admins).where(eq(admins.id, target.body.id)))[0]!;
+      for (const [who, credential] of [
+        ["ADMIN key", { apiKey: key.body.key }],
+        ["ADMIN key's session", { token: exchanged.body.accessToken }],
+      ] as const) {
+        for (const [method, path, body] of [
+          ["POST", "/admins", { email: "intruder@example.test", name: "Intruder", password: PASSWORD }],
+          ["PATCH", `/admins/${target.body.id}`, { password: "the intruder's password" }],
+          ["PATCH", `/admins/${target.body.id}`, { name: "Renamed" }],
+          ["PATCH", `/admins/${target.body.id}`, { active: false }],
+          ["DELETE", `/admins/${target.body.id}`, undefined],
+          ["DELETE", `/admins/${a.admin.id}`, undefined],
+        ] as const) {
+          const refused = await api.request(method, path, { ...credential, ...(body && { body }) });
+          assert.equal(refused.status, 403, `${who} ${method} ${path}: ${refused.text}`);
+          assert.ok(isProblem(refused));
+          assert.equal(refused.body.type, "/problems/forbidden");
+          assert.match(refused.body.detail, /^Sign in as an admin/);
+        }
+        const listed = await api.request("GET", "/admins?limit=100", credential);
+        assert.equal(listed.status, 200, `${who} lists admins`);
+        assert.equal((await api.request("GET", `/admins/${target.body.id}`, credential)).status, 200);
+      }
+      const [after] = await api.services.db.select().from(admins).where(eq(admins.id, target.body.id));
+      assert.deepEqual(after, before, "no refused request changed the admin");
+      const [stillActive] = await api.services.db.select().from(admins).where(eq(admins.id, a.admin.id));
+      assert.equal(stillActive!.active, true);
+      const intruders = await api.request("GET", "/admins?email=intruder", { token: a.adminToken });
+      assert.equal(intruders.body.pagination.total, 0);
     });
 
     it("isolates tenants: no caller of A reads, changes or deactivates B's admin", async () => {

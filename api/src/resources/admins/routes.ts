@@ -1,13 +1,14 @@
-// Admins: the people who run a tenant. Only admins manage them; an admin cannot lock themself out.
-import { eq, ilike } from "drizzle-orm";
+// Admins: the people who run a tenant. Only admins signed in manage them (not an API key); an admin
+// cannot lock themself out, and a tenant keeps at least one active admin.
+import { asc, eq, ilike } from "drizzle-orm";
 import type { Context } from "koa";
 import { access } from "../../auth/principal.ts";
 import { revokeSessions } from "../../auth/sessions.ts";
 import { hashPassword } from "../../crypto/hashing.ts";
 import { isUniqueViolation } from "../../db/errors.ts";
 import { admins } from "../../db/schema.ts";
-import { scopeOf, type TenantScope } from "../../db/scope.ts";
-import { conflict } from "../../errors.ts";
+import { scopeOf, tenantScope, type TenantScope } from "../../db/scope.ts";
+import { conflict, notFound } from "../../errors.ts";
 import { date } from "../../http/fields.ts";
 import { idParams } from "../../http/pagination.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
@@ -40,13 +41,39 @@ function assertNotSelf(ctx: Context, id: string) {
   if (principal?.kind === "tenant" && principal.adminId === id) throw conflict("An admin cannot deactivate themself.");
 }
 
+type AdminChanges = { name?: string; passwordHash?: string; active?: boolean };
+
+/**
+ * Changes an admin with every admin row of the tenant locked until it commits: two changes of who is
+ * active (two admins deactivating each other at once) run one after the other, the second reading
+ * what the first left. A deactivation that would leave no active admin is refused (409): nobody could
+ * sign in to manage the tenant again.
+ */
+async function changeAdmin(scope: TenantScope, id: string, changes: AdminChanges) {
+  return scope.db.transaction(async (tx) => {
+    const rows = await tx
+      .select({ id: admins.id, active: admins.active })
+      .from(admins)
+      .where(scope.where(admins))
+      .orderBy(asc(admins.id))
+      .for("update");
+    const target = rows.find((row) => row.id === id);
+    if (!target) throw notFound("admin");
+    const othersActive = rows.some((row) => row.active && row.id !== id);
+    if (changes.active === false && target.active && !othersActive) {
+      throw conflict("This is the tenant's last active admin: activate another admin first.");
+    }
+    return tenantScope(tx, scope.tenantId).update(admins, id, changes, "admin");
+  });
+}
+
 export function registerAdmins(api: Api) {
   defineRoute(api, {
     method: "post",
     path: "/admins",
-    summary: "Create an admin (the password is stored as a scrypt hash)",
+    summary: "Create an admin (the password is stored as a scrypt hash); an admin signed in only, not an API key",
     tags: ["admins"],
-    access: access.levels("ADMIN"),
+    access: access.signedInAdmin,
     body: adminCreate,
     errors: [409],
     responses: { 201: { description: "Created", schema: admin } },
@@ -105,32 +132,30 @@ export function registerAdmins(api: Api) {
   defineRoute(api, {
     method: "patch",
     path: "/admins/:id",
-    summary: "Update an admin's name or password (which ends their sessions), or (re)activate them",
+    summary:
+      "Update an admin's name or password (which ends their sessions), or (de)activate them (not oneself, nor the last active admin); an admin signed in only, not an API key",
     tags: ["admins"],
-    access: access.levels("ADMIN"),
+    access: access.signedInAdmin,
     params: idParams,
     body: adminUpdate,
     errors: [409],
     responses: { 200: { description: "The updated admin", schema: admin } },
     handler: async (ctx) => {
-      const { id } = ctx.input.params;
+      // Ids are compared as text below: an upper-case one must not pass for another admin's.
+      const id = ctx.input.params.id.toLowerCase();
       const { name, password, active } = ctx.input.body;
       if (active === false) assertNotSelf(ctx, id);
       const scope = scopeOf(ctx);
-      await scope.find(admins, id, "admin");
-      const updated = await scope.update(
-        admins,
-        id,
-        {
-          ...(name !== undefined && { name }),
-          ...(password !== undefined && { passwordHash: await hashPassword(password) }),
-          ...(active !== undefined && { active }),
-        },
-        "admin",
-      );
+      const updated = await changeAdmin(scope, id, {
+        ...(name !== undefined && { name }),
+        ...(password !== undefined && { passwordHash: await hashPassword(password) }),
+        ...(active !== undefined && { active }),
+      });
       // A new password or a deactivation ends the sessions made before it (a stolen refresh token
       // must not outlive either, nor come back with a reactivation): after it, so that none made
-      // with the old password in between survives.
+      // with the old password in between survives. In a transaction of its own, after the change has
+      // committed: a revocation stamps the time its transaction began, and a sign-in proven after that
+      // time (against the row as it was before the commit) would be let through.
       if (password !== undefined || active === false) await revokeSessions(ctx.services, scope.tenantId, `admin:${id}`);
       ctx.body = present(updated);
     },
@@ -139,18 +164,19 @@ export function registerAdmins(api: Api) {
   defineRoute(api, {
     method: "delete",
     path: "/admins/:id",
-    summary: "Deactivate an admin: they can no longer sign in, and their sessions end (not oneself)",
+    summary:
+      "Deactivate an admin: they can no longer sign in, and their sessions end (not oneself, nor the last active admin); an admin signed in only, not an API key",
     tags: ["admins"],
-    access: access.levels("ADMIN"),
+    access: access.signedInAdmin,
     params: idParams,
     errors: [409],
     responses: { 204: { description: "Deactivated" } },
     handler: async (ctx) => {
-      const { id } = ctx.input.params;
-      const scope = scopeOf(ctx);
-      await scope.find(admins, id, "admin");
+      const id = ctx.input.params.id.toLowerCase();
       assertNotSelf(ctx, id);
-      await scope.update(admins, id, { active: false }, "admin");
+      const scope = scopeOf(ctx);
+      await changeAdmin(scope, id, { active: false });
+      // After the change has committed, as for PATCH above.
       await revokeSessions(ctx.services, scope.tenantId, `admin:${id}`);
       ctx.status = 204;
     },

@@ -80,7 +80,7 @@ for (const database of testDatabases()) {
       const system = await create(a, { name: "system integration", level: "SYSTEM" });
       const started = Date.now();
       const listed = await api.request("GET", "/api-keys?limit=2&sort=name&order=asc", { apiKey: admin.key });
-      assert.equal(listed.status, 200, "an ADMIN key manages keys");
+      assert.equal(listed.status, 200, "an ADMIN key lists keys");
       assert.equal(listed.body.data.length, 2);
       assert.ok(listed.body.pagination.total >= 3);
       const names = listed.body.data.map((row: { name: string }) => row.name);
@@ -134,6 +134,42 @@ for (const database of testDatabases()) {
       const anonymous = await api.request("GET", "/api-keys");
       assert.equal(anonymous.status, 401);
       assert.ok(isProblem(anonymous));
+    });
+
+    it("refuses creating and revoking keys to an ADMIN key and to a session it was exchanged for (403): they may list and read", async () => {
+      const admin = await create(a, { name: "leaked admin key", level: "ADMIN" });
+      const system = await create(a, { name: "a system key", level: "SYSTEM" });
+      const exchanged = await api.request("POST", "/auth/token", { body: { type: "api_key", apiKey: admin.key } });
+      assert.equal(exchanged.body.level, "ADMIN");
+      for (const [who, credential] of [
+        ["ADMIN key", { apiKey: admin.key }],
+        ["ADMIN key's session", { token: exchanged.body.accessToken }],
+      ] as const) {
+        for (const [method, path, body] of [
+          ["POST", "/api-keys", { name: "successor", level: "ADMIN" }],
+          ["POST", "/api-keys", { name: "successor", level: "SYSTEM" }],
+          ["DELETE", `/api-keys/${system.id}`, undefined],
+          ["DELETE", `/api-keys/${admin.id}`, undefined],
+        ] as const) {
+          const refused = await api.request(method, path, { ...credential, ...(body && { body }) });
+          assert.equal(refused.status, 403, `${who} ${method} ${path}: ${refused.text}`);
+          assert.ok(isProblem(refused));
+          assert.equal(refused.body.type, "/problems/forbidden");
+          assert.match(refused.body.detail, /^Sign in as an admin/);
+          assert.equal(refused.body.key, undefined);
+        }
+        assert.equal((await api.request("GET", "/api-keys", credential)).status, 200, `${who} lists keys`);
+        assert.equal(
+          (await api.request("GET", `/api-keys/${system.id}`, credential)).status,
+          200,
+          `${who} reads a key`,
+        );
+      }
+      const rows = await api.services.db.select().from(apiKeys).where(eq(apiKeys.tenantId, a.id));
+      assert.ok(!rows.some((row) => row.name === "successor"), "no key was made");
+      for (const id of [admin.id, system.id]) {
+        assert.equal(rows.find((row) => row.id === id)!.revokedAt, null, "no refused caller revoked it");
+      }
     });
 
     it("revokes a key: it stops at once, a second revocation is a conflict, and the list filters by it", async () => {
@@ -205,17 +241,18 @@ for (const database of testDatabases()) {
         subject: `user:${user.id}`,
         businessId: "00000000-0000-4000-8000-000000000000",
       });
-      const callers: [string, RequestOptions, number][] = [
-        ["USER", { token: userToken }, 403],
-        ["BUSINESS", { token: businessToken }, 403],
-        ["ADMIN token", { token: a.adminToken }, 404],
-        ["ADMIN key", { apiKey: aAdminKey.key }, 404],
-        ["SYSTEM key", { apiKey: aSystemKey.key }, 403],
+      // An ADMIN key may read keys (B's is unknown to it: 404) but not revoke any (403, before looking).
+      const callers: [string, RequestOptions, { GET: number; DELETE: number }][] = [
+        ["USER", { token: userToken }, { GET: 403, DELETE: 403 }],
+        ["BUSINESS", { token: businessToken }, { GET: 403, DELETE: 403 }],
+        ["ADMIN token", { token: a.adminToken }, { GET: 404, DELETE: 404 }],
+        ["ADMIN key", { apiKey: aAdminKey.key }, { GET: 404, DELETE: 403 }],
+        ["SYSTEM key", { apiKey: aSystemKey.key }, { GET: 403, DELETE: 403 }],
       ];
       for (const [who, credential, expected] of callers) {
-        for (const method of ["GET", "DELETE"]) {
+        for (const method of ["GET", "DELETE"] as const) {
           const response = await api.request(method, `/api-keys/${bKey.id}`, credential);
-          assert.equal(response.status, expected, `${who} ${method}: ${response.text}`);
+          assert.equal(response.status, expected[method], `${who} ${method}: ${response.text}`);
           assert.ok(isProblem(response));
           for (const value of [bKey.name, bKey.prefix, b.id]) {
             assert.ok(!response.text.includes(value), `${who} ${method} leaked ${value}`);

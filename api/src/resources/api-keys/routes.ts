@@ -1,5 +1,7 @@
 // API keys: random, shown once, stored as SHA-256 hashes, scoped to the tenant and a level,
-// revocable, with the time they were last used.
+// revocable, with the time they were last used. Only an admin signed in makes or revokes them: a key
+// that could make keys would outlive its own revocation through them. ADMIN keys may list and read
+// the records, which hold no secret.
 import { isNotNull, isNull } from "drizzle-orm";
 import { access } from "../../auth/principal.ts";
 import { revokeSessions } from "../../auth/sessions.ts";
@@ -30,9 +32,9 @@ export function registerApiKeys(api: Api) {
     path: "/api-keys",
     // Its answer holds a secret shown once, never to be kept for replay.
     idempotent: false,
-    summary: "Create an API key (the key is in this answer only)",
+    summary: "Create an API key (the key is in this answer only); an admin signed in only, not an API key",
     tags: ["api-keys"],
-    access: access.levels("ADMIN"),
+    access: access.signedInAdmin,
     body: apiKeyCreate,
     responses: { 201: { description: "Created", schema: apiKeyCreated } },
     handler: async (ctx) => {
@@ -86,9 +88,9 @@ export function registerApiKeys(api: Api) {
     method: "delete",
     path: "/api-keys/:id",
     summary:
-      "Revoke an API key: it stops working at once, and so do the access and refresh tokens it was exchanged for (within API_KEY_CACHE_MS and SESSION_REVOCATION_POLL_MS on other API processes)",
+      "Revoke an API key: it stops working at once, and so do the access and refresh tokens it was exchanged for (within API_KEY_CACHE_MS and SESSION_REVOCATION_POLL_MS on other API processes); an admin signed in only, not an API key",
     tags: ["api-keys"],
-    access: access.levels("ADMIN"),
+    access: access.signedInAdmin,
     params: idParams,
     errors: [409],
     responses: { 200: { description: "Revoked", schema: apiKey } },
