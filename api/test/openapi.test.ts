@@ -66,5 +66,8 @@ describe("/openapi.json", () => {
     ] as const) {
       assert.deepEqual(document.paths[path][method].security, [{ bearerAuth: [] }], `${method} ${path}`);
     }
+    // Path ids are read in lower case, and documented as what they are.
+    const [idParameter] = document.paths["/admins/{id}"].delete.parameters;
+    assert.deepEqual([idParameter.name, idParameter.schema.type, idParameter.schema.format], ["id", "string", "uuid"]);
   });
 });

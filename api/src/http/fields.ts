@@ -8,6 +8,12 @@ export const address = z
   .transform((value) => getAddress(value))
   .meta({ type: "string", pattern: "^0x[0-9a-fA-F]{40}$", example: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC" });
 
+/** A record's id as a request names it, in lower case: ids are compared as text (an upper-case one must not pass for another). */
+export const id = z
+  .uuid()
+  .transform((value) => value.toLowerCase())
+  .meta({ type: "string", format: "uuid" });
+
 export const name = z.string().trim().min(1).max(120);
 export const text = z.string().max(5000);
 export const httpsUrl = z.url({ protocol: /^https?$/ }).max(2000);

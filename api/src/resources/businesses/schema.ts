@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { listQuery, paginated } from "../../http/pagination.ts";
-import { name } from "../../http/fields.ts";
+import { id, name } from "../../http/fields.ts";
 
 const email = z.email().max(254);
 
@@ -52,7 +52,7 @@ export const businessListQuery = listQuery(["createdAt", "name"], {
   name: z.string().max(120).optional().meta({ description: "Part of the name, any case" }),
 });
 
-export const memberParams = z.object({ id: z.uuid(), userId: z.uuid() });
+export const memberParams = z.object({ id, userId: id });
 export const memberCreate = z.strictObject({ userId: z.uuid() }).meta({ id: "BusinessMemberCreate" });
 
 export const member = z
