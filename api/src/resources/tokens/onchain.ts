@@ -116,8 +116,9 @@ const FINAL_DEPTH = 64n;
 /** The most blocks one eth_getLogs asks for: RPC providers refuse wider ranges. */
 export const MAX_LOG_RANGE = 5_000n;
 
-/** The class ids found per set of tokens, through a final block. */
-const knownClassIds = new Map<string, { through: bigint; ids: Map<Address, Set<bigint>> }>();
+/** The class ids found per set of tokens, through a final block; `catchingUp` while a search runs. */
+type KnownClassIds = { through: bigint; ids: Map<Address, Set<bigint>>; catchingUp?: Promise<void> };
+const knownClassIds = new Map<string, KnownClassIds>();
 
 /** TokenClassDefined of these tokens in [from, to], a range at most MAX_LOG_RANGE wide at a time. */
 async function collectClassIds(
@@ -142,6 +143,26 @@ async function collectClassIds(
 }
 
 /**
+ * Brings `known` up to the final block, one range at a time and keeping each: requests that come
+ * meanwhile wait for this search rather than start their own, and a search that fails part-way
+ * resumes where it stopped.
+ */
+function catchUp(tenantChain: TenantChain, tokens: MultiTokenRef[], known: KnownClassIds, final: bigint) {
+  known.catchingUp ??= (async () => {
+    try {
+      while (known.through < final) {
+        const to = known.through + MAX_LOG_RANGE < final ? known.through + MAX_LOG_RANGE : final;
+        await collectClassIds(tenantChain, tokens, known.through + 1n, to, known.ids);
+        known.through = to;
+      }
+    } finally {
+      known.catchingUp = undefined;
+    }
+  })();
+  return known.catchingUp;
+}
+
+/**
  * Every class id ever defined on each token, ascending. The search runs once from the tenant's
  * creation, then each request searches only the blocks not yet final when the last one looked:
  * a public read must not scan the tenant's whole history every time.
@@ -149,16 +170,13 @@ async function collectClassIds(
 async function classIdsOf(tenantChain: TenantChain, tokens: MultiTokenRef[]): Promise<Map<Address, bigint[]>> {
   const key = `${tenantChain.chain.chainId}:${tokens.map((token) => token.address).join(",")}`;
   const latest = await tenantChain.chain.publicClient.getBlockNumber();
-  const known = knownClassIds.get(key) ?? {
-    through: (await creationBlockOf(tenantChain)) - 1n,
-    ids: new Map(tokens.map((token) => [token.address, new Set<bigint>()])),
-  };
-  const final = latest - FINAL_DEPTH;
-  if (final > known.through) {
-    await collectClassIds(tenantChain, tokens, known.through + 1n, final, known.ids);
-    known.through = final;
+  const creation = await creationBlockOf(tenantChain);
+  let known = knownClassIds.get(key);
+  if (!known) {
+    known = { through: creation - 1n, ids: new Map(tokens.map((token) => [token.address, new Set<bigint>()])) };
+    knownClassIds.set(key, known);
   }
-  knownClassIds.set(key, known);
+  if (latest - FINAL_DEPTH > known.through) await catchUp(tenantChain, tokens, known, latest - FINAL_DEPTH);
   const ids = new Map([...known.ids].map(([address, set]) => [address, new Set(set)]));
   await collectClassIds(tenantChain, tokens, known.through + 1n, latest, ids);
   return new Map(
