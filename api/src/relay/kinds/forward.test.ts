@@ -354,6 +354,54 @@ for (const database of testDatabases()) {
       assert.deepEqual(await events(second.id), [["redemption.failed", elsewhere, CALL_REVERTED]]);
     });
 
+    it("settles a request from a batch that carried it before another request of its signer for the same nonce", async () => {
+      const offerId = await createOffer(chain, a.tenant, { price: 10n, supply: 10n });
+      const wallet = privateKeyToAccount(generatePrivateKey());
+      const { token } = await insertUser(api, a.id, { walletAddress: wallet.address });
+      await issuePoints(chain, a.tenant, wallet.address, 100n);
+      // As above, but the batch sent to the forwarder before the relayer holds the large one (ours)
+      // first: the forwarder executes it, and skips the small one, whose nonce is then used.
+      const small = await redeem(token, offerId, 1);
+      const large = await redeem(token, offerId, 5);
+      assert.equal(small.typedData.message.nonce, large.typedData.message.nonce);
+      const signed = await api.request("POST", `/redemptions/redeems/${large.id}/signature`, {
+        token,
+        body: { signature: await signWith(wallet, large.typedData) },
+      });
+      assert.equal(signed.status, 202, signed.text);
+      const job = await jobOf((await redemptionRow(large.id)).jobId!);
+      const { nonce: _, ...request } = requestOf(small.typedData);
+      const { publicClient, walletClient } = clientsOf(chain);
+      const elsewhere = await walletClient.writeContract({
+        address: job.payload.forwarder,
+        abi: erc2771ForwarderAbi,
+        functionName: "executeBatch",
+        args: [
+          [batched(job.payload), { ...request, signature: await signWith(wallet, small.typedData) }],
+          walletClient.account.address,
+        ],
+      } as never);
+      assert.equal((await publicClient.waitForTransactionReceipt({ hash: elsewhere })).status, "success");
+      assert.deepEqual(await holdings(chain, a.tenant, wallet.address), { points: 50n, rewards: 5n });
+
+      const sent = await runJobs(api, chain, forwardKind, [job.id]);
+      assert.equal(sent.length, 1);
+      assert.notEqual(sent[0]!.hash, elsewhere);
+      const completed = await readRedemption(token, large.id);
+      assert.deepEqual([completed.status, completed.transactionHash, completed.error], ["COMPLETED", elsewhere, null]);
+      assert.ok(Number(completed.onchainRedemptionId) >= 1);
+      assert.deepEqual(
+        (await eventsAbout(large.id)).map((event) => [
+          event.type,
+          event.data.quantity,
+          event.data.transactionHash,
+          event.data.onchainRedemptionId,
+        ]),
+        [["redemption.completed", 5, elsewhere, completed.onchainRedemptionId]],
+      );
+      assert.deepEqual(await holdings(chain, a.tenant, wallet.address), { points: 50n, rewards: 5n });
+    });
+
     it("fails a request whose nonce another request of its signer used, rather than settle it from that one", async () => {
       const offerId = await createOffer(chain, a.tenant, { price: 10n, supply: 10n });
       const wallet = privateKeyToAccount(generatePrivateKey());

@@ -120,16 +120,21 @@ const EXECUTED_ELSEWHERE_LOOKBACK_BLOCKS = 1_000n;
  * Whether the transaction that used the request's nonce carried this very request: the forwarder's
  * event names only the signer and the nonce, and a signer may sign another request for the same
  * nonce (a self-custody wallet signs what it likes) and send that one. Read from the call to the
- * forwarder, where every request of the signer signed for this nonce must be this one; a call made
- * through another contract cannot be read so, and is not taken for this request's.
+ * forwarder by doing what the forwarder did: it goes through the requests in order and executes each
+ * of the signer's that is valid for the signer's nonce at that moment (its signature verifies for
+ * that nonce, its deadline is not before the block's time, its target trusts the forwarder), which
+ * moves the nonce on, so a later request signed for a nonce already used is skipped. The walk starts
+ * at the first nonce the signer used in the transaction. A call made through another contract cannot
+ * be read so, and is not taken for this request's.
  */
 async function carriedThisRequest(
   context: JobContext,
   forwarder: Address,
   request: ForwardPayload["request"],
-  transactionHash: Hex,
+  receipt: TransactionReceipt,
 ): Promise<boolean> {
-  const transaction = await context.chain.publicClient.getTransaction({ hash: transactionHash });
+  const { chainId, publicClient } = context.chain;
+  const transaction = await publicClient.getTransaction({ hash: receipt.transactionHash });
   if (!transaction.to || !isAddressEqual(transaction.to, forwarder)) return false;
   let call;
   try {
@@ -139,27 +144,45 @@ async function carriedThisRequest(
   }
   const sent =
     call.functionName === "execute" ? [call.args[0]] : call.functionName === "executeBatch" ? call.args[0] : [];
-  const nonce = BigInt(request.nonce);
-  let carried = false;
+  const used = parseEventLogs({ abi: erc2771ForwarderAbi, eventName: "ExecutedForwardRequest", logs: receipt.logs })
+    .filter((log) => isAddressEqual(log.address, forwarder) && isAddressEqual(log.args.signer, request.from))
+    .map((log) => log.args.nonce);
+  if (used.length === 0) return false;
+  const { timestamp } = await publicClient.getBlock({ blockNumber: receipt.blockNumber });
+  // The forwarder's own test of trust: a static call of `isTrustedForwarder` that returns a nonzero word.
+  const trusts = async (target: Address) => {
+    const { data } = await publicClient
+      .call({
+        to: target,
+        data: encodeFunctionData({ abi: redemptionRegistryAbi, functionName: "isTrustedForwarder", args: [forwarder] }),
+        blockNumber: receipt.blockNumber,
+      })
+      .catch(() => ({ data: undefined }));
+    return data !== undefined && data.length >= 66 && BigInt(data.slice(0, 66)) !== 0n;
+  };
+  const ours = BigInt(request.nonce);
+  let nonce = used.reduce((least, next) => (next < least ? next : least));
   for (const other of sent) {
-    if (!isAddressEqual(other.from, request.from)) continue;
-    const typedData = forwardTypedData(context.chain.chainId, forwarder, { ...other, nonce });
+    if (!isAddressEqual(other.from, request.from) || BigInt(other.deadline) < timestamp) continue;
+    const typedData = forwardTypedData(chainId, forwarder, { ...other, nonce });
     const signedForNonce = await verifyTypedData({
       address: other.from,
       signature: other.signature,
       ...typedData,
     }).catch(() => false);
-    if (!signedForNonce) continue;
-    const same =
-      isAddressEqual(other.to, request.to) &&
-      other.value === BigInt(request.value) &&
-      other.gas === BigInt(request.gas) &&
-      other.deadline === request.deadline &&
-      other.data.toLowerCase() === request.data.toLowerCase();
-    if (!same) return false;
-    carried = true;
+    if (!signedForNonce || !(await trusts(other.to))) continue;
+    if (nonce === ours) {
+      return (
+        isAddressEqual(other.to, request.to) &&
+        other.value === BigInt(request.value) &&
+        other.gas === BigInt(request.gas) &&
+        other.deadline === request.deadline &&
+        other.data.toLowerCase() === request.data.toLowerCase()
+      );
+    }
+    nonce += 1n;
   }
-  return carried;
+  return false;
 }
 
 /**
@@ -184,10 +207,9 @@ async function executedElsewhere(
     toBlock: beforeBlock,
   });
   const executed = logs.find((log) => log.args.nonce === BigInt(request.nonce));
-  if (!executed || !(await carriedThisRequest(context, forwarder, request, executed.transactionHash))) {
-    return undefined;
-  }
+  if (!executed) return undefined;
   const receipt = await publicClient.getTransactionReceipt({ hash: executed.transactionHash });
+  if (!(await carriedThisRequest(context, forwarder, request, receipt))) return undefined;
   const outcome = outcomesOf(receipt, forwarder, [request]).get(signerKey(request.from, request.nonce));
   return outcome && { outcome, transactionHash: receipt.transactionHash };
 }
