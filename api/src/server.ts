@@ -64,8 +64,14 @@ export async function startApi({
           ? { kind: "postgres", url: config.DATABASE_URL }
           : { kind: "pglite", directory: join(config.API_DATA_DIR, "pglite") }),
     ).catch((error: unknown) => {
+      // A failing migration is a bug, and keeps its stack; a database out of reach is the setting's.
+      if (!outOfReach(error)) throw error;
       // The URL is not repeated: it may carry a password.
-      const where = config.DATABASE_URL ? "DATABASE_URL" : `API_DATA_DIR (PGlite under ${config.API_DATA_DIR})`;
+      const where = databaseParameters
+        ? "the database"
+        : config.DATABASE_URL
+          ? "DATABASE_URL"
+          : `API_DATA_DIR (PGlite under ${config.API_DATA_DIR})`;
       throw new ConfigError(`${where}: the database cannot be opened: ${messageOf(error)}`);
     });
     started.push(database.close);
@@ -150,6 +156,7 @@ export async function startApi({
     const maintenance =
       database.kind === "postgres" ? undefined : startTableMaintenance({ db: database.db, logger: log });
     const expiredRows = startExpiredRowRemoval({ db: database.db, logger: log });
+    for (const task of [relayer, webhooks, maintenance, expiredRows]) if (task) started.push(task.stop);
     return {
       url,
       server,
@@ -170,6 +177,17 @@ export async function startApi({
       },
     };
   }
+}
+
+/**
+ * Whether the database could not be reached or entered: the network or the folder (Node's error
+ * codes), or the server refusing the connection, the login or the database's name (SQLSTATE
+ * classes 08 and 28, and 3D000).
+ */
+function outOfReach(error: unknown): boolean {
+  const { code } = (error ?? {}) as { code?: unknown };
+  if (typeof code !== "string") return false;
+  return /^E[A-Z]+$/.test(code) || code.startsWith("08") || code.startsWith("28") || code === "3D000";
 }
 
 const messageOf = (error: unknown) =>

@@ -89,7 +89,8 @@ async function verifyQr(ctx: Context, scope: TenantScope, qr: string): Promise<T
   if (payload.exp * 1000 <= Date.now()) throw refused("the QR payload has expired.");
   // A payload valid for years would be a standing credential, and its record of use kept as long.
   const maxLifetime = ctx.services.config.TRIGGER_QR_MAX_LIFETIME_SECONDS;
-  if (payload.exp * 1000 > Date.now() + maxLifetime * 1000) {
+  // With a webhook's tolerance for the source's clock running ahead of ours.
+  if (payload.exp > Date.now() / 1000 + maxLifetime + WEBHOOK_TOLERANCE_SECONDS) {
     throw refused(`the QR payload expires more than ${maxLifetime} s from now (TRIGGER_QR_MAX_LIFETIME_SECONDS).`);
   }
   const use = {
