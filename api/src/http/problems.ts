@@ -10,8 +10,8 @@ export const problemJson: Middleware = async (ctx, next) => {
     await next();
   } catch (error) {
     const problem = error instanceof Problem ? error : fromDatabase(error);
-    if (problem.status === 409 && !(error instanceof Problem)) ctx.log.warn({ err: error }, "write lost a race");
-    else if (!(error instanceof Problem)) ctx.log.error({ err: error }, "unhandled error");
+    // Logged as errors still: a constraint the route never checks for is a bug to see, not only a race.
+    if (!(error instanceof Problem)) ctx.log.error({ err: error }, `unhandled error, answered ${problem.status}`);
     ctx.status = problem.status;
     for (const [name, value] of Object.entries(problem.headers)) ctx.set(name, value);
     ctx.type = "application/problem+json";

@@ -6,7 +6,7 @@ import { access } from "../../auth/principal.ts";
 import { businesses, campaignEngagements } from "../../db/schema.ts";
 import { scopeOf, tenantScope } from "../../db/scope.ts";
 import { conflict, notFound } from "../../errors.ts";
-import { date } from "../../http/fields.ts";
+import { date, id } from "../../http/fields.ts";
 import { idParams, listQuery, paginated } from "../../http/pagination.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
 import { assertOwned, lockedOpenCampaign, openCampaign } from "./owned.ts";
@@ -34,7 +34,7 @@ const engagement = z
   .meta({ id: "CampaignEngagement" });
 const engagementList = paginated(engagement, "CampaignEngagement");
 const engagementListQuery = listQuery(["createdAt"], { active: z.stringbool().optional() });
-const engagementParams = idParams.extend({ engagementId: z.uuid() });
+const engagementParams = idParams.extend({ engagementId: id });
 
 const present = (row: typeof campaignEngagements.$inferSelect) => ({
   id: row.id,

@@ -8,7 +8,7 @@ import { isUniqueViolation } from "../../db/errors.ts";
 import { campaignTokens, campaigns, tenants, type TenantContracts } from "../../db/schema.ts";
 import { scopeOf, tenantScope, type TenantScope } from "../../db/scope.ts";
 import { conflict, notFound, validationFailed } from "../../errors.ts";
-import { address, date, uint256 } from "../../http/fields.ts";
+import { address, date, id, uint256 } from "../../http/fields.ts";
 import { idParams } from "../../http/pagination.ts";
 import { defineRoute, type Api } from "../../http/route.ts";
 import { lockedOpenCampaign, openCampaign } from "./owned.ts";
@@ -47,7 +47,7 @@ const campaignToken = z
   })
   .meta({ id: "CampaignToken" });
 const campaignTokenList = z.object({ data: z.array(campaignToken) }).meta({ id: "CampaignTokenList" });
-const campaignTokenParams = idParams.extend({ campaignTokenId: z.uuid() });
+const campaignTokenParams = idParams.extend({ campaignTokenId: id });
 
 async function tokenContractsOf(scope: TenantScope): Promise<Map<string, TokenContract>> {
   const [tenant] = await scope.db

@@ -127,6 +127,16 @@ for (const database of testDatabases()) {
       const { user } = await newUser();
       const byBusiness = await claim({ campaignId: open.id, userId: user.id }, { token: aCallers.business.token });
       assert.equal(byBusiness.status, 202, byBusiness.text);
+      // Ids in upper case are the same ids.
+      const upperCase = await claim(
+        {
+          campaignId: open.id.toUpperCase(),
+          userId: user.id.toUpperCase(),
+          businessId: aCallers.business.id.toUpperCase(),
+        },
+        { token: aCallers.business.token },
+      );
+      assert.equal(upperCase.status, 202, upperCase.text);
       const row = await rowOf(byBusiness.body.id);
       assert.equal(row.source, "BUSINESS");
       assert.equal(row.businessId, aCallers.business.id);

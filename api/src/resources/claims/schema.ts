@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { LEVELS } from "../../auth/principal.ts";
-import { address, timestamp } from "../../http/fields.ts";
+import { address, id, timestamp } from "../../http/fields.ts";
 import { listQuery, paginated } from "../../http/pagination.ts";
 
 export const CLAIM_STATUSES = ["PENDING", "SUBMITTED", "CONFIRMED", "FAILED"] as const;
@@ -12,20 +12,16 @@ const location = z
 
 export const claimCreate = z
   .strictObject({
-    campaignId: z.uuid(),
-    userId: z
-      .uuid()
+    campaignId: id,
+    userId: id
       .optional()
       .meta({ description: "Whom the claim pays (not for USER callers: they claim for themselves)" }),
     recipient: address.optional().meta({ description: "Whom the claim pays, by wallet: one of the tenant's users" }),
-    businessId: z
-      .uuid()
-      .optional()
-      .meta({
-        description:
-          "The business bringing the claim (it must take part in the campaign and be active); a BUSINESS caller's " +
-          "own; named by ADMIN, SYSTEM or a signed webhook only (403 from a USER or with a QR payload)",
-      }),
+    businessId: id.optional().meta({
+      description:
+        "The business bringing the claim (it must take part in the campaign and be active); a BUSINESS caller's " +
+        "own; named by ADMIN, SYSTEM or a signed webhook only (403 from a USER or with a QR payload)",
+    }),
     qr: z
       .string()
       .min(1)
@@ -36,14 +32,11 @@ export const claimCreate = z
           "A trigger source's signed QR payload: base64url(JSON {triggerSourceId, campaignId, exp, nonce}) '.' " +
           "base64url(HMAC-SHA256 of the first part under the source's secret)",
       }),
-    triggerSourceId: z
-      .uuid()
-      .optional()
-      .meta({
-        description:
-          "For a platform's webhook: the API_WEBHOOK source whose secret signed this body " +
-          "(X-Trigger-Timestamp, X-Trigger-Signature: sha256=hex(HMAC-SHA256(secret, timestamp + '.' + body)))",
-      }),
+    triggerSourceId: id.optional().meta({
+      description:
+        "For a platform's webhook: the API_WEBHOOK source whose secret signed this body " +
+        "(X-Trigger-Timestamp, X-Trigger-Signature: sha256=hex(HMAC-SHA256(secret, timestamp + '.' + body)))",
+    }),
     location: location.optional(),
     facts: z
       .record(z.string(), z.unknown())

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { address, name, timestamp, uint256 } from "../../http/fields.ts";
+import { address, id, name, timestamp, uint256 } from "../../http/fields.ts";
 import { listQuery, paginated } from "../../http/pagination.ts";
 
 const currency = z
@@ -137,4 +137,4 @@ export const purchaseWebhookAnswer = z
   })
   .meta({ id: "PurchaseWebhookAnswer" });
 
-export const providerParams = z.object({ provider: z.uuid() });
+export const providerParams = z.object({ provider: id });

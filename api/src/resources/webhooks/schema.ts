@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { EVENT_TYPES } from "../../events/outbox.ts";
-import { httpsUrl, text, timestamp } from "../../http/fields.ts";
+import { httpsUrl, id, text, timestamp } from "../../http/fields.ts";
 import { listQuery, paginated } from "../../http/pagination.ts";
 
 const eventType = z.enum(EVENT_TYPES);
@@ -125,4 +125,4 @@ export const webhookDeliveryListQuery = listQuery(["createdAt", "nextAttemptAt"]
   to: timestamp.optional().meta({ description: "Made before" }),
 });
 
-export const deliveryParams = z.object({ id: z.uuid(), deliveryId: z.uuid() });
+export const deliveryParams = z.object({ id, deliveryId: id });
