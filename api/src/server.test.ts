@@ -30,7 +30,7 @@ async function connectionsTo(url: string): Promise<number> {
 describe("starting the API", () => {
   for (const database of testDatabases()) {
     describe(database.name, () => {
-      it("fails on a chain without a deployment, naming the setting, and leaves the database closed", async () => {
+      it("fails on a chain without a deployment, naming the setting, and leaves the database closed (counted on PostgreSQL)", async () => {
         const scratch = await database.open();
         try {
           const config = readConfig({ MASTER_KEY: masterKey, API_PORT: "0", PERS_CHAINS: "999" });
@@ -44,7 +44,7 @@ describe("starting the API", () => {
         }
       });
 
-      it("fails on a port in use, naming the address, and leaves the database closed", async () => {
+      it("fails on a port in use, naming the address, and leaves the database closed (counted on PostgreSQL)", async () => {
         const scratch = await database.open();
         const taken = createServer();
         await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
