@@ -354,13 +354,17 @@ for (const database of testDatabases()) {
       assert.deepEqual(await events(second.id), [["redemption.failed", elsewhere, CALL_REVERTED]]);
     });
 
-    it("settles a request from a batch that carried it before another request of its signer for the same nonce", async () => {
+    /**
+     * Two redemptions made before either is signed carry the same nonce: the holder signs the large
+     * one (5) through the API, and sends a batch to the forwarder themself before the relayer, with a
+     * copy of the large one and the small one (1) signed for that nonce, ours first or second. The
+     * forwarder executes the first and skips the other, whose nonce is then used.
+     */
+    async function sameNonceBatch(ours: "first" | "second") {
       const offerId = await createOffer(chain, a.tenant, { price: 10n, supply: 10n });
       const wallet = privateKeyToAccount(generatePrivateKey());
       const { token } = await insertUser(api, a.id, { walletAddress: wallet.address });
       await issuePoints(chain, a.tenant, wallet.address, 100n);
-      // As above, but the batch sent to the forwarder before the relayer holds the large one (ours)
-      // first: the forwarder executes it, and skips the small one, whose nonce is then used.
       const small = await redeem(token, offerId, 1);
       const large = await redeem(token, offerId, 5);
       assert.equal(small.typedData.message.nonce, large.typedData.message.nonce);
@@ -371,80 +375,57 @@ for (const database of testDatabases()) {
       assert.equal(signed.status, 202, signed.text);
       const job = await jobOf((await redemptionRow(large.id)).jobId!);
       const { nonce: _, ...request } = requestOf(small.typedData);
+      const theirs = { ...request, signature: await signWith(wallet, small.typedData) };
       const { publicClient, walletClient } = clientsOf(chain);
       const elsewhere = await walletClient.writeContract({
         address: job.payload.forwarder,
         abi: erc2771ForwarderAbi,
         functionName: "executeBatch",
         args: [
-          [batched(job.payload), { ...request, signature: await signWith(wallet, small.typedData) }],
+          ours === "first" ? [batched(job.payload), theirs] : [theirs, batched(job.payload)],
           walletClient.account.address,
         ],
       } as never);
       assert.equal((await publicClient.waitForTransactionReceipt({ hash: elsewhere })).status, "success");
-      assert.deepEqual(await holdings(chain, a.tenant, wallet.address), { points: 50n, rewards: 5n });
-
+      const holdingsBefore = await holdings(chain, a.tenant, wallet.address);
       const sent = await runJobs(api, chain, forwardKind, [job.id]);
       assert.equal(sent.length, 1);
       assert.notEqual(sent[0]!.hash, elsewhere);
-      const completed = await readRedemption(token, large.id);
-      assert.deepEqual([completed.status, completed.transactionHash, completed.error], ["COMPLETED", elsewhere, null]);
-      assert.ok(Number(completed.onchainRedemptionId) >= 1);
-      assert.deepEqual(
-        (await eventsAbout(large.id)).map((event) => [
+      // The relayer's copy ran nothing more.
+      assert.deepEqual(await holdings(chain, a.tenant, wallet.address), holdingsBefore);
+      return {
+        elsewhere,
+        sent: sent[0]!.hash,
+        redemption: await readRedemption(token, large.id),
+        events: (await eventsAbout(large.id)).map((event) => [
           event.type,
           event.data.quantity,
           event.data.transactionHash,
-          event.data.onchainRedemptionId,
+          event.data.onchainRedemptionId ?? null,
         ]),
-        [["redemption.completed", 5, elsewhere, completed.onchainRedemptionId]],
+        holdings: holdingsBefore,
+      };
+    }
+
+    it("settles a request from a batch that carried it before another request of its signer for the same nonce", async () => {
+      const { elsewhere, redemption, events, holdings } = await sameNonceBatch("first");
+      assert.deepEqual(holdings, { points: 50n, rewards: 5n });
+      assert.deepEqual(
+        [redemption.status, redemption.transactionHash, redemption.error],
+        ["COMPLETED", elsewhere, null],
       );
-      assert.deepEqual(await holdings(chain, a.tenant, wallet.address), { points: 50n, rewards: 5n });
+      assert.ok(Number(redemption.onchainRedemptionId) >= 1);
+      assert.deepEqual(events, [["redemption.completed", 5, elsewhere, redemption.onchainRedemptionId]]);
     });
 
     it("fails a request whose nonce another request of its signer used, rather than settle it from that one", async () => {
-      const offerId = await createOffer(chain, a.tenant, { price: 10n, supply: 10n });
-      const wallet = privateKeyToAccount(generatePrivateKey());
-      const { token } = await insertUser(api, a.id, { walletAddress: wallet.address });
-      await issuePoints(chain, a.tenant, wallet.address, 100n);
-      // Two requests made before either is signed carry the same nonce; the holder signs the large
-      // one through the API, and sends the small one to the forwarder themself, beside a copy of the
-      // large one, before the relayer.
-      const small = await redeem(token, offerId, 1);
-      const large = await redeem(token, offerId, 5);
-      assert.equal(small.typedData.message.nonce, large.typedData.message.nonce);
-      const signed = await api.request("POST", `/redemptions/redeems/${large.id}/signature`, {
-        token,
-        body: { signature: await signWith(wallet, large.typedData) },
-      });
-      assert.equal(signed.status, 202, signed.text);
-      const job = await jobOf((await redemptionRow(large.id)).jobId!);
-      const { nonce: _, ...request } = requestOf(small.typedData);
-      const { publicClient, walletClient } = clientsOf(chain);
-      const elsewhere = await walletClient.writeContract({
-        address: job.payload.forwarder,
-        abi: erc2771ForwarderAbi,
-        functionName: "executeBatch",
-        args: [
-          [{ ...request, signature: await signWith(wallet, small.typedData) }, batched(job.payload)],
-          walletClient.account.address,
-        ],
-      } as never);
-      assert.equal((await publicClient.waitForTransactionReceipt({ hash: elsewhere })).status, "success");
-      assert.deepEqual(await holdings(chain, a.tenant, wallet.address), { points: 90n, rewards: 1n });
-
-      const sent = await runJobs(api, chain, forwardKind, [job.id]);
-      assert.equal(sent.length, 1);
-      const refused = await readRedemption(token, large.id);
+      const { sent, redemption, events, holdings } = await sameNonceBatch("second");
+      assert.deepEqual(holdings, { points: 90n, rewards: 1n });
       assert.deepEqual(
-        [refused.status, refused.transactionHash, refused.error, refused.onchainRedemptionId],
-        ["FAILED", sent[0]!.hash, NONCE_REFUSED, null],
+        [redemption.status, redemption.transactionHash, redemption.error, redemption.onchainRedemptionId],
+        ["FAILED", sent, NONCE_REFUSED, null],
       );
-      assert.deepEqual(
-        (await eventsAbout(large.id)).map((event) => [event.type, event.data.quantity, event.data.transactionHash]),
-        [["redemption.failed", 5, sent[0]!.hash]],
-      );
-      assert.deepEqual(await holdings(chain, a.tenant, wallet.address), { points: 90n, rewards: 1n });
+      assert.deepEqual(events, [["redemption.failed", 5, sent, null]]);
     });
   });
 }
