@@ -77,6 +77,14 @@ export function assertRefused(response: TestResponse, hidden: string[], what: st
   }
 }
 
+/** The 403 a route managing admins or API keys gives a caller that is not an admin signed in with a password. */
+export function assertNeedsSignedInAdmin(response: TestResponse, what: string) {
+  assert.equal(response.status, 403, `${what}: ${response.text}`);
+  assert.ok(isProblem(response));
+  assert.equal(response.body.type, "/problems/forbidden");
+  assert.match(response.body.detail, /^Sign in as an admin/);
+}
+
 /** Asserts a 400 validation problem naming each of these fields (e.g. "body.email"). */
 export function assertInvalid(response: TestResponse, fields: string[]) {
   assert.equal(response.status, 400, response.text);

@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { pino, type Logger } from "pino";
 import { createWalletClient, http, keccak256, stringToHex, type Address, type Hash, type Hex } from "viem";
 import { hardhat } from "viem/chains";
@@ -177,4 +177,17 @@ export async function spawnRelayer(
       await exited;
     },
   };
+}
+
+/** A job the relayer held back for its tenant's gas limit: pending for the tenant's wait (a minute), well past a lease. */
+export const heldBack = (job: { status: string; availableAt: Date }) =>
+  job.status === "PENDING" && job.availableAt.getTime() > Date.now() + 30_000;
+
+/** The gas limits of the transactions sent for a tenant on the test chain. */
+export async function gasLimitsSent(db: Database, tenantId: string): Promise<bigint[]> {
+  const sent = await db
+    .select({ gasLimit: sql<string>`${relayTransactions.gasLimit}::text` })
+    .from(relayTransactions)
+    .where(and(eq(relayTransactions.tenantId, tenantId), eq(relayTransactions.chainId, CHAIN_ID)));
+  return sent.map((row) => BigInt(row.gasLimit));
 }

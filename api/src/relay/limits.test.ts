@@ -8,8 +8,16 @@ import {
   type TestApi,
   type TestChain,
 } from "../../test/harness.ts";
-import { and, eq, sql } from "drizzle-orm";
-import { CHAIN_ID, jobRows, newRecipient, newReference, testRelayer, waitFor } from "../../test/relay.ts";
+import {
+  CHAIN_ID,
+  gasLimitsSent,
+  heldBack,
+  jobRows,
+  newRecipient,
+  newReference,
+  testRelayer,
+  waitFor,
+} from "../../test/relay.ts";
 import { relayTransactions } from "../db/relaySchema.ts";
 import { enqueueIssue } from "./kinds/issue.ts";
 import { tenantGasLastHour } from "./limits.ts";
@@ -75,20 +83,14 @@ for (const database of testDatabases()) {
       }
       // A short lease, so that claimed jobs are not taken for held back ones.
       const relayer = testRelayer(api, { tenantGasPerHour: limit, tenantWaitMs: 60_000, leaseMs: 5_000 });
-      const held = (job: { status: string; availableAt: Date }) =>
-        job.status === "PENDING" && job.availableAt.getTime() > Date.now() + 30_000;
       try {
         await waitFor("every job sent or held back", async () =>
-          (await jobRows(db, ids)).every((job) => job.status !== "PENDING" || held(job)),
+          (await jobRows(db, ids)).every((job) => job.status !== "PENDING" || heldBack(job)),
         );
       } finally {
         await relayer.stop();
       }
-      const sent = await db
-        .select({ gasLimit: sql<string>`${relayTransactions.gasLimit}::text` })
-        .from(relayTransactions)
-        .where(and(eq(relayTransactions.tenantId, tenant.id), eq(relayTransactions.chainId, CHAIN_ID)));
-      const gasLimits = sent.map((row) => BigInt(row.gasLimit));
+      const gasLimits = await gasLimitsSent(db, tenant.id);
       const counted = gasLimits.reduce((sum, gas) => sum + gas, 0n);
       // The gas limits of the batches sent (what the limit counts while they are in flight) stay
       // within the limit, and so does the gas counted now; another batch would have passed it.
@@ -99,7 +101,7 @@ for (const database of testDatabases()) {
       // The jobs left wait, untouched, for the tenant's wait.
       const left = (await jobRows(db, ids)).filter((job) => job.transactionId === null);
       assert.equal(left.length, 20 - gasLimits.length);
-      assert.ok(left.every((job) => held(job) && job.attempts === 0));
+      assert.ok(left.every((job) => heldBack(job) && job.attempts === 0));
     });
   });
 }

@@ -2,7 +2,7 @@
 // transaction, never two.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { relayTransactions } from "../db/relaySchema.ts";
 import {
   createTestTenant,
@@ -14,6 +14,8 @@ import {
 } from "../../test/harness.ts";
 import {
   CHAIN_ID,
+  gasLimitsSent,
+  heldBack,
   issuedEvents,
   jobRows,
   newRecipient,
@@ -150,26 +152,20 @@ describe(
         }
         return queued;
       });
-      // Held back: pending for the tenant's wait (a minute), well past a lease (5 s).
-      const held = (job: { status: string; availableAt: Date }) =>
-        job.status === "PENDING" && job.availableAt.getTime() > Date.now() + 30_000;
       try {
         await waitFor("every job sent or held back", async () =>
-          (await jobRows(db, ids)).every((job) => job.status !== "PENDING" || held(job)),
+          (await jobRows(db, ids)).every((job) => job.status !== "PENDING" || heldBack(job)),
         );
       } finally {
         await Promise.all([one.stop(), two.stop()]);
       }
-      const sent = await db
-        .select({ gasLimit: sql<string>`${relayTransactions.gasLimit}::text` })
-        .from(relayTransactions)
-        .where(and(eq(relayTransactions.tenantId, limited.id), eq(relayTransactions.chainId, CHAIN_ID)));
-      const counted = sent.reduce((sum, row) => sum + BigInt(row.gasLimit), 0n);
+      const sent = await gasLimitsSent(db, limited.id);
+      const counted = sent.reduce((sum, gas) => sum + gas, 0n);
       assert.ok(sent.length >= 1 && counted <= BigInt(limit), `${sent.length} sent, ${counted} gas`);
       assert.ok((await tenantGasLastHour({ db }, limited.id)) <= BigInt(limit));
       const left = (await jobRows(db, ids)).filter((job) => job.transactionId === null);
       assert.equal(left.length, 20 - sent.length);
-      assert.ok(left.every(held));
+      assert.ok(left.every(heldBack));
     });
   },
 );

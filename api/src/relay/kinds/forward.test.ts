@@ -26,7 +26,7 @@ import { platformEvents } from "../../db/relaySchema.ts";
 import { forwardNonces, redemptions, transactionRequests } from "../../db/redemptionsSchema.ts";
 import { FORWARD_REQUEST_TTL_SECONDS } from "../forwardRequests.ts";
 import type { Job } from "../jobs.ts";
-import { forwardKind, type ForwardPayload } from "./forward.ts";
+import { forwardKind, forwarderRequestOf, type ForwardPayload } from "./forward.ts";
 
 const PRICE = 100n;
 const DEADLINE_PASSED = "The request's deadline passed before it was relayed.";
@@ -48,17 +48,6 @@ const requestOf = (typedData: any) => ({
 /** Signs a typed data document from the API with a test account, as a wallet would. */
 const signWith = (account: ReturnType<typeof privateKeyToAccount>, typedData: any) =>
   account.signTypedData({ ...typedData, message: requestOf(typedData) });
-
-/** A queued request as the forwarder's executeBatch takes it. */
-const batched = ({ request }: ForwardPayload) => ({
-  from: request.from,
-  to: request.to,
-  value: BigInt(request.value),
-  gas: BigInt(request.gas),
-  deadline: request.deadline,
-  data: request.data,
-  signature: request.signature,
-});
 
 for (const database of testDatabases()) {
   describe(`forward jobs the forwarder refuses, on ${database.name}`, () => {
@@ -314,7 +303,7 @@ for (const database of testDatabases()) {
         address: jobs[0]!.payload.forwarder,
         abi: erc2771ForwarderAbi,
         functionName: "executeBatch",
-        args: [jobs.map((job) => batched(job.payload)), walletClient.account.address],
+        args: [jobs.map((job) => forwarderRequestOf(job.payload)), walletClient.account.address],
       } as never);
       assert.equal((await publicClient.waitForTransactionReceipt({ hash: elsewhere })).status, "success");
 
@@ -382,7 +371,7 @@ for (const database of testDatabases()) {
         abi: erc2771ForwarderAbi,
         functionName: "executeBatch",
         args: [
-          ours === "first" ? [batched(job.payload), theirs] : [theirs, batched(job.payload)],
+          ours === "first" ? [forwarderRequestOf(job.payload), theirs] : [theirs, forwarderRequestOf(job.payload)],
           walletClient.account.address,
         ],
       } as never);

@@ -288,20 +288,23 @@ async function finish(
   });
 }
 
+/** A queued request as the forwarder's execute and executeBatch take it (its nonce is the forwarder's). */
+export const forwarderRequestOf = ({ request }: ForwardPayload) => ({
+  from: request.from,
+  to: request.to,
+  value: BigInt(request.value),
+  gas: BigInt(request.gas),
+  deadline: request.deadline,
+  data: request.data,
+  signature: request.signature,
+});
+
 export const forwardKind: JobKind<ForwardPayload> = {
   name: FORWARD_KIND,
   maxBatch: FORWARD_MAX_BATCH,
 
   async encode(jobs, { db, chain }) {
-    const requests = inNonceOrder(jobs).map(({ payload: { request } }) => ({
-      from: request.from,
-      to: request.to,
-      value: BigInt(request.value),
-      gas: BigInt(request.gas),
-      deadline: request.deadline,
-      data: request.data,
-      signature: request.signature,
-    }));
+    const requests = inNonceOrder(jobs).map(({ payload }) => forwarderRequestOf(payload));
     const forwarder = jobs[0]!.payload.forwarder;
     // Their records are on their way: PENDING → PROCESSING.
     for (const kind of ["redemption", "transaction"] as const) {

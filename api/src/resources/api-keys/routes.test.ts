@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
 import { sha256 } from "../../crypto/hashing.ts";
 import { apiKeys } from "../../db/schema.ts";
+import { assertNeedsSignedInAdmin } from "../../../test/callers.ts";
 import {
   createTestTenant,
   insertUser,
@@ -152,10 +153,7 @@ for (const database of testDatabases()) {
           ["DELETE", `/api-keys/${admin.id}`, undefined],
         ] as const) {
           const refused = await api.request(method, path, { ...credential, ...(body && { body }) });
-          assert.equal(refused.status, 403, `${who} ${method} ${path}: ${refused.text}`);
-          assert.ok(isProblem(refused));
-          assert.equal(refused.body.type, "/problems/forbidden");
-          assert.match(refused.body.detail, /^Sign in as an admin/);
+          assertNeedsSignedInAdmin(refused, `${who} ${method} ${path}`);
           assert.equal(refused.body.key, undefined);
         }
         assert.equal((await api.request("GET", "/api-keys", credential)).status, 200, `${who} lists keys`);

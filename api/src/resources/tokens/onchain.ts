@@ -114,7 +114,7 @@ async function creationBlockOf({ tenant, chain }: TenantChain): Promise<bigint> 
  */
 const FINAL_DEPTH = 64n;
 /** The most blocks one eth_getLogs asks for: RPC providers refuse wider ranges. */
-export const MAX_LOG_RANGE = 5_000n;
+const MAX_LOG_RANGE = 5_000n;
 
 /** The class ids found per set of tokens, through a final block; `catchingUp` while a search runs. */
 type KnownClassIds = { through: bigint; ids: Map<Address, Set<bigint>>; catchingUp?: Promise<void> };
