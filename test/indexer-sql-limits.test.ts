@@ -25,10 +25,14 @@ function limitedApp(parameters: SqlLimitsParameters) {
   });
   const request = (remoteAddress: string) =>
     app.request("/sql/db", {}, { incoming: { socket: { remoteAddress, remotePort: 40_000 } } });
-  /** Until every request sent so far is running or answered. */
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+  /** Until `count` queries are running (or 5 s pass: the test's next assertion then says how many are). */
+  const untilRunning = async (count: number) => {
+    for (const deadline = Date.now() + 5_000; waiting.length < count && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
   const release = () => waiting.splice(0).forEach((resolve) => resolve());
-  return { request, settle, release, running: () => waiting.length };
+  return { request, untilRunning, release, running: () => waiting.length };
 }
 
 describe("the indexer's SQL limits", () => {
@@ -45,13 +49,14 @@ describe("the indexer's SQL limits", () => {
   });
 
   it("count the requests per minute of an IPv6 /64 together, and of an IPv4-mapped address with its IPv4 one", async () => {
-    const { request, settle, release } = limitedApp({ concurrency: 100, perMinute: 2 });
+    const { request, untilRunning, release } = limitedApp({ concurrency: 100, perMinute: 2 });
     /** The statuses of requests sent one after another, each answered before the next. */
     const inTurn = async (addresses: string[]) => {
       const statuses: number[] = [];
       for (const address of addresses) {
         const answer = request(address);
-        await settle();
+        // Running, or refused at once.
+        await Promise.race([answer, untilRunning(1)]);
         release();
         statuses.push((await answer).status);
       }
@@ -69,10 +74,10 @@ describe("the indexer's SQL limits", () => {
     [1, 1],
   ] as const) {
     it(`let one client run ${share} of ${concurrency} queries at once and turn its next away with a 429 problem and Retry-After`, async (t) => {
-      const { request, settle, release, running } = limitedApp({ concurrency, perMinute: 1000 });
+      const { request, untilRunning, release, running } = limitedApp({ concurrency, perMinute: 1000 });
       t.after(release);
       const first = Array.from({ length: share }, (_, i) => request(`2001:db8::${i + 1}`));
-      await settle();
+      await untilRunning(share);
       assert.equal(running(), share);
       // Another address of the same /64 is the same client.
       const refused = await request("2001:db8::ffff");
@@ -88,7 +93,7 @@ describe("the indexer's SQL limits", () => {
 
       // Other clients take the slots left; past them the indexer is busy, whoever asks.
       const others = Array.from({ length: concurrency - share }, (_, i) => request(`192.0.2.${i + 1}`));
-      await settle();
+      await untilRunning(concurrency);
       assert.equal(running(), concurrency);
       const busy = await request("198.51.100.1");
       assert.equal(busy.status, 503);
@@ -98,7 +103,7 @@ describe("the indexer's SQL limits", () => {
       release();
       for (const answer of await Promise.all([...first, ...others])) assert.equal(answer.status, 200);
       const again = Array.from({ length: share }, (_, i) => request(`2001:db8::${i + 1}`));
-      await settle();
+      await untilRunning(share);
       assert.equal(running(), share);
       release();
       for (const answer of await Promise.all(again)) assert.equal(answer.status, 200);
@@ -106,10 +111,10 @@ describe("the indexer's SQL limits", () => {
   }
 
   it("count the queries at once of an IPv4 client in both its forms together", async (t) => {
-    const { request, settle, release, running } = limitedApp({ concurrency: 4, perMinute: 1000 });
+    const { request, untilRunning, release, running } = limitedApp({ concurrency: 4, perMinute: 1000 });
     t.after(release);
     const held = [request("192.0.2.7"), request("::ffff:192.0.2.7")];
-    await settle();
+    await untilRunning(2);
     assert.equal(running(), 2);
     assert.equal((await request("192.0.2.7")).status, 429);
     assert.equal((await request("::ffff:192.0.2.7")).status, 429);
