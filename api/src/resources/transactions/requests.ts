@@ -1,7 +1,7 @@
 // The API's own transaction requests (transaction_requests): how one is shown, its status (a MINT's
 // follows its `issue` job, a forwarded one is settled by the forward kind), and the unconfirmed ones
 // that /transactions and /balances show beside the indexer's movements.
-import { desc, eq, gte, inArray, lte, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, isNotNull, isNull, lte, or, sql, type SQL } from "drizzle-orm";
 import type { Address, Hex } from "viem";
 import { relayJobs } from "../../db/relaySchema.ts";
 import { transactionRequests } from "../../db/redemptionsSchema.ts";
@@ -13,11 +13,28 @@ export type Row = typeof transactionRequests.$inferSelect;
 type JobStatus = (typeof relayJobs.$inferSelect)["status"];
 type Status = Row["status"];
 
+const STATUS_FOR_JOB = {
+  PENDING: "PENDING",
+  SUBMITTED: "PROCESSING",
+  CONFIRMED: "COMPLETED",
+  FAILED: "FAILED",
+} as const satisfies Record<JobStatus, Status>;
+
 /** A request that is not forwarded (a MINT) goes as its job goes. */
 export function statusOf(row: Row, job: JobStatus | null | undefined): Status {
   if (row.forwarder !== null || row.status !== "PENDING" || !job) return row.status;
-  return ({ PENDING: "PENDING", SUBMITTED: "PROCESSING", CONFIRMED: "COMPLETED", FAILED: "FAILED" } as const)[job];
+  return STATUS_FOR_JOB[job];
 }
+
+/** statusOf in SQL, over the join of withJobs, so that lists filter on what they show. */
+const shownStatus = sql`case when ${and(
+  isNull(transactionRequests.forwarder),
+  eq(transactionRequests.status, "PENDING"),
+  isNotNull(relayJobs.status),
+)} then (case ${relayJobs.status}::text ${sql.join(
+  Object.entries(STATUS_FOR_JOB).map(([job, status]) => sql`when ${job} then ${status}`),
+  sql` `,
+)} end) else ${transactionRequests.status}::text end`;
 
 export const forwardRequestOf = (row: Row): ForwardRequest => ({
   from: row.from as Address,
@@ -87,19 +104,17 @@ export async function pendingRequests(scope: TenantScope, filter: PendingFilter)
         ? eq(transactionRequests.to, participant)
         : or(eq(transactionRequests.from, participant), eq(transactionRequests.to, participant))
     : undefined;
-  // A MINT's row stays PENDING while its job moves: filter on the shown status afterwards.
   const rows = await withJobs(
     scope,
     [
       involving,
       filter.token ? eq(transactionRequests.token, filter.token) : undefined,
       filter.type ? eq(transactionRequests.type, filter.type) : undefined,
-      inArray(transactionRequests.status, filter.status ? [filter.status, "PENDING"] : UNCONFIRMED),
+      inArray(shownStatus, filter.status ? [filter.status] : UNCONFIRMED),
       filter.since ? gte(transactionRequests.createdAt, filter.since) : undefined,
       filter.until ? lte(transactionRequests.createdAt, filter.until) : undefined,
     ],
     100,
   );
-  const wanted = filter.status ? [filter.status] : UNCONFIRMED;
-  return rows.map(({ row, job }) => present(row, job)).filter((item) => wanted.includes(item.status));
+  return rows.map(({ row, job }) => present(row, job));
 }

@@ -31,8 +31,9 @@ import {
   type TestTenant,
 } from "../../../test/harness.ts";
 import { runJobs } from "../../../test/relay-by-hand.ts";
-import { eq } from "drizzle-orm";
-import { platformEvents } from "../../db/relaySchema.ts";
+import { eq, inArray } from "drizzle-orm";
+import { transactionRequests } from "../../db/redemptionsSchema.ts";
+import { platformEvents, relayJobs } from "../../db/relaySchema.ts";
 import { issueKind } from "../../relay/kinds/issue.ts";
 
 const STATUS_ID = 7n;
@@ -358,6 +359,48 @@ for (const database of testDatabases()) {
       assert.equal((await holdings(chain, a.tenant, holder)).points, 500n);
       assert.equal(await classBalance(chain, a.tenant, "rewardToken", holder, REWARD_ID), 2n);
       assert.equal(await classBalance(chain, a.tenant, "statusToken", holder, STATUS_ID), 1n);
+
+      // A MINT's row stays PENDING while its job is sent (shown PROCESSING): a hundred newer queued
+      // grants must not hide it from a list of PROCESSING requests, nor crowd a list of PENDING ones.
+      const sent = await post(a.adminToken, { type: "MINT", userId: user.id, amount: "1" });
+      assert.equal(sent.status, 202, sent.text);
+      const [sentRow] = await api.services.db
+        .select()
+        .from(transactionRequests)
+        .where(eq(transactionRequests.id, sent.body.id));
+      await api.services.db.update(relayJobs).set({ status: "SUBMITTED" }).where(eq(relayJobs.id, sentRow!.jobId!));
+      const queuedIds: string[] = [];
+      for (let index = 0; index < 100; index++) {
+        const queued = await post(a.adminToken, { type: "MINT", userId: user.id, amount: "1" });
+        assert.equal(queued.status, 202, queued.text);
+        queuedIds.push(queued.body.id);
+      }
+      const pendingIds = async (path: string) => {
+        const listed = await api.request("GET", path, { token: a.adminToken });
+        assert.equal(listed.status, 200, listed.text);
+        return listed.body.pending.map((row: { id: string; status: string }) => `${row.status} ${row.id}`);
+      };
+      assert.deepEqual(await pendingIds("/transactions?status=PROCESSING&type=MINT"), [`PROCESSING ${sent.body.id}`]);
+      assert.deepEqual(
+        (await pendingIds("/transactions?status=PENDING&type=MINT")).sort(),
+        queuedIds.map((id) => `PENDING ${id}`).sort(),
+      );
+      // Out of the later tests' queue.
+      const listedIds = [sent.body.id, ...queuedIds];
+      const jobs = await api.services.db
+        .update(transactionRequests)
+        .set({ status: "FAILED", error: "test: not relayed" })
+        .where(inArray(transactionRequests.id, listedIds))
+        .returning({ jobId: transactionRequests.jobId });
+      await api.services.db
+        .update(relayJobs)
+        .set({ status: "FAILED" })
+        .where(
+          inArray(
+            relayJobs.id,
+            jobs.map((row) => row.jobId!),
+          ),
+        );
       const confirmed = (await api.services.db.select().from(platformEvents).where(eq(platformEvents.tenantId, a.id)))
         .filter((event) => event.type === "transaction.confirmed")
         .map((event) => event.data.transactionId);
