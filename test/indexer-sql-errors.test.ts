@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Hono } from "hono";
-import { isQueryFault, ponderAnswersAsProblems } from "../indexer/src/api/sqlErrors.ts";
+import { isQueryFault, ponderAnswersAsProblems, problemOfError } from "../indexer/src/api/sqlErrors.ts";
 
 /** An error as PostgreSQL's and PGlite's clients throw it: the SQLSTATE in `code`. */
 const databaseError = (code: string, message: string) => Object.assign(new Error(message), { code });
@@ -34,6 +34,33 @@ describe("the indexer's SQL errors", () => {
       new TypeError("Do not know how to serialize a BigInt"),
     ])
       assert.equal(isQueryFault(error), false, error.message);
+  });
+
+  it("answer a database that cannot answer now with 503 and Retry-After, on every route", () => {
+    const unavailable = [
+      databaseError("57014", "canceling statement due to statement timeout"),
+      databaseError("55P03", "canceling statement due to lock timeout"),
+      databaseError("53300", "sorry, too many clients already"),
+      databaseError("57P01", "terminating connection due to administrator command"),
+      new Error("Failed query", { cause: databaseError("ECONNREFUSED", "connect ECONNREFUSED 127.0.0.1:5432") }),
+      Object.assign(new Error("Connection terminated unexpectedly"), { name: "DbConnectionError" }),
+      Object.assign(new Error("shutting down"), { name: "ShutdownError" }),
+    ];
+    for (const error of unavailable)
+      for (const path of ["/sql/db", "/audit/31337/0x01", "/accounts/0x01/portfolio"]) {
+        const { problem, headers } = problemOfError(error, path);
+        assert.equal(problem.status, 503, `${path}: ${error.message}`);
+        assert.equal(problem.type, "unavailable");
+        assert.doesNotMatch(problem.detail, /canceling|clients|ECONNREFUSED|terminat|shutting/);
+        assert.deepEqual(headers, { "retry-after": "1" });
+      }
+    const fault = databaseError("22012", "division by zero");
+    assert.deepEqual(problemOfError(fault, "/sql/db").problem.status, 400);
+    assert.match(problemOfError(fault, "/sql/db").problem.detail, /division by zero/);
+    // Outside SQL over HTTP the query is the indexer's own: its failure is a bug.
+    assert.deepEqual(problemOfError(fault, "/audit/31337/0x01").problem.status, 500);
+    assert.deepEqual(problemOfError(new TypeError("a bug"), "/sql/db").problem.status, 500);
+    assert.doesNotMatch(problemOfError(new TypeError("a bug"), "/sql/db").problem.detail, /bug/);
   });
 
   it("turn Ponder's plain-text answers into problems, and leave its other answers alone", async (t) => {

@@ -113,6 +113,14 @@ export const tooManyRequests = (retryAfterSeconds: number) =>
     {},
     { "retry-after": String(retryAfterSeconds) },
   );
-export const unavailable = (detail: string) => new Problem("unavailable", 503, "Service unavailable", detail);
+export const unavailable = (detail: string, retryAfterSeconds?: number) =>
+  new Problem(
+    "unavailable",
+    503,
+    "Service unavailable",
+    detail,
+    {},
+    retryAfterSeconds === undefined ? {} : { "retry-after": String(retryAfterSeconds) },
+  );
 export const internal = () =>
   new Problem("internal", 500, "Internal error", "Something went wrong on our side; it has been logged.");

@@ -198,7 +198,9 @@ class PgliteConnection extends PglitePgConnection {
 
 export async function openDatabase(parameters: OpenDatabaseParameters): Promise<OpenDatabaseReturnType> {
   if (parameters.kind === "postgres") {
-    const pool = new pg.Pool({ connectionString: parameters.url, max: 20 });
+    // A request that finds every connection busy for 10 s gives up (a 503 to retry) rather than
+    // waiting without end.
+    const pool = new pg.Pool({ connectionString: parameters.url, max: 20, connectionTimeoutMillis: 10_000 });
     // An idle connection the server ends (a restart, a terminated backend, the pool's own end racing
     // a drop) is removed by the pool and replaced on the next query; without a listener its error
     // would crash the process.

@@ -19,3 +19,25 @@ export function isForeignKeyViolation(error: unknown): boolean {
   }
   return false;
 }
+
+/** SQLSTATE classes of a database that cannot answer now, whatever the request: 08 connection
+ * exception, 40 transaction rollback (a serialization failure, a deadlock), 53 insufficient
+ * resources (too many connections, out of memory or disk), 57 operator intervention (a statement
+ * cancelled or timed out, a shutdown); and 55P03, a lock timeout. */
+const UNAVAILABLE_CLASSES = new Set(["08", "40", "53", "57"]);
+/** Node's codes for a connection that could not be made or broke. */
+const CONNECTION_FAILURES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND"]);
+/** node-postgres's own, which carry no code: a connection ended under a query, no free connection in time. */
+const POOL_FAILURES = /^Connection terminated|timeout exceeded when trying to connect/;
+
+/** Whether an error (or one it wraps) says the database could not answer now: worth a retry later. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let cause = error; cause && typeof cause === "object"; cause = (cause as { cause?: unknown }).cause) {
+    const { code, message } = cause as { code?: unknown; message?: unknown };
+    if (typeof code === "string") {
+      if (CONNECTION_FAILURES.has(code) || code === "55P03") return true;
+      if (/^[0-9A-Z]{5}$/.test(code) && UNAVAILABLE_CLASSES.has(code.slice(0, 2))) return true;
+    } else if (typeof message === "string" && POOL_FAILURES.test(message)) return true;
+  }
+  return false;
+}

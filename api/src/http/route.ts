@@ -134,7 +134,8 @@ export function defineRoute<
   ];
   api.router[spec.method](spec.path, ...pipeline);
 
-  const statuses = new Set([400, 429, 500, ...(spec.errors ?? [])]);
+  // 503: any route may find the database (or a chain) unable to answer for a while.
+  const statuses = new Set([400, 429, 500, 503, ...(spec.errors ?? [])]);
   if (spec.access.kind !== "none") [401, 403].forEach((status) => statuses.add(status));
   if (spec.params) statuses.add(404);
   if (spec.body) [413, 415].forEach((status) => statuses.add(status));

@@ -7,20 +7,21 @@ import { createMiddleware } from "hono/factory";
 import { and, asc, client, eq, gt, graphql, ne, or, sql, sum } from "ponder";
 import superjson from "superjson";
 import { isAddress as isAnyAddress, isHex, maxUint256, type Address, type Hex } from "viem";
-import { internalError, invalidQuery, ProblemError, problemResponse, type Problem } from "./problems.ts";
-import { isQueryFault, ponderAnswersAsProblems } from "./sqlErrors.ts";
+import { invalidQuery, ProblemError, problemResponse, type Problem } from "./problems.ts";
+import { ponderAnswersAsProblems, problemOfError } from "./sqlErrors.ts";
 import { createSqlLimits, sqlLimitsFromEnvironment } from "./sqlLimits.ts";
 
 const app = new Hono();
 
 // Ponder answers an error it did not expect with a 500 that names its files and the request; the
 // routes of this file answer it with one that says nothing, and the indexer logs it. A SQL query
-// that fails in the database because of the query is the client's: a 400 with the database's word.
+// that fails in the database because of the query is the client's: a 400 with the database's word;
+// a database that cannot answer now, a 503 to retry.
 app.onError((error, c) => {
   if (error instanceof ProblemError) return problemResponse(error.problem, error.headers);
-  if (c.req.path.startsWith("/sql/") && isQueryFault(error)) return problemResponse(invalidQuery(error.message));
-  console.error(`${c.req.method} ${c.req.path} failed:`, error);
-  return problemResponse(internalError);
+  const { problem, headers } = problemOfError(error, c.req.path);
+  if (problem.status !== 400) console.error(`${c.req.method} ${c.req.path} failed:`, error);
+  return problemResponse(problem, headers);
 });
 
 /** Ponder's SQL client throws (a 500 naming its files) on a `sql` parameter that is not what

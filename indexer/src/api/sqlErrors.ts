@@ -2,6 +2,7 @@
 // a query that fails in the database it throws (patches/ponder+0.16.10.patch: it answered a 500
 // with the database's message, whatever the cause). Both become problems here.
 import { createMiddleware } from "hono/factory";
+import { isDatabaseUnavailable as isServerUnavailable } from "../../../api/src/db/errors.ts";
 import { internalError, invalidQuery, problemResponse, type Problem } from "./problems.ts";
 
 /** SQLSTATE classes of the errors a query causes by itself: 21 cardinality violation (a subquery
@@ -16,6 +17,31 @@ export function isQueryFault(error: Error): boolean {
   if (error.name === "NonRetryableUserError") return true;
   const { code } = error as { code?: unknown };
   return typeof code === "string" && QUERY_FAULTS.has(code.slice(0, 2));
+}
+
+/** Whether the database could not answer now, whatever the query: down, overloaded, a statement
+ * or lock timeout, a shutdown (the SQLSTATEs and connection failures the API tells the same way), or
+ * Ponder's own word for a lost connection or its shutdown. */
+export function isDatabaseUnavailable(error: Error): boolean {
+  return error.name === "DbConnectionError" || error.name === "ShutdownError" || isServerUnavailable(error);
+}
+
+/** The answer to an error a route threw: the query's fault is a 400 with the database's word (on
+ * SQL over HTTP), a database that cannot answer now a 503 to retry, anything else a 500 that says
+ * nothing (the caller logs it). */
+export function problemOfError(error: Error, path: string): { problem: Problem; headers?: Record<string, string> } {
+  if (path.startsWith("/sql/") && isQueryFault(error)) return { problem: invalidQuery(error.message) };
+  if (isDatabaseUnavailable(error))
+    return {
+      problem: {
+        type: "unavailable",
+        status: 503,
+        title: "Unavailable",
+        detail: "the indexer's database could not answer in time; try again shortly",
+      },
+      headers: { "retry-after": "1" },
+    };
+  return { problem: internalError };
 }
 
 /** Ponder's plain-text answers: with the patch, a 400 when its validator refuses the query (its
