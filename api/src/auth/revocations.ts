@@ -44,15 +44,25 @@ export async function databaseNow(db: Database): Promise<Date> {
 
 /** Raises the subject's generation (inside the revoking transaction); the new generation. */
 export async function raiseGeneration(db: Database | Transaction, tenantId: string, subject: string): Promise<number> {
-  const [row] = await db
+  return (await raiseGenerations(db, tenantId, [subject])).get(subject)!;
+}
+
+/** Raises each subject's generation in one statement; the new generation of each. */
+export async function raiseGenerations(
+  db: Database | Transaction,
+  tenantId: string,
+  subjects: readonly string[],
+): Promise<Map<string, number>> {
+  if (!subjects.length) return new Map();
+  const rows = await db
     .insert(sessionGenerations)
-    .values({ tenantId, subject, generation: 1 })
+    .values([...new Set(subjects)].map((subject) => ({ tenantId, subject, generation: 1 })))
     .onConflictDoUpdate({
       target: [sessionGenerations.tenantId, sessionGenerations.subject],
       set: { generation: sql`${sessionGenerations.generation} + 1`, raisedAt: sql`now()` },
     })
-    .returning({ generation: sessionGenerations.generation });
-  return row!.generation;
+    .returning({ subject: sessionGenerations.subject, generation: sessionGenerations.generation });
+  return new Map(rows.map((row) => [row.subject, row.generation]));
 }
 
 const subjectKey = (tenantId: string, subject: string) => `${tenantId} ${subject}`;

@@ -1,7 +1,7 @@
 // Sessions: an access token (ES256 JWT) and an opaque refresh token. Refresh tokens are stored
 // hashed and rotate on use; presenting a used one again revokes its whole family (RFC 9700 4.14).
 import { randomUUID } from "node:crypto";
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Database, Transaction } from "../db/client.ts";
 import type { Services } from "../http/context.ts";
@@ -9,7 +9,7 @@ import { refreshTokens } from "../db/schema.ts";
 import { randomSecret, sha256 } from "../crypto/hashing.ts";
 import { unauthorized } from "../errors.ts";
 import type { TenantPrincipal } from "./principal.ts";
-import { currentGeneration, raiseGeneration } from "./revocations.ts";
+import { currentGeneration, raiseGenerations } from "./revocations.ts";
 import { isSubjectActive } from "./subjects.ts";
 
 export const sessionSchema = z
@@ -109,8 +109,14 @@ const lockFamily = (tx: Database, familyId: string) =>
 const subjectLockKey = (tenantId: string, subject: string) => `pers:sessions:${tenantId}:${subject}`;
 const lockSubjectShared = (tx: Transaction, tenantId: string, subject: string) =>
   tx.execute(sql`select pg_advisory_xact_lock_shared(hashtextextended(${subjectLockKey(tenantId, subject)}, 0))`);
-const lockSubjectExclusive = (tx: Transaction, tenantId: string, subject: string) =>
-  tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${subjectLockKey(tenantId, subject)}, 0))`);
+/** In one statement, in a fixed order: two revocations of overlapping subjects cannot deadlock. */
+const lockSubjectsExclusive = (tx: Transaction, tenantId: string, subjects: readonly string[]) =>
+  tx.execute(
+    sql`select pg_advisory_xact_lock(hashtextextended(key, 0)) from (values ${sql.join(
+      subjects.map((subject) => sql`(${subjectLockKey(tenantId, subject)})`),
+      sql`, `,
+    )}) as locked(key)`,
+  );
 
 /** Rotates a refresh token; a reused one revokes its family. Every failure is the same 401. */
 export async function refreshSession(services: Services, refreshToken: string): Promise<Session> {
@@ -170,26 +176,34 @@ export async function revokeSessions(
   tenantId: string,
   subject: string,
 ): Promise<void> {
-  await services.db.transaction((tx) => revokeSessionsWithin(tx, services, tenantId, subject));
+  await services.db.transaction((tx) => revokeSessionsWithin(tx, services, tenantId, [subject]));
 }
 
 /**
  * revokeSessions inside the caller's transaction, with the change that calls for it, so that neither
- * commits without the other. Noted as in force here before the commit: a rollback only makes this
- * process refuse the subject's older tokens a while longer.
+ * commits without the other, for one subject or many (a business's members) in a few statements.
+ * Noted as in force here before the commit: a rollback only makes this process refuse the subjects'
+ * older tokens a while longer.
  */
 export async function revokeSessionsWithin(
   tx: Transaction,
   { revocations }: Pick<Services, "revocations">,
   tenantId: string,
-  subject: string,
+  subjects: readonly string[],
 ): Promise<void> {
-  await lockSubjectExclusive(tx, tenantId, subject);
+  const ordered = [...new Set(subjects)].sort();
+  if (!ordered.length) return;
+  await lockSubjectsExclusive(tx, tenantId, ordered);
   await tx
     .update(refreshTokens)
     .set({ revokedAt: new Date() })
     .where(
-      and(eq(refreshTokens.tenantId, tenantId), eq(refreshTokens.subject, subject), isNull(refreshTokens.revokedAt)),
+      and(
+        eq(refreshTokens.tenantId, tenantId),
+        inArray(refreshTokens.subject, ordered),
+        isNull(refreshTokens.revokedAt),
+      ),
     );
-  revocations.noteRaise(tenantId, subject, await raiseGeneration(tx, tenantId, subject));
+  const raised = await raiseGenerations(tx, tenantId, ordered);
+  for (const [subject, generation] of raised) revocations.noteRaise(tenantId, subject, generation);
 }

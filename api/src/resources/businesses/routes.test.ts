@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
-import { startSession } from "../../auth/sessions.ts";
+import { startSession, type Session } from "../../auth/sessions.ts";
 import { open } from "../../crypto/secretBox.ts";
 import { openCustodialWallet } from "../../crypto/wallets.ts";
 import { businesses } from "../../db/schema.ts";
@@ -336,16 +336,24 @@ for (const database of testDatabases()) {
     it("deactivates through DELETE (ADMIN only): its members' business sessions stop refreshing", async () => {
       const place = await create({ name: "Closing Down" });
       const { user } = await insertUser(api, a.id);
-      await api.request("POST", `/businesses/${place.body.id}/members`, {
-        token: a.adminToken,
-        body: { userId: user.id },
-      });
-      const session = await startSession(api.services, {
-        tenantId: a.id,
-        level: "BUSINESS",
-        subject: `user:${user.id}`,
-        businessId: place.body.id,
-      });
+      const { user: colleague } = await insertUser(api, a.id);
+      const { user: outsider, token: outsiderToken } = await insertUser(api, a.id);
+      const sessions = [];
+      for (const member of [user, colleague]) {
+        await api.request("POST", `/businesses/${place.body.id}/members`, {
+          token: a.adminToken,
+          body: { userId: member.id },
+        });
+        sessions.push(
+          await startSession(api.services, {
+            tenantId: a.id,
+            level: "BUSINESS",
+            subject: `user:${member.id}`,
+            businessId: place.body.id,
+          }),
+        );
+      }
+      const [session, colleagueSession] = sessions as [Session, Session];
       const first = await api.request("POST", "/auth/refresh", { body: { refreshToken: session.refreshToken } });
       assert.equal(first.status, 200, first.text);
 
@@ -361,12 +369,18 @@ for (const database of testDatabases()) {
 
       const acting = { token: session.accessToken };
       assert.equal((await api.request("GET", `/businesses/${place.body.id}`, acting)).status, 200);
+      const colleagues = { token: colleagueSession.accessToken };
+      assert.equal((await api.request("GET", `/users/${colleague.id}`, colleagues)).status, 200);
       assert.equal((await api.request("DELETE", `/businesses/${place.body.id}`, { token: a.adminToken })).status, 204);
       assert.equal((await rowOf(place.body.id)).active, false);
-      // Its members' access tokens stop with it, not when they expire.
+      // Its members' access tokens stop with it, not when they expire; another user's go on.
       assert.equal((await api.request("GET", `/businesses/${place.body.id}`, acting)).status, 401);
       const second = await api.request("POST", "/auth/refresh", { body: { refreshToken: first.body.refreshToken } });
       assert.equal(second.status, 401);
+      assert.equal((await api.request("GET", `/users/${colleague.id}`, colleagues)).status, 401);
+      const colleagueRefresh = { refreshToken: colleagueSession.refreshToken };
+      assert.equal((await api.request("POST", "/auth/refresh", { body: colleagueRefresh })).status, 401);
+      assert.equal((await api.request("GET", `/users/${outsider.id}`, { token: outsiderToken })).status, 200);
       assert.equal(
         (await api.request("DELETE", `/businesses/${crypto.randomUUID()}`, { token: a.adminToken })).status,
         404,

@@ -66,7 +66,12 @@ const ownBusiness = (principal: Principal | undefined) =>
  * than act for it until their tokens expire.
  */
 async function endSessionsOf(tx: Transaction, ctx: Context, tenantId: string, userIds: string[]) {
-  for (const userId of userIds) await revokeSessionsWithin(tx, ctx.services, tenantId, `user:${userId}`);
+  await revokeSessionsWithin(
+    tx,
+    ctx.services,
+    tenantId,
+    userIds.map((userId) => `user:${userId}`),
+  );
 }
 
 /** The users who act for a business (read in `tx`: PGlite has one connection, which it holds). */
