@@ -7,6 +7,7 @@ import pino from "pino";
 import { insertTenantRow, openTestDatabase, testDatabases } from "../../test/harness.ts";
 import type { OpenDatabaseReturnType } from "../db/client.ts";
 import { sessionGenerations, tenants } from "../db/schema.ts";
+import { revokeSessionsWithin } from "./sessions.ts";
 import { currentGeneration, raiseGeneration, startRevocations, type Revocations } from "./revocations.ts";
 
 const POLL_MS = 50;
@@ -63,6 +64,37 @@ for (const database of testDatabases()) {
         .set({ raisedAt: sql`now() - interval '1 hour'` })
         .where(and(eq(sessionGenerations.tenantId, tenantId), eq(sessionGenerations.subject, subject)));
       await eventually(() => elsewhere.stands(tenantId, subject, 0), "an old raise is let go");
+    });
+
+    it("revokes the sessions of many subjects in one transaction (a business's members), past a statement's parameters", async () => {
+      const subjects = Array.from({ length: 25_000 }, () => `user:${randomUUID()}`);
+      await opened.db.transaction((tx) =>
+        revokeSessionsWithin(tx, { revocations: here }, tenantId, [...subjects, subjects[0]!]),
+      );
+      const [{ raised }] = (
+        await opened.db.execute<{ raised: number }>(
+          sql`select count(*)::int as raised from session_generations where tenant_id = ${tenantId} and generation = 1 and subject like 'user:%'`,
+        )
+      ).rows as [{ raised: number }];
+      assert.ok(raised >= subjects.length, `${raised} raised`);
+      for (const subject of [subjects[0]!, subjects.at(-1)!]) {
+        assert.equal((await currentGeneration(opened.db, tenantId, subject)).generation, 1);
+        assert.equal(here.stands(tenantId, subject, 0), false);
+      }
+    });
+
+    it("keeps a raise in force here through the polls that run before its transaction commits", async () => {
+      const subject = `user:${randomUUID()}`;
+      await opened.db.transaction(async (tx) => {
+        await revokeSessionsWithin(tx, { revocations: here }, tenantId, [subject]);
+        assert.equal(here.stands(tenantId, subject, 0), false);
+        // On PostgreSQL these polls run and read no raise yet (on PGlite they wait for the commit).
+        await sleep(4 * POLL_MS);
+        assert.equal(here.stands(tenantId, subject, 0), false);
+      });
+      await sleep(4 * POLL_MS);
+      assert.equal(here.stands(tenantId, subject, 0), false);
+      await eventually(() => !elsewhere.stands(tenantId, subject, 0), "the other process reads the raise");
     });
 
     it("stops every token of a deactivated tenant, and lets them be again when it is reactivated", async () => {

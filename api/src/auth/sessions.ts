@@ -83,7 +83,6 @@ function sessionOf(services: Services, subject: SessionSubject, access: string, 
  */
 export async function startSession(services: Services, subject: SessionSubject, provenAt?: Date): Promise<Session> {
   const started = await services.db.transaction(async (tx) => {
-    await lockSubjectShared(tx, subject.tenantId, subject.subject);
     const { generation, raisedAt } = await currentGeneration(tx, subject.tenantId, subject.subject);
     if (provenAt && raisedAt && raisedAt >= provenAt) return undefined;
     return { generation, refresh: await storeRefreshToken(tx, services, subject, randomUUID(), generation) };
@@ -100,23 +99,6 @@ export async function startSession(services: Services, subject: SessionSubject, 
  */
 const lockFamily = (tx: Database, familyId: string) =>
   tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`pers:refresh:${familyId}`}, 0))`);
-
-/**
- * Rotations of a subject's tokens take this lock shared, revokeSessions exclusive: a revocation
- * waits for the rotations under way (and then revokes what they wrote), and a rotation after it
- * finds its token revoked.
- */
-const subjectLockKey = (tenantId: string, subject: string) => `pers:sessions:${tenantId}:${subject}`;
-const lockSubjectShared = (tx: Transaction, tenantId: string, subject: string) =>
-  tx.execute(sql`select pg_advisory_xact_lock_shared(hashtextextended(${subjectLockKey(tenantId, subject)}, 0))`);
-/** In one statement, in a fixed order: two revocations of overlapping subjects cannot deadlock. */
-const lockSubjectsExclusive = (tx: Transaction, tenantId: string, subjects: readonly string[]) =>
-  tx.execute(
-    sql`select pg_advisory_xact_lock(hashtextextended(key, 0)) from (values ${sql.join(
-      subjects.map((subject) => sql`(${subjectLockKey(tenantId, subject)})`),
-      sql`, `,
-    )}) as locked(key)`,
-  );
 
 /** Rotates a refresh token; a reused one revokes its family. Every failure is the same 401. */
 export async function refreshSession(services: Services, refreshToken: string): Promise<Session> {
@@ -137,8 +119,8 @@ export async function refreshSession(services: Services, refreshToken: string): 
   if (!(await isSubjectActive(services, subject))) throw refused;
   const rotated = await db.transaction(async (tx) => {
     await lockFamily(tx, stored.familyId);
-    await lockSubjectShared(tx, stored.tenantId, stored.subject);
-    // A token written after its subject's revocation (by a sign-in racing it) is of an older generation.
+    // A token written after its subject's revocation (by a sign-in or a rotation racing it) is of an
+    // older generation: refused, so a revocation need not wait for them.
     const { generation } = await currentGeneration(tx, stored.tenantId, stored.subject);
     if (stored.generation < generation) return undefined;
     const [current] = await tx
@@ -182,8 +164,9 @@ export async function revokeSessions(
 /**
  * revokeSessions inside the caller's transaction, with the change that calls for it, so that neither
  * commits without the other, for one subject or many (a business's members) in a few statements.
- * Noted as in force here before the commit: a rollback only makes this process refuse the subjects'
- * older tokens a while longer.
+ * It takes no lock: a sign-in or rotation racing it reads the generation before the raise and writes
+ * tokens of that older generation, which are refused. Noted as in force here before the commit: a
+ * rollback only makes this process refuse the subjects' older tokens a while longer.
  */
 export async function revokeSessionsWithin(
   tx: Transaction,
@@ -192,18 +175,22 @@ export async function revokeSessionsWithin(
   subjects: readonly string[],
 ): Promise<void> {
   const ordered = [...new Set(subjects)].sort();
-  if (!ordered.length) return;
-  await lockSubjectsExclusive(tx, tenantId, ordered);
-  await tx
-    .update(refreshTokens)
-    .set({ revokedAt: new Date() })
-    .where(
-      and(
-        eq(refreshTokens.tenantId, tenantId),
-        inArray(refreshTokens.subject, ordered),
-        isNull(refreshTokens.revokedAt),
-      ),
-    );
-  const raised = await raiseGenerations(tx, tenantId, ordered);
-  for (const [subject, generation] of raised) revocations.noteRaise(tenantId, subject, generation);
+  // Chunks keep each statement under PostgreSQL's 65,535 parameters.
+  for (let start = 0; start < ordered.length; start += REVOKED_PER_STATEMENT) {
+    const chunk = ordered.slice(start, start + REVOKED_PER_STATEMENT);
+    await tx
+      .update(refreshTokens)
+      .set({ revokedAt: new Date() })
+      .where(
+        and(
+          eq(refreshTokens.tenantId, tenantId),
+          inArray(refreshTokens.subject, chunk),
+          isNull(refreshTokens.revokedAt),
+        ),
+      );
+    const raised = await raiseGenerations(tx, tenantId, chunk);
+    for (const [subject, generation] of raised) revocations.noteRaise(tenantId, subject, generation);
+  }
 }
+
+const REVOKED_PER_STATEMENT = 5000;
