@@ -16,9 +16,10 @@ import {
 } from "../../../test/harness.ts";
 import { countPgliteStatements } from "../../../test/pgliteStatements.ts";
 import { claims, idempotencyKeys, relayJobs } from "../../db/relaySchema.ts";
-import { campaignEngagements, campaignTriggers, campaigns } from "../../db/schema.ts";
+import { campaignEngagements, campaignTriggers, campaigns, triggerProofUses, triggerSources } from "../../db/schema.ts";
 import { Problem } from "../../errors.ts";
 import { IdempotencyKeyTaken } from "../../http/idempotency.ts";
+import type { ProofUse } from "./triggerProof.ts";
 import { createClaimWriter, type ClaimRequest } from "./writer.ts";
 
 let chain: TestChain;
@@ -197,6 +198,44 @@ for (const database of testDatabases()) {
         "trigger-user-limit-reached",
         "cooldown",
       ]);
+    });
+
+    it("spends a trigger source's proof on the first of its claims in a batch that is accepted, not the first sent", async () => {
+      const trigger = await triggerOf({});
+      const campaign = await published({ triggerId: trigger.id, maxClaimsPerUser: 1 });
+      const [source] = await api.services.db
+        .insert(triggerSources)
+        .values({ tenantId: a.id, type: "QR_CODE", name: "till", triggerId: trigger.id, secretCiphertext: "unused" })
+        .returning();
+      const proofUse = () => ({
+        triggerSourceId: source!.id,
+        proofHash: randomUUID(),
+        expiresAt: new Date(Date.now() + 60_000),
+      });
+      const withProof = (claimant: { id: string; walletAddress: string }, proof: ProofUse): ClaimRequest => ({
+        ...request(campaign, claimant),
+        trigger,
+        proof,
+      });
+      const usesOf = (proof: ProofUse) =>
+        api.services.db.select().from(triggerProofUses).where(eq(triggerProofUses.proofHash, proof.proofHash));
+      const [capped, other, third] = [await newUser(), await newUser(), await newUser()];
+      assert.deepEqual((await batch([withProof(capped, proofUse())])).map(ruleOf), ["accepted"]);
+
+      // The user at the limit sends it first: refused by the rule, which leaves it to the next.
+      const shared = proofUse();
+      const outcomes = await batch([withProof(capped, shared), withProof(other, shared), withProof(third, shared)]);
+      assert.deepEqual(outcomes.map(ruleOf), ["user-limit-reached", "accepted", "trigger-proof-used"]);
+      assert.equal((await usesOf(shared)).length, 1);
+      assert.deepEqual((await claimsOf(campaign.id)).map((row) => row.userId).sort(), [capped.id, other.id].sort());
+      // Refused by a rule in every claim of its batch: free again.
+      const unspent = proofUse();
+      assert.deepEqual((await batch([withProof(capped, unspent), withProof(other, unspent)])).map(ruleOf), [
+        "user-limit-reached",
+        "user-limit-reached",
+      ]);
+      assert.equal((await usesOf(unspent)).length, 0);
+      assert.deepEqual((await batch([withProof(third, unspent)])).map(ruleOf), ["accepted"]);
     });
 
     it("two writers (as two API processes) recording overlapping batches at once keep every limit", async () => {

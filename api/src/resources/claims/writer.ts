@@ -254,15 +254,16 @@ async function recordBatch(
     const current = new Map(campaignRows.map((row) => [row.id, row]));
     const engagements = new Map(engagementRows.map((row) => [row.id, row]));
 
-    // A proof used before (or twice in this batch) is refused; the rest are taken for their claims.
+    // A proof used before this batch is refused; the rest are taken, each for the first of its
+    // requests that is accepted (below).
     const proofsTaken = await takeProofs(
       tx,
-      requests.filter((request) => request.proof && !keyRefusal(request)),
+      requests.flatMap((request) => (request.proof && !keyRefusal(request) ? [request.proof] : [])),
     );
+    const proofUsed = () =>
+      claimRefused(409, "trigger-proof-used", "This trigger source's proof has paid a claim already.");
     const proofRefusal = (request: ClaimRequest) =>
-      request.proof && !proofsTaken.has(request)
-        ? claimRefused(409, "trigger-proof-used", "This trigger source's proof has paid a claim already.")
-        : undefined;
+      request.proof && !proofsTaken.has(proofName(request.proof)) ? proofUsed() : undefined;
     const prepared = requests.map(
       (request): CountedClaim | Refusal =>
         keyRefusal(request) ?? proofRefusal(request) ?? decide(() => counted(request, current, engagements, now)),
@@ -273,11 +274,15 @@ async function recordBatch(
       engagements: engagementRows,
       now,
     });
-    // In arrival order: each accepted claim counts against the next ones.
-    const decisions = prepared.map((claim) => {
+    // In arrival order: each accepted claim counts against the next ones, and spends its proof.
+    const proofsSpent = new Set<string>();
+    const decisions = prepared.map((claim, index) => {
       if (claim instanceof Error) return claim;
+      const proof = requests[index]!.proof && proofName(requests[index]!.proof!);
+      if (proof && proofsSpent.has(proof)) return proofUsed();
       return decide(() => {
         admitClaim(claim, tally, now);
+        if (proof) proofsSpent.add(proof);
         return claim;
       });
     });
@@ -289,7 +294,7 @@ async function recordBatch(
     // A refused request leaves its key and its proof free, for a retry once the cause is gone.
     await freeProofs(
       tx,
-      requests.filter((request, index) => decisions[index] instanceof Problem && proofsTaken.has(request)),
+      [...proofsTaken.values()].filter((proof) => !proofsSpent.has(proofName(proof))),
     );
     await freeKeys(
       tx,
@@ -310,16 +315,13 @@ const proofName = (proof: { triggerSourceId: string; proofHash: string }) =>
   `${proof.triggerSourceId}:${proof.proofHash}`;
 
 /**
- * Records the proofs of these requests as used; the requests whose proof was free (the first of
- * each). The proofs go as arrays: one statement text whatever their number.
+ * Records these proofs as used; the ones that were free, by name. The proofs go as arrays: one
+ * statement text whatever their number.
  */
-async function takeProofs(db: Database, requests: ClaimRequest[]): Promise<Set<ClaimRequest>> {
-  const firsts = new Map<string, ClaimRequest>();
-  for (const request of requests) {
-    if (!firsts.has(proofName(request.proof!))) firsts.set(proofName(request.proof!), request);
-  }
-  if (!firsts.size) return new Set();
-  const proofs = [...firsts.values()].map((request) => request.proof!);
+async function takeProofs(db: Database, uses: ProofUse[]): Promise<Map<string, ProofUse>> {
+  const distinct = new Map(uses.map((proof) => [proofName(proof), proof]));
+  if (!distinct.size) return new Map();
+  const proofs = [...distinct.values()];
   const taken = await db.execute<{ triggerSourceId: string; proofHash: string }>(sql`
     insert into ${triggerProofUses} (trigger_source_id, proof_hash, expires_at)
     select * from unnest(
@@ -329,16 +331,16 @@ async function takeProofs(db: Database, requests: ClaimRequest[]): Promise<Set<C
     )
     on conflict do nothing
     returning trigger_source_id as "triggerSourceId", proof_hash as "proofHash"`);
-  return new Set(taken.rows.map((row) => firsts.get(proofName(row))!));
+  return new Map(taken.rows.map((row) => [proofName(row), distinct.get(proofName(row))!]));
 }
 
-async function freeProofs(db: Database, requests: ClaimRequest[]) {
-  if (!requests.length) return;
+async function freeProofs(db: Database, proofs: ProofUse[]) {
+  if (!proofs.length) return;
   await db.execute(sql`
     delete from ${triggerProofUses} where (trigger_source_id, proof_hash) in (
       select * from unnest(
-        ${sql.param(requests.map(({ proof }) => proof!.triggerSourceId))}::uuid[],
-        ${sql.param(requests.map(({ proof }) => proof!.proofHash))}::text[]
+        ${sql.param(proofs.map((proof) => proof.triggerSourceId))}::uuid[],
+        ${sql.param(proofs.map((proof) => proof.proofHash))}::text[]
       )
     )`);
 }
