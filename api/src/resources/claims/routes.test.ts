@@ -284,6 +284,18 @@ for (const database of testDatabases()) {
       assert.equal((await claim({ campaignId: targeted.id }, { token: gold.token })).status, 202);
       assert.equal((await claim({ campaignId: targeted.id }, { token: plain.token })).status, 404);
       assertRefusedBy(await claim({ campaignId: targeted.id, userId: plain.user.id }), 422, "not-targeted");
+      // A business sees the TARGETED campaigns that target it, or its user: not this one.
+      const asBusiness = { token: aCallers.business.token };
+      const hidden = await claim({ campaignId: targeted.id, userId: plain.user.id }, asBusiness);
+      assert.equal(hidden.status, 404, hidden.text);
+      assert.deepEqual(hidden.body.detail, "No such campaign.");
+      const forGold = await claim({ campaignId: targeted.id, userId: gold.user.id }, asBusiness);
+      assertRefusedBy(forGold, 409, "business-not-engaged");
+      const forBusiness = await published(
+        { visibility: "TARGETED", targetBusinessIds: [aCallers.business.id] },
+        { engage: [{ businessId: aCallers.business.id }] },
+      );
+      assert.equal((await claim({ campaignId: forBusiness.id, userId: plain.user.id }, asBusiness)).status, 202);
 
       const notEngaged = await published();
       assertRefusedBy(
@@ -639,6 +651,13 @@ for (const database of testDatabases()) {
         for (const answer of answers.filter((answer) => answer.status === 409)) {
           assertRefusedBy(answer, 409, "trigger-proof-used");
         }
+        // A TARGETED campaign: a payload made for it tells its holder why it does not pay this user;
+        // one made for another campaign does not show that it exists.
+        const targeted = await published({ triggerId: scan, visibility: "TARGETED", targetUserIds: [second.id] });
+        assertRefusedBy(await send(first, qrFor({ campaignId: targeted.id }), targeted.id), 422, "not-targeted");
+        const unseen = await send(first, qrFor(), targeted.id);
+        assert.equal(unseen.status, 404, unseen.text);
+        assert.equal((await send(second, qrFor({ campaignId: targeted.id }), targeted.id)).status, 202);
         // A claim refused by a rule leaves its proof free for one that is accepted.
         const capped = await published({ triggerId: scan, maxClaimsPerUser: 1 });
         const cappedFor = () => qrFor({ campaignId: capped.id });

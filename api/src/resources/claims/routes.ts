@@ -170,11 +170,14 @@ async function checkClaim(
   const business = businessId ? await scope.find(businesses, businessId, "business") : undefined;
   if (business && !business.active) throw claimRefused(409, "business-inactive", "This business is inactive.");
 
-  // Campaigns a caller may not see do not exist for them: drafts, and TARGETED ones not theirs.
+  // Campaigns a caller may not see do not exist for them: drafts, and TARGETED ones not theirs (a
+  // business sees those that target it). A signed webhook speaks for the tenant, and a QR payload
+  // made for the campaign has told its holder that it exists: they learn why.
   const seesAll = level === "ADMIN" || (level === "SYSTEM" && principal !== undefined);
   if (!seesAll && campaign.status === "DRAFT") throw notFound("campaign");
   if (!targets(campaign, user, businessId)) {
-    if (level === "USER") throw notFound("campaign");
+    const toldOfIt = seesAll || proof?.source.type === "API_WEBHOOK" || proof?.campaignId === campaign.id;
+    if (!toldOfIt) throw notFound("campaign");
     throw claimRefused(422, "not-targeted", "This TARGETED campaign is not for this user or business.");
   }
 
