@@ -21,7 +21,8 @@ export async function startFakeIndexer(): Promise<FakeIndexer> {
       }
       queries += 1;
       response.writeHead(200, { "content-type": "application/json" });
-      response.end(JSON.stringify({ data: { [field]: { items: [], totalCount: 0 } } }));
+      const empty = { items: [], totalCount: 0, pageInfo: { hasNextPage: false, endCursor: null } };
+      response.end(JSON.stringify({ data: { [field]: empty } }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

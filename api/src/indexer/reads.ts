@@ -87,6 +87,11 @@ export type IndexedBalance = {
   decimals: number | null;
 };
 
+type Page<T> = { items: T[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+
+/** 100,000 balances at most in one answer. */
+const MAX_BALANCE_PAGES = 100;
+
 type TokenRow = Pick<IndexedBalance, "kind" | "name" | "symbol" | "decimals"> & { address: string };
 
 /** The owner's non-zero balances of the tenant's tokens (every token the indexer attributes to it). */
@@ -105,23 +110,31 @@ export async function indexedBalances(
   );
   if (tokens.items.length === 0) return [];
   const byAddress = new Map(tokens.items.map((token) => [token.address, token]));
-  const { balances } = await readIndexer<{
-    balances: { items: { token: string; tokenId: string; amount: string }[] };
-  }>(
-    ctx,
-    `query Balances($where: balanceFilter) {
-      balances(where: $where, orderBy: "token", orderDirection: "asc", limit: 1000) { items { token tokenId amount } }
-    }`,
-    {
-      where: {
-        chainId: filter.chainId,
-        owner: filter.owner.toLowerCase(),
-        token_in: [...byAddress.keys()],
-        amount_gt: "0",
-      },
-    },
-  );
-  return balances.items
+  const balances: { token: string; tokenId: string; amount: string }[] = [];
+  const where = {
+    chainId: filter.chainId,
+    owner: filter.owner.toLowerCase(),
+    token_in: [...byAddress.keys()],
+    amount_gt: "0",
+  };
+  // Ponder answers at most 1,000 items a query: the rest follow its cursor (an owner may hold
+  // thousands of reward classes), up to a bound on what one answer carries.
+  for (let after: string | null = null, pages = 0; pages < MAX_BALANCE_PAGES; pages++) {
+    const page: { balances: Page<(typeof balances)[number]> } = await readIndexer(
+      ctx,
+      `query Balances($where: balanceFilter, $after: String) {
+        balances(where: $where, orderBy: "token", orderDirection: "asc", limit: 1000, after: $after) {
+          items { token tokenId amount }
+          pageInfo { hasNextPage endCursor }
+        }
+      }`,
+      { where, after },
+    );
+    balances.push(...page.balances.items);
+    if (!page.balances.pageInfo.hasNextPage) break;
+    after = page.balances.pageInfo.endCursor;
+  }
+  return balances
     .map((row) => {
       const token = byAddress.get(row.token)!;
       return {
