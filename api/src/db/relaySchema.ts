@@ -95,6 +95,8 @@ export const relayJobs = pgTable(
   },
   (table) => [
     index("relay_jobs_pending").on(table.status, table.availableAt),
+    // The tenants with jobs ready on a chain, and each one's oldest (relay/submitter.ts claimJobs).
+    index("relay_jobs_ready").on(table.status, table.chainId, table.tenantId, table.availableAt),
     index("relay_jobs_transaction").on(table.transactionId),
   ],
 );

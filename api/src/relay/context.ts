@@ -41,6 +41,8 @@ export type ChainLane = {
   waitingForFees?: bigint;
   /** Each kind's latest estimated batch: its gas limit per job sizes the next chunks and guesses their gas (submitter.ts). */
   estimated?: Map<string, { gasPerJob: bigint; jobs: number; guessesLeft: number }>;
+  /** The round in which each tenant last had jobs claimed: the one served longest ago goes first. */
+  served?: { rounds: number; lastRound: Map<string, number> };
 };
 
 export async function jobContext(db: Database, chain: ChainClients, tenantId: string): Promise<JobContext> {

@@ -26,6 +26,8 @@ export type Batch = { jobs: AnyJob[]; to: Address; data: Hex; gasLimit: bigint }
 
 export type SubmitReturnType = {
   claimed: number;
+  /** A tenant had as many ready jobs as its part of the round: there may be more at once. */
+  more: boolean;
   submitted: number;
   /** A node said "nonce too low": the lane must resynchronise. */
   laneStale: boolean;
@@ -47,6 +49,7 @@ export async function submitPending(context: RelayerContext, lane: ChainLane): P
   const { chain } = lane;
   const result: SubmitReturnType = {
     claimed: 0,
+    more: false,
     submitted: 0,
     laneStale: false,
     throttled: false,
@@ -61,8 +64,9 @@ export async function submitPending(context: RelayerContext, lane: ChainLane): P
       return result;
     }
   }
-  const claimed = await claimJobs(context, chain.chainId);
+  const { jobs: claimed, more } = await claimJobs(context, lane);
   result.claimed = claimed.length;
+  result.more = more;
   if (claimed.length === 0) return result;
   const handled = new Set<string>();
   try {
@@ -256,32 +260,64 @@ export function rememberGasPerJob(lane: ChainLane, kind: string, outcome: Simula
   });
 }
 
-/** Claims pending jobs of known kinds: locked rows are another process's, and skipped. */
-async function claimJobs(context: RelayerContext, chainId: number): Promise<AnyJob[]> {
+/**
+ * Claims pending jobs of known kinds, shared out between the tenants that have jobs ready: each
+ * takes at most an equal part of the round (its oldest jobs), and the tenant served longest ago goes
+ * first, so that one tenant's backlog does not keep another's claims waiting behind it. Locked rows
+ * are another process's, and skipped. Three statements however many tenants (and the lease).
+ */
+async function claimJobs(context: RelayerContext, lane: ChainLane): Promise<{ jobs: AnyJob[]; more: boolean }> {
   const { db, settings, kinds } = context;
   const now = new Date();
+  const chainId = lane.chain.chainId;
+  const known = sql`${sql.param([...kinds.keys()])}::text[]`;
+  const ready = sql`status = 'PENDING' and chain_id = ${chainId} and available_at <= ${now} and kind = any(${known})`;
   return db.transaction(async (tx) => {
+    // The tenants with jobs ready, one index probe each (relay_jobs_ready), not a scan of the queue.
+    const { rows: tenantRows } = await tx.execute<{ tenant_id: string }>(sql`
+      with recursive tenant(tenant_id) as (
+        (select tenant_id from ${relayJobs} where ${ready} order by tenant_id limit 1)
+        union all
+        select (select tenant_id from ${relayJobs} where ${ready} and tenant_id > tenant.tenant_id
+                order by tenant_id limit 1)
+        from tenant where tenant.tenant_id is not null
+      )
+      select tenant_id from tenant where tenant_id is not null`);
+    if (tenantRows.length === 0) return { jobs: [], more: false };
+    const served = (lane.served ??= { rounds: 0, lastRound: new Map() });
+    const turn = (tenantId: string) => served.lastRound.get(tenantId) ?? -1;
+    const tenantIds = tenantRows.map((row) => row.tenant_id).sort((x, y) => turn(x) - turn(y));
+    const share = Math.max(1, Math.ceil(settings.claimLimit / tenantIds.length));
+    const { rows: claimedRows } = await tx.execute<{ id: string; tenant_id: string }>(sql`
+      select job.id, job.tenant_id from unnest(${sql.param(tenantIds)}::uuid[]) as tenant(id)
+      cross join lateral (
+        select id, tenant_id from ${relayJobs} where tenant_id = tenant.id and ${ready}
+        order by available_at, created_at limit ${share}
+        for update skip locked
+      ) job`);
+    if (claimedRows.length === 0) return { jobs: [], more: false };
+    served.rounds += 1;
+    const perTenant = new Map<string, number>();
+    for (const row of claimedRows) {
+      perTenant.set(row.tenant_id, (perTenant.get(row.tenant_id) ?? 0) + 1);
+      served.lastRound.set(row.tenant_id, served.rounds);
+    }
     const rows = await tx
-      .select()
-      .from(relayJobs)
+      .update(relayJobs)
+      .set({ availableAt: new Date(now.getTime() + settings.leaseMs) })
       .where(
-        and(
-          eq(relayJobs.status, "PENDING"),
-          lte(relayJobs.availableAt, now),
-          eq(relayJobs.chainId, chainId),
-          inArray(relayJobs.kind, [...kinds.keys()]),
+        anyOf(
+          relayJobs.id,
+          claimedRows.map((row) => row.id),
         ),
       )
-      .orderBy(asc(relayJobs.availableAt), asc(relayJobs.createdAt))
-      .limit(settings.claimLimit)
-      .for("update", { skipLocked: true });
-    if (rows.length > 0) {
-      await tx
-        .update(relayJobs)
-        .set({ availableAt: new Date(now.getTime() + settings.leaseMs) })
-        .where(anyOf(relayJobs.id, ids(rows)));
-    }
-    return rows as AnyJob[];
+      .returning();
+    const position = new Map(tenantIds.map((tenantId, index) => [tenantId, index]));
+    // Tenant by tenant in their turn; each tenant's jobs oldest first.
+    rows.sort(
+      (x, y) => position.get(x.tenantId)! - position.get(y.tenantId)! || x.createdAt.getTime() - y.createdAt.getTime(),
+    );
+    return { jobs: rows as AnyJob[], more: [...perTenant.values()].some((count) => count >= share) };
   });
 }
 

@@ -292,6 +292,40 @@ for (const database of testDatabases()) {
       }
     });
 
+    it("shares each round between the tenants with jobs waiting: one tenant's backlog does not hold another's job back", async () => {
+      const { db } = api.services;
+      const [busy, quiet] = [await createTestTenant(api), await createTestTenant(api)];
+      const grant = (tenantId: string) =>
+        enqueueIssue(db, {
+          tenantId,
+          chainId: CHAIN_ID,
+          to: newRecipient(),
+          amount: "1",
+          reason: "GRANT",
+          reference: newReference(),
+        });
+      // Queued before the other tenant's one job: with 4 jobs a round, first come first served would
+      // send it in the fourth round, after 12 transactions of the busy tenant.
+      const backlog: string[] = [];
+      for (let index = 0; index < 12; index++) backlog.push(await grant(busy.id));
+      const waiting = await grant(quiet.id);
+      const relayer = testRelayer(api, { claimLimit: 4 });
+      try {
+        const done = await Promise.all(
+          [...backlog, waiting].map((id) => waitForJob(db, id, ["CONFIRMED", "FAILED"], 60_000)),
+        );
+        assert.deepEqual(new Set(done.map((job) => job.status)), new Set(["CONFIRMED"]));
+        const nonceOf = async (id: string) => (await transactionRow(db, (await jobRow(db, id)).transactionId!)).nonce;
+        const backlogNonces = await Promise.all(backlog.map(nonceOf));
+        const quietNonce = await nonceOf(waiting);
+        const busyBefore = backlogNonces.filter((nonce) => nonce < quietNonce).length;
+        // In the first round: at most the busy tenant's half of it (2 jobs) went before.
+        assert.ok(busyBefore <= 2, `${busyBefore} of the busy tenant's transactions went first`);
+      } finally {
+        await relayer.stop();
+      }
+    });
+
     it("holds back a tenant over its gas per hour, and records a low signer balance once an hour", async () => {
       const { db } = api.services;
       const other = await createTestTenant(api);

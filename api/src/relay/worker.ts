@@ -78,7 +78,7 @@ export function startRelayer(parameters: StartRelayerParameters): Relayer {
       await checkBalance(context, lane);
     }
     // Held back jobs wait for blocks, not for the next round.
-    return submitted.claimed >= settings.claimLimit && !submitted.throttled && !submitted.waitingForFees;
+    return submitted.more && !submitted.throttled && !submitted.waitingForFees;
   };
 
   let stopped = false;

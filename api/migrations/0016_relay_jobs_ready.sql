@@ -1,0 +1,1 @@
+CREATE INDEX "relay_jobs_ready" ON "relay_jobs" USING btree ("status","chain_id","tenant_id","available_at");
