@@ -4,12 +4,14 @@
 // deadline passed or its nonce was skipped (and frees the nonce), or settles from the transaction that
 // used its nonce, when that transaction executed this very request.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { asc, eq } from "drizzle-orm";
-import type { Address } from "viem";
+import { encodeAbiParameters, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { erc2771ForwarderAbi } from "../../../../abi/erc2771Forwarder.ts";
-import { clientsOf, createOffer, holdings, issuePoints } from "../../../test/forwardRelay.ts";
+import { clientsOf, createOffer, holdings, issueClass, issuePoints, REWARD_ID } from "../../../test/forwardRelay.ts";
 import {
   createTestTenant,
   insertUser,
@@ -24,7 +26,7 @@ import { availableJobs, finish, runJobs, send } from "../../../test/relay-by-han
 import { jobRow, node } from "../../../test/relay.ts";
 import { platformEvents } from "../../db/relaySchema.ts";
 import { forwardNonces, redemptions, transactionRequests } from "../../db/redemptionsSchema.ts";
-import { FORWARD_REQUEST_TTL_SECONDS } from "../forwardRequests.ts";
+import { FORWARD_REQUEST_TTL_SECONDS, forwarderOf } from "../forwardRequests.ts";
 import type { Job } from "../jobs.ts";
 import { forwardKind, forwarderRequestOf, type ForwardPayload } from "./forward.ts";
 
@@ -32,6 +34,10 @@ const PRICE = 100n;
 const DEADLINE_PASSED = "The request's deadline passed before it was relayed.";
 const NONCE_REFUSED = "The forwarder refused the request (its nonce was used or skipped).";
 const CALL_REVERTED = "The forwarded call reverted on chain.";
+const DISPLACED =
+  "Another request of its signer ran for its nonce (its call re-entered the forwarder): this one did not run.";
+/** The Hardhat artifacts, for test contracts that have no ABI module. */
+const ARTIFACTS = join(import.meta.dirname, "..", "..", "..", "..", "artifacts", "contracts");
 
 let chain: TestChain;
 before(async () => (chain = await startTestChain()));
@@ -349,7 +355,7 @@ for (const database of testDatabases()) {
      * copy of the large one and the small one (1) signed for that nonce, ours first or second. The
      * forwarder executes the first and skips the other, whose nonce is then used.
      */
-    async function sameNonceBatch(ours: "first" | "second") {
+    async function sameNonceBatch(ours: "first" | "second" | "first, malleated") {
       const offerId = await createOffer(chain, a.tenant, { price: 10n, supply: 10n });
       const wallet = privateKeyToAccount(generatePrivateKey());
       const { token } = await insertUser(api, a.id, { walletAddress: wallet.address });
@@ -365,13 +371,20 @@ for (const database of testDatabases()) {
       const job = await jobOf((await redemptionRow(large.id)).jobId!);
       const { nonce: _, ...request } = requestOf(small.typedData);
       const theirs = { ...request, signature: await signWith(wallet, small.typedData) };
+      // A copy whose signature has v 0 or 1 (27 or 28 less): the same signature to viem, refused by the forwarder.
+      const oursAs = (form: typeof ours) => {
+        const request = forwarderRequestOf(job.payload);
+        if (form !== "first, malleated") return request;
+        const v = Number.parseInt(request.signature.slice(130), 16) - 27;
+        return { ...request, signature: `${request.signature.slice(0, 130)}0${v}` as Hex };
+      };
       const { publicClient, walletClient } = clientsOf(chain);
       const elsewhere = await walletClient.writeContract({
         address: job.payload.forwarder,
         abi: erc2771ForwarderAbi,
         functionName: "executeBatch",
         args: [
-          ours === "first" ? [forwarderRequestOf(job.payload), theirs] : [theirs, forwarderRequestOf(job.payload)],
+          ours === "second" ? [theirs, forwarderRequestOf(job.payload)] : [oursAs(ours), theirs],
           walletClient.account.address,
         ],
       } as never);
@@ -415,6 +428,119 @@ for (const database of testDatabases()) {
         ["FAILED", sent, NONCE_REFUSED, null],
       );
       assert.deepEqual(events, [["redemption.failed", 5, sent, null]]);
+    });
+
+    it("fails a request whose copy the forwarder refused for its signature's form (v 0 or 1), before another request of its signer for the same nonce", async () => {
+      const { sent, redemption, events, holdings } = await sameNonceBatch("first, malleated");
+      assert.deepEqual(holdings, { points: 90n, rewards: 1n });
+      assert.deepEqual(
+        [redemption.status, redemption.transactionHash, redemption.error, redemption.onchainRedemptionId],
+        ["FAILED", sent, NONCE_REFUSED, null],
+      );
+      assert.deepEqual(events, [["redemption.failed", 5, sent, null]]);
+    });
+
+    it("fails a request whose nonce a re-entered forwarder used for another request of its signer, not completes it", async () => {
+      // A self-custody holder sends a reward to a contract of theirs that, on receiving it, has the
+      // forwarder execute a 1-unit redemption they signed for the nonce of their queued 5-unit one.
+      const offerId = await createOffer(chain, a.tenant, { price: 10n, supply: 10n });
+      const wallet = privateKeyToAccount(generatePrivateKey());
+      const { token } = await insertUser(api, a.id, { walletAddress: wallet.address });
+      await issuePoints(chain, a.tenant, wallet.address, 100n);
+      await issueClass(chain, a.tenant, "rewardToken", wallet.address, REWARD_ID, 1n);
+      const { publicClient, walletClient } = clientsOf(chain);
+      const artifact = JSON.parse(
+        readFileSync(join(ARTIFACTS, "test/ForwarderReenterer.sol/ForwarderReenterer.json"), "utf8"),
+      );
+      const forwarder = forwarderOf(clientsOf(chain));
+      const deployed = await publicClient.waitForTransactionReceipt({
+        hash: await walletClient.deployContract({ abi: artifact.abi, bytecode: artifact.bytecode, args: [forwarder] }),
+      });
+      const receiver = deployed.contractAddress!;
+
+      const transfer = await api.request("POST", "/transactions", {
+        token,
+        body: {
+          type: "TRANSFER",
+          token: a.tenant.contracts.rewardToken,
+          tokenId: String(REWARD_ID),
+          amount: "1",
+          to: receiver,
+        },
+      });
+      assert.equal(transfer.body.status, "AWAITING_SIGNATURE", transfer.text);
+      // Gas enough for the redemption run inside it (the API sized it without the receiver armed).
+      const gas = "600000";
+      await api.services.db
+        .update(transactionRequests)
+        .set({ gas })
+        .where(eq(transactionRequests.id, transfer.body.id));
+      const transferTyped = { ...transfer.body.typedData, message: { ...transfer.body.typedData.message, gas } };
+      const signedTransfer = await api.request("POST", `/transactions/${transfer.body.id}/signature`, {
+        token,
+        body: { signature: await signWith(wallet, transferTyped) },
+      });
+      assert.equal(signedTransfer.status, 202, signedTransfer.text);
+      const large = await redeem(token, offerId, 5);
+      const signedLarge = await api.request("POST", `/redemptions/redeems/${large.id}/signature`, {
+        token,
+        body: { signature: await signWith(wallet, large.typedData) },
+      });
+      assert.equal(signedLarge.status, 202, signedLarge.text);
+      const small = await redeem(token, offerId, 1);
+      const nonce = large.typedData.message.nonce;
+      const theirs = { ...small.typedData, message: { ...small.typedData.message, nonce } };
+      const request = { ...requestOf(theirs), signature: await signWith(wallet, theirs) };
+      const { nonce: _, ...forwarded } = request;
+      const encoded = encodeAbiParameters(
+        [
+          {
+            type: "tuple",
+            components: [
+              { name: "from", type: "address" },
+              { name: "to", type: "address" },
+              { name: "value", type: "uint256" },
+              { name: "gas", type: "uint256" },
+              { name: "deadline", type: "uint48" },
+              { name: "data", type: "bytes" },
+              { name: "signature", type: "bytes" },
+            ],
+          },
+        ],
+        [forwarded],
+      );
+      await publicClient.waitForTransactionReceipt({
+        hash: await walletClient.writeContract({
+          address: receiver,
+          abi: artifact.abi,
+          functionName: "arm",
+          args: [encoded],
+        } as never),
+      });
+
+      const jobs = [
+        await jobOf((await transactionRow(transfer.body.id)).jobId!),
+        await jobOf((await redemptionRow(large.id)).jobId!),
+      ];
+      const sent = await runJobs(
+        api,
+        chain,
+        forwardKind,
+        jobs.map((job) => job.id),
+      );
+      assert.equal(sent.length, 1);
+      // The transfer ran, and the 1-unit redemption inside it; the 5-unit one was skipped.
+      assert.deepEqual(await holdings(chain, a.tenant, wallet.address), { points: 90n, rewards: 1n });
+      assert.equal((await readTransaction(token, transfer.body.id)).status, "COMPLETED");
+      const redemption = await readRedemption(token, large.id);
+      assert.deepEqual(
+        [redemption.status, redemption.transactionHash, redemption.error, redemption.onchainRedemptionId],
+        ["FAILED", sent[0]!.hash, DISPLACED, null],
+      );
+      assert.deepEqual(
+        (await eventsAbout(large.id)).map((event) => event.type),
+        ["redemption.failed"],
+      );
     });
   });
 }

@@ -13,14 +13,23 @@ import {
   verifyTypedData,
   type Address,
   type Hex,
+  zeroAddress,
   type TransactionReceipt,
 } from "viem";
 import { erc2771ForwarderAbi } from "../../../../abi/erc2771Forwarder.ts";
+import { pointsTokenAbi } from "../../../../abi/pointsToken.ts";
 import { redemptionRegistryAbi } from "../../../../abi/redemptionRegistry.ts";
+import { rewardTokenAbi } from "../../../../abi/rewardToken.ts";
 import type { Database } from "../../db/client.ts";
 import { redemptions, transactionRequests } from "../../db/redemptionsSchema.ts";
 import { recordEvent } from "../../events/outbox.ts";
-import { earlierNonceQueued, forwarderNonce, forwardTypedData, releaseNonce } from "../forwardRequests.ts";
+import {
+  canonicalSignature,
+  earlierNonceQueued,
+  forwarderNonce,
+  forwardTypedData,
+  releaseNonce,
+} from "../forwardRequests.ts";
 import { enqueue, type Job, type JobContext, type JobKind } from "../jobs.ts";
 import { anyOf } from "../../db/anyOf.ts";
 
@@ -74,38 +83,120 @@ const inNonceOrder = (jobs: readonly Job<ForwardPayload>[]) =>
     return Number(BigInt(x.nonce) - BigInt(y.nonce));
   });
 
-type Outcome = { success: boolean; redemptionId?: bigint };
+/**
+ * What the forwarder did with a request: executed it (`success`: its call did not revert), with the
+ * registry's redemption id for a redemption; or `displaced`: the forwarder reported its signer and
+ * nonce executed, but the request's effect is not in the transaction, so another request of the
+ * signer for that nonce ran (a forwarded call may call the forwarder again: re-entered, it runs the
+ * other request first, and ours is then skipped).
+ */
+type Outcome = { success: boolean; redemptionId?: bigint; displaced?: boolean };
+
+const effectAbi = [...redemptionRegistryAbi, ...pointsTokenAbi, ...rewardTokenAbi] as const;
+
+/**
+ * The log a request's call leaves when it runs, as a test of a parsed log: `Redeemed` for a
+ * redemption, the token's `Transfer` or `TransferSingle` for a transfer or burn. Undefined for a
+ * call the API does not make (nothing to check).
+ */
+function expectedEffect(request: ForwardPayload["request"]): ((log: EffectLog) => boolean) | undefined {
+  let call;
+  try {
+    call = decodeFunctionData({ abi: effectAbi, data: request.data });
+  } catch {
+    return undefined;
+  }
+  const from = request.from;
+  const at = (log: EffectLog) => isAddressEqual(log.address, request.to);
+  const moved = (to: Address, value: bigint, id?: bigint) => (log: EffectLog) =>
+    at(log) &&
+    (id === undefined
+      ? log.eventName === "Transfer" &&
+        isAddressEqual(log.args.from, from) &&
+        isAddressEqual(log.args.to, to) &&
+        log.args.value === value
+      : log.eventName === "TransferSingle" &&
+        isAddressEqual(log.args.from, from) &&
+        isAddressEqual(log.args.to, to) &&
+        log.args.id === id &&
+        log.args.value === value);
+  switch (call.functionName) {
+    case "redeem": {
+      const [offerId, quantity, business] = call.args;
+      return (log) =>
+        at(log) &&
+        log.eventName === "Redeemed" &&
+        log.args.offerId === offerId &&
+        isAddressEqual(log.args.holder, from) &&
+        BigInt(log.args.quantity) === BigInt(quantity) &&
+        isAddressEqual(log.args.business, business);
+    }
+    case "transfer":
+      return moved(call.args[0], call.args[1]);
+    case "safeTransferFrom":
+      return call.args.length === 5 ? moved(call.args[1], call.args[3], call.args[2]) : undefined;
+    case "burn":
+      return call.args.length === 1
+        ? moved(zeroAddress, call.args[0] as bigint)
+        : moved(zeroAddress, call.args[2] as bigint, call.args[1] as bigint);
+    default:
+      return undefined;
+  }
+}
+
+const failureOf = (outcome: Outcome) =>
+  outcome.displaced
+    ? "Another request of its signer ran for its nonce (its call re-entered the forwarder): this one did not run."
+    : "The forwarded call reverted on chain.";
+
+type EffectLog = ReturnType<typeof parseEventLogs<typeof effectAbi>>[number];
 
 /**
  * Per signer and nonce: whether the forwarder executed the request, and what the registry redeemed
- * in it. A `Redeemed` counts only from the registry the request called and for its signer: another
- * contract in the call (a holder's own, through a token callback) could emit one too.
+ * in it. The forwarder's event names only the signer and the nonce, so an executed request also
+ * needs its effect in the transaction, each effect log counting for one request only: another
+ * request of the signer run for that nonce (re-entering the forwarder) is not taken for this one.
  */
 function outcomesOf(
   receipt: TransactionReceipt,
   forwarder: Address,
   requests: readonly ForwardPayload["request"][],
 ): Map<string, Outcome> {
-  const logs = parseEventLogs({ abi: [...erc2771ForwarderAbi, ...redemptionRegistryAbi], logs: receipt.logs });
-  const calls = new Map(requests.map((request) => [signerKey(request.from, request.nonce), request]));
+  const executed = new Map<string, boolean>();
+  for (const log of parseEventLogs({
+    abi: erc2771ForwarderAbi,
+    eventName: "ExecutedForwardRequest",
+    logs: receipt.logs,
+  })) {
+    if (isAddressEqual(log.address, forwarder))
+      executed.set(signerKey(log.args.signer, log.args.nonce), log.args.success);
+  }
+  const effects: (EffectLog | undefined)[] = parseEventLogs({ abi: effectAbi, logs: receipt.logs });
   const outcomes = new Map<string, Outcome>();
-  // A request's own events come before the forwarder reports it.
-  let redeemed: { registry: Address; holder: Address; redemptionId: bigint } | undefined;
-  for (const log of logs) {
-    if (log.eventName === "Redeemed") {
-      redeemed = { registry: log.address, holder: log.args.holder, redemptionId: log.args.redemptionId };
+  for (const request of requests) {
+    const key = signerKey(request.from, request.nonce);
+    const success = executed.get(key);
+    if (success === undefined) continue;
+    if (!success) {
+      outcomes.set(key, { success });
+      continue;
     }
-    if (log.eventName === "ExecutedForwardRequest" && isAddressEqual(log.address, forwarder)) {
-      const key = signerKey(log.args.signer, log.args.nonce);
-      const call = calls.get(key);
-      const ours =
-        redeemed && call && isAddressEqual(redeemed.registry, call.to) && isAddressEqual(redeemed.holder, call.from);
-      outcomes.set(key, {
-        success: log.args.success,
-        ...(log.args.success && ours && { redemptionId: redeemed!.redemptionId }),
-      });
-      redeemed = undefined;
+    const expected = expectedEffect(request);
+    if (!expected) {
+      outcomes.set(key, { success });
+      continue;
     }
+    const index = effects.findIndex((log) => log !== undefined && expected(log));
+    if (index < 0) {
+      outcomes.set(key, { success: false, displaced: true });
+      continue;
+    }
+    const effect = effects[index]!;
+    effects[index] = undefined;
+    outcomes.set(key, {
+      success,
+      ...(effect.eventName === "Redeemed" && { redemptionId: effect.args.redemptionId }),
+    });
   }
   return outcomes;
 }
@@ -164,6 +255,9 @@ async function carriedThisRequest(
   let nonce = used.reduce((least, next) => (next < least ? next : least));
   for (const other of sent) {
     if (!isAddressEqual(other.from, request.from) || BigInt(other.deadline) < timestamp) continue;
+    // The forwarder (OpenZeppelin's ECDSA) refuses a signature of v 0 or 1, or of a high s, which
+    // viem accepts: such a request was skipped.
+    if (canonicalSignature(other.signature) !== other.signature.toLowerCase()) continue;
     const typedData = forwardTypedData(chainId, forwarder, { ...other, nonce });
     const signedForNonce = await verifyTypedData({
       address: other.from,
@@ -364,7 +458,7 @@ export const forwardKind: JobKind<ForwardPayload> = {
           {
             status: "FAILED",
             transactionHash: receipt.transactionHash,
-            error: "The forwarded call reverted on chain.",
+            error: failureOf(outcome),
           },
           false,
         );
@@ -389,7 +483,7 @@ export const forwardKind: JobKind<ForwardPayload> = {
                   transactionHash,
                   ...(outcome.redemptionId !== undefined && { redemptionId: outcome.redemptionId }),
                 }
-              : { status: "FAILED", transactionHash, error: "The forwarded call reverted on chain." },
+              : { status: "FAILED", transactionHash, error: failureOf(outcome) },
             false,
           );
           continue;
