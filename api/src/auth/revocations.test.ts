@@ -7,7 +7,7 @@ import pino from "pino";
 import { insertTenantRow, openTestDatabase, testDatabases } from "../../test/harness.ts";
 import type { OpenDatabaseReturnType } from "../db/client.ts";
 import { sessionGenerations, tenants } from "../db/schema.ts";
-import { revokeSessionsWithin } from "./sessions.ts";
+import { revokeSessions, revokeSessionsWithin } from "./sessions.ts";
 import { currentGeneration, raiseGeneration, startRevocations, type Revocations } from "./revocations.ts";
 
 const POLL_MS = 50;
@@ -68,9 +68,7 @@ for (const database of testDatabases()) {
 
     it("revokes the sessions of many subjects in one transaction (a business's members), past a statement's parameters", async () => {
       const subjects = Array.from({ length: 25_000 }, () => `user:${randomUUID()}`);
-      await opened.db.transaction((tx) =>
-        revokeSessionsWithin(tx, { revocations: here }, tenantId, [...subjects, subjects[0]!]),
-      );
+      await revokeSessions({ db: opened.db, revocations: here }, tenantId, [...subjects, subjects[0]!]);
       const [{ raised }] = (
         await opened.db.execute<{ raised: number }>(
           sql`select count(*)::int as raised from session_generations where tenant_id = ${tenantId} and generation = 1 and subject like 'user:%'`,
@@ -83,16 +81,18 @@ for (const database of testDatabases()) {
       }
     });
 
-    it("keeps a raise in force here through the polls that run before its transaction commits", async () => {
+    it("leaves a subject's tokens standing when its revocation rolls back, and stops them here once one commits", async () => {
       const subject = `user:${randomUUID()}`;
-      await opened.db.transaction(async (tx) => {
-        await revokeSessionsWithin(tx, { revocations: here }, tenantId, [subject]);
-        assert.equal(here.stands(tenantId, subject, 0), false);
-        // On PostgreSQL these polls run and read no raise yet (on PGlite they wait for the commit).
-        await sleep(4 * POLL_MS);
-        assert.equal(here.stands(tenantId, subject, 0), false);
-      });
+      await assert.rejects(
+        opened.db.transaction(async (tx) => {
+          await revokeSessionsWithin(tx, tenantId, [subject]);
+          throw new Error("the change failed");
+        }),
+        /the change failed/,
+      );
       await sleep(4 * POLL_MS);
+      assert.ok(here.stands(tenantId, subject, 0) && elsewhere.stands(tenantId, subject, 0));
+      await revokeSessions({ db: opened.db, revocations: here }, tenantId, subject);
       assert.equal(here.stands(tenantId, subject, 0), false);
       await eventually(() => !elsewhere.stands(tenantId, subject, 0), "the other process reads the raise");
     });

@@ -83,10 +83,8 @@ export async function startRevocations({
   const keptForMs = (tokenLifetimeSeconds + 60) * 1000;
   let raises = new Map<string, number>();
   let inactiveTenants = new Set<string>();
-  // This process's own changes, applied over a poll that may have read from before them. A tenant
-  // change is committed before it is recorded here: a poll that started after it has read it. A
-  // raise is recorded inside its transaction, which may commit after polls that started later: it
-  // is kept until a poll reads it, or for keptForMs if its transaction rolled back.
+  // This process's own changes, applied over a poll that may have read from before them (a poll
+  // that started after one has read it: each is committed before it is recorded here).
   const ownRaises = new Map<string, { generation: number; at: number }>();
   const tenantChanges = new Map<string, { active: boolean; at: number }>();
 
@@ -105,9 +103,8 @@ export async function startRevocations({
     ]);
     const polledRaises = new Map(raisedRows.map((row) => [subjectKey(row.tenantId, row.subject), row.generation]));
     for (const [key, own] of ownRaises) {
-      const polled = polledRaises.get(key) ?? 0;
-      if (polled >= own.generation || startedAt - own.at > keptForMs) ownRaises.delete(key);
-      else polledRaises.set(key, own.generation);
+      if (own.at < startedAt) ownRaises.delete(key);
+      else polledRaises.set(key, Math.max(own.generation, polledRaises.get(key) ?? 0));
     }
     raises = polledRaises;
     const inactive = new Set(inactiveRows.map((row) => row.id));

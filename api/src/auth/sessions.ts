@@ -148,33 +148,37 @@ export async function refreshSession(services: Services, refreshToken: string): 
 }
 
 /**
- * Ends every session of a subject: on a password change, a deactivation or a key's revocation. Its
- * refresh tokens are revoked, so that none from before comes back to life if the subject is
- * reactivated, and its session generation raised, so that its access tokens already out stop too
- * (at once on this API process, within SESSION_REVOCATION_POLL_MS on the others).
+ * Ends every session of these subjects: on a password change, a deactivation or a key's revocation.
+ * Their refresh tokens are revoked, so that none from before comes back to life if a subject is
+ * reactivated, and their session generations raised, so that their access tokens already out stop
+ * too (on this API process once committed, within SESSION_REVOCATION_POLL_MS on the others).
  */
 export async function revokeSessions(
   services: Pick<Services, "db" | "revocations">,
   tenantId: string,
-  subject: string,
+  subjects: string | readonly string[],
 ): Promise<void> {
-  await services.db.transaction((tx) => revokeSessionsWithin(tx, services, tenantId, [subject]));
+  const raised = await services.db.transaction((tx) =>
+    revokeSessionsWithin(tx, tenantId, typeof subjects === "string" ? [subjects] : subjects),
+  );
+  for (const [subject, generation] of raised) services.revocations.noteRaise(tenantId, subject, generation);
 }
 
 /**
- * revokeSessions inside the caller's transaction, with the change that calls for it, so that neither
- * commits without the other, for one subject or many (a business's members) in a few statements.
- * It takes no lock: a sign-in or rotation racing it reads the generation before the raise and writes
- * tokens of that older generation, which are refused. Noted as in force here before the commit: a
- * rollback only makes this process refuse the subjects' older tokens a while longer.
+ * The writes of revokeSessions inside the caller's transaction, with the change that calls for it,
+ * so that neither commits without the other, for one subject or many (a business's members) in a few
+ * statements; the raised generations. Other processes see them once committed; this one only when
+ * its caller notes them, or at its next poll. It takes no lock: a sign-in or rotation racing it
+ * reads the generation before the raise and writes tokens of that older generation, which are
+ * refused.
  */
 export async function revokeSessionsWithin(
   tx: Transaction,
-  { revocations }: Pick<Services, "revocations">,
   tenantId: string,
   subjects: readonly string[],
-): Promise<void> {
+): Promise<Map<string, number>> {
   const ordered = [...new Set(subjects)].sort();
+  const raised = new Map<string, number>();
   // Chunks keep each statement under PostgreSQL's 65,535 parameters.
   for (let start = 0; start < ordered.length; start += REVOKED_PER_STATEMENT) {
     const chunk = ordered.slice(start, start + REVOKED_PER_STATEMENT);
@@ -188,9 +192,9 @@ export async function revokeSessionsWithin(
           isNull(refreshTokens.revokedAt),
         ),
       );
-    const raised = await raiseGenerations(tx, tenantId, chunk);
-    for (const [subject, generation] of raised) revocations.noteRaise(tenantId, subject, generation);
+    for (const [subject, generation] of await raiseGenerations(tx, tenantId, chunk)) raised.set(subject, generation);
   }
+  return raised;
 }
 
 const REVOKED_PER_STATEMENT = 5000;

@@ -7,7 +7,7 @@ import { and, asc, count, desc, eq, ilike } from "drizzle-orm";
 import type { Context } from "koa";
 import type { Principal } from "../../auth/principal.ts";
 import { access } from "../../auth/principal.ts";
-import { revokeSessionsWithin } from "../../auth/sessions.ts";
+import { revokeSessions, revokeSessionsWithin } from "../../auth/sessions.ts";
 import { createCustodialWallet } from "../../crypto/wallets.ts";
 import { isUniqueViolation } from "../../db/errors.ts";
 import { businessMembers, businesses, businessTypes, users } from "../../db/schema.ts";
@@ -63,15 +63,15 @@ const ownBusiness = (principal: Principal | undefined) =>
  * Ends the sessions of the users who no longer act for a business (it was deactivated, or they were
  * removed from it), in the transaction that makes the change: their BUSINESS access tokens carry
  * only their user's session generation, so all their sessions end and they sign in again, rather
- * than act for it until their tokens expire.
+ * than act for it until their tokens expire. Call `again` after the commit: a sign-in whose proof
+ * read the business before the change committed but its generation after would keep a session.
  */
-async function endSessionsOf(tx: Transaction, ctx: Context, tenantId: string, userIds: string[]) {
-  await revokeSessionsWithin(
-    tx,
-    ctx.services,
-    tenantId,
-    userIds.map((userId) => `user:${userId}`),
-  );
+function endSessionsOf(tenantId: string, userIds: string[]) {
+  const subjects = userIds.map((userId) => `user:${userId}`);
+  return {
+    within: (tx: Transaction) => revokeSessionsWithin(tx, tenantId, subjects),
+    again: (ctx: Context) => revokeSessions(ctx.services, tenantId, subjects),
+  };
 }
 
 /** The users who act for a business (read in `tx`: PGlite has one connection, which it holds). */
@@ -194,13 +194,15 @@ export function registerBusinesses(api: Api) {
       await scope.find(businesses, id, "business");
       await assertBusinessType(scope, body.businessTypeId);
       const changes = { ...body, ...(body.email && { email: body.email.toLowerCase() }) };
-      ctx.body = presentFull(
-        await scope.db.transaction(async (tx) => {
-          const updated = await tenantScope(tx, scope.tenantId).update(businesses, id, changes, "business");
-          if (body.active === false) await endSessionsOf(tx, ctx, scope.tenantId, await membersOf(tx, scope, id));
-          return updated;
-        }),
-      );
+      const { updated, ended } = await scope.db.transaction(async (tx) => {
+        const updated = await tenantScope(tx, scope.tenantId).update(businesses, id, changes, "business");
+        if (body.active !== false) return { updated };
+        const ended = endSessionsOf(scope.tenantId, await membersOf(tx, scope, id));
+        await ended.within(tx);
+        return { updated, ended };
+      });
+      await ended?.again(ctx);
+      ctx.body = presentFull(updated);
     },
   });
 
@@ -216,10 +218,13 @@ export function registerBusinesses(api: Api) {
     handler: async (ctx) => {
       const scope = scopeOf(ctx);
       const { id } = ctx.input.params;
-      await scope.db.transaction(async (tx) => {
+      const ended = await scope.db.transaction(async (tx) => {
         await tenantScope(tx, scope.tenantId).update(businesses, id, { active: false }, "business");
-        await endSessionsOf(tx, ctx, scope.tenantId, await membersOf(tx, scope, id));
+        const ended = endSessionsOf(scope.tenantId, await membersOf(tx, scope, id));
+        await ended.within(tx);
+        return ended;
       });
+      await ended.again(ctx);
       ctx.status = 204;
     },
   });
@@ -323,14 +328,17 @@ export function registerBusinesses(api: Api) {
       const { id, userId } = ctx.input.params;
       const scope = scopeOf(ctx);
       await scope.find(businesses, id, "business");
-      await scope.db.transaction(async (tx) => {
+      const ended = await scope.db.transaction(async (tx) => {
         const removed = await tx
           .delete(businessMembers)
           .where(scope.where(businessMembers, eq(businessMembers.businessId, id), eq(businessMembers.userId, userId)))
           .returning({ userId: businessMembers.userId });
         if (removed.length === 0) throw notFound("member");
-        await endSessionsOf(tx, ctx, scope.tenantId, [userId]);
+        const ended = endSessionsOf(scope.tenantId, [userId]);
+        await ended.within(tx);
+        return ended;
       });
+      await ended.again(ctx);
       ctx.status = 204;
     },
   });
