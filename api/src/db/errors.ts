@@ -1,8 +1,18 @@
 // Database errors the API turns into problems rather than 500s.
+import { BaseError } from "viem";
+
+/** An error and those it wraps (`cause`, as drizzle wraps the driver's), a few deep at most. */
+function* causesOf(error: unknown) {
+  let cause = error;
+  for (let depth = 0; depth < 8 && cause && typeof cause === "object"; depth++) {
+    yield cause;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+}
 
 /** Whether an error (or one it wraps, as drizzle does) is a unique violation, SQLSTATE 23505, on either driver. */
 export function isUniqueViolation(error: unknown): boolean {
-  for (let cause = error; cause && typeof cause === "object"; cause = (cause as { cause?: unknown }).cause) {
+  for (const cause of causesOf(error)) {
     if ((cause as { code?: unknown }).code === "23505") return true;
   }
   return false;
@@ -13,7 +23,7 @@ export function isUniqueViolation(error: unknown): boolean {
  * (SQLSTATE 23503) or, for ON DELETE RESTRICT, a restrict violation (23001).
  */
 export function isForeignKeyViolation(error: unknown): boolean {
-  for (let cause = error; cause && typeof cause === "object"; cause = (cause as { cause?: unknown }).cause) {
+  for (const cause of causesOf(error)) {
     const code = (cause as { code?: unknown }).code;
     if (code === "23503" || code === "23001") return true;
   }
@@ -28,11 +38,15 @@ const UNAVAILABLE_CLASSES = new Set(["08", "40", "53", "57"]);
 /** Node's codes for a connection that could not be made or broke. */
 const CONNECTION_FAILURES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND"]);
 /** node-postgres's own, which carry no code: a connection ended under a query, no free connection in time. */
-const POOL_FAILURES = /^Connection terminated|timeout exceeded when trying to connect/;
+const POOL_FAILURES = /^(Connection terminated|timeout exceeded when trying to connect)/;
 
-/** Whether an error (or one it wraps) says the database could not answer now: worth a retry later. */
+/**
+ * Whether an error (or one it wraps) says the database could not answer now: worth a retry later.
+ * A chain client's error (viem's) is not the database's, whatever connection failure it wraps.
+ */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let cause = error; cause && typeof cause === "object"; cause = (cause as { cause?: unknown }).cause) {
+  for (const cause of causesOf(error)) {
+    if (cause instanceof BaseError) return false;
     const { code, message } = cause as { code?: unknown; message?: unknown };
     if (typeof code === "string") {
       if (CONNECTION_FAILURES.has(code) || code === "55P03") return true;

@@ -5,6 +5,7 @@ import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import Koa from "koa";
 import pg from "pg";
+import { HttpRequestError } from "viem";
 import { pino } from "pino";
 import { freePort } from "../../../test/helpers/ports.ts";
 import { problemJson } from "./problems.ts";
@@ -28,15 +29,15 @@ async function queryOn(config: pg.PoolConfig, query = sql`select 1`, holdOne = f
   }
 }
 
-const server = process.env.PERS_TEST_DATABASE_URL;
+const databaseUrl = process.env.PERS_TEST_DATABASE_URL;
 /** Real failures of node-postgres, thrown by the route of their path. */
 const driverFailures: Record<string, () => Promise<void>> = {
   "/driver/refused": async () => queryOn({ host: "127.0.0.1", port: await freePort() }),
-  ...(server && {
+  ...(databaseUrl && {
     "/driver/statement-timeout": () =>
-      queryOn({ connectionString: server, statement_timeout: 50 }, sql`select pg_sleep(5)`),
+      queryOn({ connectionString: databaseUrl, statement_timeout: 50 }, sql`select pg_sleep(5)`),
     "/driver/no-free-connection": () =>
-      queryOn({ connectionString: server, connectionTimeoutMillis: 50 }, sql`select 1`, true),
+      queryOn({ connectionString: databaseUrl, connectionTimeoutMillis: 50 }, sql`select 1`, true),
   }),
 };
 
@@ -59,6 +60,13 @@ describe("errors as problems", () => {
       // node-postgres's pool errors carry no code.
       if (code === "pool-timeout") throw new Error("timeout exceeded when trying to connect");
       if (code === "terminated") throw new Error("Connection terminated unexpectedly");
+      // A chain client's failure to connect is not the database's; nor a query's parameter that reads like one.
+      if (code === "chain")
+        throw new HttpRequestError({ url: "http://127.0.0.1:1", cause: databaseError("ECONNREFUSED", false) });
+      if (code === "parameter")
+        throw new Error("Failed query: select $1\nparams: timeout exceeded when trying to connect", {
+          cause: new Error("a bug"),
+        });
       throw code === "plain" ? new Error("a bug") : databaseError(code!, wrapped === "wrapped");
     });
     server = app.listen(0, "127.0.0.1");
@@ -74,6 +82,8 @@ describe("errors as problems", () => {
       ["/23503/wrapped", 409],
       ["/23001/plain", 409],
       ["/42601/wrapped", 500],
+      ["/chain", 500],
+      ["/parameter", 500],
       ["/plain", 500],
     ] as const) {
       const response = await fetch(`${url}${path}`);

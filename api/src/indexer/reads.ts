@@ -133,6 +133,8 @@ export async function indexedBalances(
     balances.push(...page.balances.items);
     if (!page.balances.pageInfo.hasNextPage) break;
     after = page.balances.pageInfo.endCursor;
+    if (pages + 1 === MAX_BALANCE_PAGES)
+      ctx.log.warn({ owner: filter.owner }, "balances cut at the most one answer carries");
   }
   return balances
     .map((row) => {

@@ -26,11 +26,18 @@ export function isDatabaseUnavailable(error: Error): boolean {
   return error.name === "DbConnectionError" || error.name === "ShutdownError" || isServerUnavailable(error);
 }
 
+/** A dApp's query that ran past the statement timeout or the temporary files allowed: it would again. */
+const isTooHeavy = (error: Error) => {
+  const { code } = error as { code?: unknown };
+  return (code === "57014" && /statement timeout/.test(error.message)) || code === "53400";
+};
+
 /** The answer to an error a route threw: the query's fault is a 400 with the database's word (on
- * SQL over HTTP), a database that cannot answer now a 503 to retry, anything else a 500 that says
+ * SQL over HTTP: a query too heavy to finish too), a database that cannot answer now a 503 to retry, anything else a 500 that says
  * nothing (the caller logs it). */
 export function problemOfError(error: Error, path: string): { problem: Problem; headers?: Record<string, string> } {
-  if (path.startsWith("/sql/") && isQueryFault(error)) return { problem: invalidQuery(error.message) };
+  if (path.startsWith("/sql/") && (isQueryFault(error) || isTooHeavy(error)))
+    return { problem: invalidQuery(error.message) };
   if (isDatabaseUnavailable(error))
     return {
       problem: {
