@@ -114,6 +114,8 @@ const environmentSchema = z.object({
     .regex(/^[1-9]\d{0,77}$/, "must be a positive integer in wei")
     .default("500000000000")
     .transform((value) => BigInt(value)),
+  /** Requests one wallet may have relayed through the forwarder per hour (redemptions, transfers, burns); over it, 429. */
+  RELAYER_WALLET_REQUESTS_PER_HOUR: positiveInt.default(120),
   /** Gas one tenant's relayed transactions may use per hour (0: no limit); over it, its jobs wait. */
   RELAYER_TENANT_GAS_PER_HOUR: z.coerce.number().int().min(0).default(20_000_000_000),
   /** How long POST /tenants waits for its TenantFactory transaction to be confirmed before answering 503. */

@@ -14,6 +14,7 @@ import type { users } from "../db/schema.ts";
 import { conflict, unprocessable } from "../errors.ts";
 import { custodialContext } from "../resources/users/accounts.ts";
 import {
+  assertWalletWithinLimit,
   canonicalSignature,
   FORWARD_REQUEST_TTL_SECONDS,
   forwarderNonce,
@@ -122,6 +123,13 @@ export async function acceptForward<K extends RecordKind>(parameters: {
   );
   return ctx.services.db.transaction(async (transaction) => {
     const tx = transaction as unknown as Database;
+    await assertWalletWithinLimit(
+      tx,
+      chain.chainId,
+      forwarder,
+      from,
+      ctx.services.config.RELAYER_WALLET_REQUESTS_PER_HOUR,
+    );
     const nonce = await reserveNextNonce(tx, chain.chainId, forwarder, from, chainNonce);
     const request: ForwardRequest = { ...base, nonce };
     const signature = await signForCustodian(account, chain.chainId, forwarder, request);
@@ -164,6 +172,8 @@ export async function submitSignature<K extends RecordKind>(parameters: {
   const forwarder = row.forwarder as Address;
   const outcome = await ctx.services.db.transaction(async (transaction) => {
     const tx = transaction as unknown as Database;
+    const perHour = ctx.services.config.RELAYER_WALLET_REQUESTS_PER_HOUR;
+    await assertWalletWithinLimit(tx, chain.chainId, forwarder, request.from, perHour);
     if (!(await reserveNonce(tx, chain.chainId, forwarder, request.from, request.nonce))) return "nonce-taken" as const;
     const [signed] = await tx
       .update(table)

@@ -1,7 +1,7 @@
 // ERC-2771 forward requests made by the API: the typed data a holder signs, the nonce each request
 // takes (reserved in forward_nonces so that two queued requests of one signer never share one), and
 // the check of a holder's signature.
-import { and, eq, gte, lt, max } from "drizzle-orm";
+import { and, eq, gte, lt, max, sql } from "drizzle-orm";
 import {
   BaseError,
   ContractFunctionRevertedError,
@@ -22,7 +22,7 @@ import { forwardRequestTypes } from "../../../deploy/signatures.ts";
 import type { ChainClients } from "../chain/chains.ts";
 import type { Database } from "../db/client.ts";
 import { forwardNonces } from "../db/redemptionsSchema.ts";
-import { conflict } from "../errors.ts";
+import { conflict, Problem } from "../errors.ts";
 
 export type ForwardRequest = {
   from: Address;
@@ -131,6 +131,37 @@ export async function reserveNonce(
     .onConflictDoNothing()
     .returning({ nonce: forwardNonces.nonce });
   return inserted.length === 1;
+}
+
+/**
+ * Refuses (429) a request of a wallet that has had `perHour` requests queued in the last hour: each is
+ * relayed at the platform's cost and counts against its tenant's gas, so one holder must not spend
+ * it for every other. Reads the wallet's latest `perHour` nonces only (the key's index, newest first).
+ */
+export async function assertWalletWithinLimit(
+  db: Pick<Database, "execute">,
+  chainId: number,
+  forwarder: Address,
+  signer: Address,
+  perHour: number,
+): Promise<void> {
+  const { rows } = await db.execute<{ queued: number; oldest: Date | string | null }>(sql`
+    select count(*)::int as queued, min(created_at) as oldest from (
+      select created_at from ${forwardNonces}
+      where chain_id = ${chainId} and forwarder = ${forwarder.toLowerCase()} and signer = ${signer.toLowerCase()}
+      order by nonce desc limit ${perHour}
+    ) latest where created_at > now() - interval '1 hour'`);
+  const { queued, oldest } = rows[0]!;
+  if (queued < perHour || oldest === null) return;
+  const retryAfter = Math.max(1, Math.ceil((new Date(oldest).getTime() + 3_600_000 - Date.now()) / 1000));
+  throw new Problem(
+    "too-many-requests",
+    429,
+    "Too many requests",
+    `This wallet has had ${perHour} requests relayed in the last hour (RELAYER_WALLET_REQUESTS_PER_HOUR); retry in ${retryAfter} s.`,
+    {},
+    { "retry-after": String(retryAfter) },
+  );
 }
 
 /** Reserves the next free nonce of `signer` (inside the caller's transaction). */

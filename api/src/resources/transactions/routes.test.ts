@@ -121,6 +121,9 @@ for (const database of testDatabases()) {
       const tooMuch = await post(sender.token, { type: "BURN", amount: "1000" });
       assert.equal(tooMuch.status, 422);
       assert.match(tooMuch.body.detail, /ERC20InsufficientBalance/);
+      const toSelf = await post(sender.token, { type: "TRANSFER", to: sender.user.walletAddress, amount: "1" });
+      assert.equal(toSelf.status, 422, toSelf.text);
+      assert.match(toSelf.body.detail, /own sender/);
 
       await relayForwardJobs(api, chain);
       for (const id of [transfer.body.id, burn.body.id]) {
@@ -696,6 +699,58 @@ for (const database of testDatabases()) {
           ["REWARD", rewardToken.toLowerCase(), String(REWARD_ID), "1"],
         ].sort((x, y) => x[1]!.localeCompare(y[1]!)),
       );
+    });
+
+    it("relays at most RELAYER_WALLET_REQUESTS_PER_HOUR requests of one wallet an hour, custodial or signed, then 429", async () => {
+      const opened = await database.open();
+      const limited = await startTestApi({
+        database: opened.parameters,
+        chain,
+        environment: { RELAYER_WALLET_REQUESTS_PER_HOUR: "2" },
+      });
+      try {
+        const tenant = await createTestTenant(limited);
+        const custodial = await insertUser(limited, tenant.id, { email: "many@tx.test" });
+        const other = await insertUser(limited, tenant.id, { email: "other@tx.test" });
+        const wallet = privateKeyToAccount(generatePrivateKey());
+        const selfCustody = await insertUser(limited, tenant.id, { walletAddress: wallet.address });
+        for (const holder of [custodial, other, selfCustody])
+          await issuePoints(chain, tenant.tenant, holder.user.walletAddress as Address, 10n);
+        const burn = (token: string) =>
+          limited.request("POST", "/transactions", { token, body: { type: "BURN", amount: "1" } });
+        for (let index = 0; index < 2; index++) assert.equal((await burn(custodial.token)).status, 202);
+        const refused = await burn(custodial.token);
+        assert.equal(refused.status, 429, refused.text);
+        assert.ok(isProblem(refused));
+        const retryAfter = Number(refused.headers.get("retry-after"));
+        assert.ok(retryAfter > 3500 && retryAfter <= 3600, `Retry-After: ${retryAfter}`);
+        assert.equal((await burn(other.token)).status, 202, "another wallet's requests are its own");
+        // A self-custody wallet's requests count when their signatures queue them.
+        const signed: number[] = [];
+        for (let index = 0; index < 3; index++) {
+          const unsigned = await burn(selfCustody.token);
+          assert.equal(unsigned.body.status, "AWAITING_SIGNATURE", unsigned.text);
+          const typedData = unsigned.body.typedData;
+          const signature = await wallet.signTypedData({
+            ...typedData,
+            message: {
+              ...typedData.message,
+              value: BigInt(typedData.message.value),
+              gas: BigInt(typedData.message.gas),
+              nonce: BigInt(typedData.message.nonce),
+            },
+          });
+          const answer = await limited.request("POST", `/transactions/${unsigned.body.id}/signature`, {
+            token: selfCustody.token,
+            body: { signature },
+          });
+          signed.push(answer.status);
+        }
+        assert.deepEqual(signed, [202, 202, 429]);
+      } finally {
+        await limited.close();
+        await opened.drop();
+      }
     });
 
     it("answers 503 when the indexer is down, for transactions and balances", async () => {

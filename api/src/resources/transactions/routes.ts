@@ -217,6 +217,7 @@ export function registerTransactions(api: Api) {
         } else {
           to = body.to!;
         }
+        if (to.toLowerCase() === from.toLowerCase()) throw unprocessable("A transfer to its own sender moves nothing.");
         data =
           kind === "POINTS"
             ? encodeFunctionData({ abi: pointsTokenAbi, functionName: "transfer", args: [to, amount] })
