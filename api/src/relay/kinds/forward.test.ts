@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { asc, eq } from "drizzle-orm";
-import { encodeAbiParameters, type Address, type Hex } from "viem";
+import { encodeAbiParameters, toHex, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { erc2771ForwarderAbi } from "../../../../abi/erc2771Forwarder.ts";
 import { clientsOf, createOffer, holdings, issueClass, issuePoints, REWARD_ID } from "../../../test/forwardRelay.ts";
@@ -355,7 +355,7 @@ for (const database of testDatabases()) {
      * copy of the large one and the small one (1) signed for that nonce, ours first or second. The
      * forwarder executes the first and skips the other, whose nonce is then used.
      */
-    async function sameNonceBatch(ours: "first" | "second" | "first, malleated") {
+    async function sameNonceBatch(ours: "first" | "second" | "first, malleated", blocksBetween = 0) {
       const offerId = await createOffer(chain, a.tenant, { price: 10n, supply: 10n });
       const wallet = privateKeyToAccount(generatePrivateKey());
       const { token } = await insertUser(api, a.id, { walletAddress: wallet.address });
@@ -389,6 +389,8 @@ for (const database of testDatabases()) {
         ],
       } as never);
       assert.equal((await publicClient.waitForTransactionReceipt({ hash: elsewhere })).status, "success");
+      if (blocksBetween > 0)
+        await publicClient.request({ method: "hardhat_mine", params: [toHex(blocksBetween)] } as never);
       const holdingsBefore = await holdings(chain, a.tenant, wallet.address);
       const sent = await runJobs(api, chain, forwardKind, [job.id]);
       assert.equal(sent.length, 1);
@@ -417,6 +419,12 @@ for (const database of testDatabases()) {
         ["COMPLETED", elsewhere, null],
       );
       assert.ok(Number(redemption.onchainRedemptionId) >= 1);
+      assert.deepEqual(events, [["redemption.completed", 5, elsewhere, redemption.onchainRedemptionId]]);
+    });
+
+    it("settles a request from a batch that carried it thousands of blocks before the relayer's copy", async () => {
+      const { elsewhere, redemption, events } = await sameNonceBatch("first", 2_500);
+      assert.deepEqual([redemption.status, redemption.transactionHash], ["COMPLETED", elsewhere]);
       assert.deepEqual(events, [["redemption.completed", 5, elsewhere, redemption.onchainRedemptionId]]);
     });
 

@@ -26,6 +26,7 @@ import { recordEvent } from "../../events/outbox.ts";
 import {
   canonicalSignature,
   earlierNonceQueued,
+  FORWARD_REQUEST_TTL_SECONDS,
   forwarderNonce,
   forwardTypedData,
   releaseNonce,
@@ -201,11 +202,8 @@ function outcomesOf(
   return outcomes;
 }
 
-/**
- * How far back a request's execution elsewhere is looked for (a copy sent to the forwarder before
- * ours, so a few blocks at most), within what RPC providers allow one eth_getLogs to span.
- */
-const EXECUTED_ELSEWHERE_LOOKBACK_BLOCKS = 1_000n;
+/** Blocks one eth_getLogs spans (what RPC providers allow) while a request's execution elsewhere is looked for. */
+const LOG_RANGE_BLOCKS = 1_000n;
 
 /**
  * Whether the transaction that used the request's nonce carried this very request: the forwarder's
@@ -282,8 +280,9 @@ async function carriedThisRequest(
 /**
  * A request whose nonce the forwarder had used before our transaction came: anyone may send a signed
  * request to the forwarder themself (its signer, or someone who saw it in our transaction while it
- * waited). Its outcome and transaction there, found by the forwarder's event, if within the lookback
- * and if that transaction carried this request rather than another of its signer with the same nonce.
+ * waited). Its outcome and transaction there, found by the forwarder's event (searched back to the
+ * request's making), if that transaction carried this request rather than another of its signer
+ * with the same nonce.
  */
 async function executedElsewhere(
   context: JobContext,
@@ -292,15 +291,23 @@ async function executedElsewhere(
   beforeBlock: bigint,
 ): Promise<{ outcome: Outcome; transactionHash: Hex } | undefined> {
   const { publicClient } = context.chain;
-  const logs = await publicClient.getContractEvents({
-    address: forwarder,
-    abi: erc2771ForwarderAbi,
-    eventName: "ExecutedForwardRequest",
-    args: { signer: request.from },
-    fromBlock: beforeBlock > EXECUTED_ELSEWHERE_LOOKBACK_BLOCKS ? beforeBlock - EXECUTED_ELSEWHERE_LOOKBACK_BLOCKS : 0n,
-    toBlock: beforeBlock,
-  });
-  const executed = logs.find((log) => log.args.nonce === BigInt(request.nonce));
+  // Back from our receipt, a range at a time, to the blocks before the request existed (its typed
+  // data was made FORWARD_REQUEST_TTL_SECONDS before its deadline): it cannot have run earlier.
+  const madeAt = BigInt(request.deadline - FORWARD_REQUEST_TTL_SECONDS);
+  let executed;
+  for (let toBlock = beforeBlock; !executed && toBlock >= 0n; toBlock -= LOG_RANGE_BLOCKS) {
+    const fromBlock = toBlock >= LOG_RANGE_BLOCKS ? toBlock - LOG_RANGE_BLOCKS + 1n : 0n;
+    const logs = await publicClient.getContractEvents({
+      address: forwarder,
+      abi: erc2771ForwarderAbi,
+      eventName: "ExecutedForwardRequest",
+      args: { signer: request.from },
+      fromBlock,
+      toBlock,
+    });
+    executed = logs.find((log) => log.args.nonce === BigInt(request.nonce));
+    if (fromBlock === 0n || (await publicClient.getBlock({ blockNumber: fromBlock })).timestamp < madeAt) break;
+  }
   if (!executed) return undefined;
   const receipt = await publicClient.getTransactionReceipt({ hash: executed.transactionHash });
   if (!(await carriedThisRequest(context, forwarder, request, receipt))) return undefined;
