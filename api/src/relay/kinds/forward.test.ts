@@ -390,7 +390,7 @@ for (const database of testDatabases()) {
       } as never);
       assert.equal((await publicClient.waitForTransactionReceipt({ hash: elsewhere })).status, "success");
       if (blocksBetween > 0)
-        await publicClient.request({ method: "hardhat_mine", params: [toHex(blocksBetween)] } as never);
+        await publicClient.request({ method: "hardhat_mine", params: [toHex(blocksBetween), "0x0"] } as never);
       const holdingsBefore = await holdings(chain, a.tenant, wallet.address);
       const sent = await runJobs(api, chain, forwardKind, [job.id]);
       assert.equal(sent.length, 1);
