@@ -137,6 +137,7 @@ export async function reserveNonce(
  * Refuses (429) a request of a wallet that has had `perHour` requests queued in the last hour: each is
  * relayed at the platform's cost and counts against its tenant's gas, so one holder must not spend
  * it for every other. Reads the wallet's latest `perHour` nonces only (the key's index, newest first).
+ * Call inside the transaction that reserves the nonce.
  */
 export async function assertWalletWithinLimit(
   db: Pick<Database, "execute">,
@@ -145,6 +146,10 @@ export async function assertWalletWithinLimit(
   signer: Address,
   perHour: number,
 ): Promise<void> {
+  // Counted under the wallet's lock: requests of it at once each count those before them.
+  await db.execute(
+    sql`select pg_advisory_xact_lock(hashtextextended(${`pers:wallet:${chainId}:${forwarder.toLowerCase()}:${signer.toLowerCase()}`}, 0))`,
+  );
   const { rows } = await db.execute<{ queued: number; oldest: Date | string | null }>(sql`
     select count(*)::int as queued, min(created_at) as oldest from (
       select created_at from ${forwardNonces}

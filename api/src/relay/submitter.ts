@@ -129,6 +129,10 @@ export async function submitPending(context: RelayerContext, lane: ChainLane): P
       }
     }
   } finally {
+    // Served: the tenants whose jobs this round carried, failed or held back. One the round did not
+    // reach (the chain's room ran out first) keeps its turn.
+    const served = lane.served!;
+    for (const job of claimed) if (handled.has(job.id)) served.lastRound.set(job.tenantId, served.rounds);
     const released = claimed.filter((job) => !handled.has(job.id));
     if (released.length > 0) {
       const heldBack = result.throttled || result.waitingForFees;
@@ -286,7 +290,11 @@ async function claimJobs(context: RelayerContext, lane: ChainLane): Promise<{ jo
     if (tenantRows.length === 0) return { jobs: [], more: false };
     const served = (lane.served ??= { rounds: 0, lastRound: new Map() });
     const turn = (tenantId: string) => served.lastRound.get(tenantId) ?? -1;
-    const tenantIds = tenantRows.map((row) => row.tenant_id).sort((x, y) => turn(x) - turn(y));
+    // At most one job each for claimLimit tenants, when more have jobs ready.
+    const tenantIds = tenantRows
+      .map((row) => row.tenant_id)
+      .sort((x, y) => turn(x) - turn(y))
+      .slice(0, settings.claimLimit);
     const share = Math.max(1, Math.ceil(settings.claimLimit / tenantIds.length));
     const { rows: claimedRows } = await tx.execute<{ id: string; tenant_id: string }>(sql`
       select job.id, job.tenant_id from unnest(${sql.param(tenantIds)}::uuid[]) as tenant(id)
@@ -298,10 +306,7 @@ async function claimJobs(context: RelayerContext, lane: ChainLane): Promise<{ jo
     if (claimedRows.length === 0) return { jobs: [], more: false };
     served.rounds += 1;
     const perTenant = new Map<string, number>();
-    for (const row of claimedRows) {
-      perTenant.set(row.tenant_id, (perTenant.get(row.tenant_id) ?? 0) + 1);
-      served.lastRound.set(row.tenant_id, served.rounds);
-    }
+    for (const row of claimedRows) perTenant.set(row.tenant_id, (perTenant.get(row.tenant_id) ?? 0) + 1);
     const rows = await tx
       .update(relayJobs)
       .set({ availableAt: new Date(now.getTime() + settings.leaseMs) })

@@ -163,21 +163,22 @@ function outcomesOf(
   forwarder: Address,
   requests: readonly ForwardPayload["request"][],
 ): Map<string, Outcome> {
-  const executed = new Map<string, boolean>();
+  const executed = new Map<string, { success: boolean; logIndex: number }>();
   for (const log of parseEventLogs({
     abi: erc2771ForwarderAbi,
     eventName: "ExecutedForwardRequest",
     logs: receipt.logs,
   })) {
     if (isAddressEqual(log.address, forwarder))
-      executed.set(signerKey(log.args.signer, log.args.nonce), log.args.success);
+      executed.set(signerKey(log.args.signer, log.args.nonce), { success: log.args.success, logIndex: log.logIndex });
   }
   const effects: (EffectLog | undefined)[] = parseEventLogs({ abi: effectAbi, logs: receipt.logs });
   const outcomes = new Map<string, Outcome>();
   for (const request of requests) {
     const key = signerKey(request.from, request.nonce);
-    const success = executed.get(key);
-    if (success === undefined) continue;
+    const reported = executed.get(key);
+    if (reported === undefined) continue;
+    const { success } = reported;
     if (!success) {
       outcomes.set(key, { success });
       continue;
@@ -187,7 +188,8 @@ function outcomesOf(
       outcomes.set(key, { success });
       continue;
     }
-    const index = effects.findIndex((log) => log !== undefined && expected(log));
+    // A request's own logs come before the forwarder reports it.
+    const index = effects.findIndex((log) => log !== undefined && log.logIndex < reported.logIndex && expected(log));
     if (index < 0) {
       outcomes.set(key, { success: false, displaced: true });
       continue;

@@ -70,7 +70,11 @@ function endSessionsOf(tenantId: string, userIds: string[]) {
   const subjects = userIds.map((userId) => `user:${userId}`);
   return {
     within: (tx: Transaction) => revokeSessionsWithin(tx, tenantId, subjects),
-    again: (ctx: Context) => revokeSessions(ctx.services, tenantId, subjects),
+    // The change has committed: a failure here is logged, not the request's answer.
+    again: (ctx: Context) =>
+      revokeSessions(ctx.services, tenantId, subjects).catch((error: unknown) =>
+        ctx.log.error({ err: error, tenantId }, "ending sessions again after the commit failed"),
+      ),
   };
 }
 
