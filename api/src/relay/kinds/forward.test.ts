@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { asc, eq } from "drizzle-orm";
-import { encodeAbiParameters, toHex, type Address, type Hex } from "viem";
+import { encodeAbiParameters, getAbiItem, toHex, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { erc2771ForwarderAbi } from "../../../../abi/erc2771Forwarder.ts";
 import { clientsOf, createOffer, holdings, issueClass, issuePoints, REWARD_ID } from "../../../test/forwardRelay.ts";
@@ -500,23 +500,9 @@ for (const database of testDatabases()) {
       const theirs = { ...small.typedData, message: { ...small.typedData.message, nonce } };
       const request = { ...requestOf(theirs), signature: await signWith(wallet, theirs) };
       const { nonce: _, ...forwarded } = request;
-      const encoded = encodeAbiParameters(
-        [
-          {
-            type: "tuple",
-            components: [
-              { name: "from", type: "address" },
-              { name: "to", type: "address" },
-              { name: "value", type: "uint256" },
-              { name: "gas", type: "uint256" },
-              { name: "deadline", type: "uint48" },
-              { name: "data", type: "bytes" },
-              { name: "signature", type: "bytes" },
-            ],
-          },
-        ],
-        [forwarded],
-      );
+      // Encoded as the forwarder's `execute` takes it (ForwardRequestData).
+      const executeAbi = getAbiItem({ abi: erc2771ForwarderAbi, name: "execute" });
+      const encoded = encodeAbiParameters(executeAbi.inputs, [forwarded]);
       await publicClient.waitForTransactionReceipt({
         hash: await walletClient.writeContract({
           address: receiver,
