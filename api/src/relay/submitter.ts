@@ -277,7 +277,8 @@ async function claimJobs(context: RelayerContext, lane: ChainLane): Promise<{ jo
   const known = sql`${sql.param([...kinds.keys()])}::text[]`;
   const ready = sql`status = 'PENDING' and chain_id = ${chainId} and available_at <= ${now} and kind = any(${known})`;
   return db.transaction(async (tx) => {
-    // The tenants with jobs ready, one index probe each (relay_jobs_ready), not a scan of the queue.
+    // The tenants with jobs ready, by skipping through relay_jobs_ready from one tenant to the next
+    // (a tenant's entries not ready yet, held back or leased, are walked past), not by sorting the queue.
     const { rows: tenantRows } = await tx.execute<{ tenant_id: string }>(sql`
       with recursive tenant(tenant_id) as (
         (select tenant_id from ${relayJobs} where ${ready} order by tenant_id limit 1)
