@@ -13,9 +13,22 @@ import { relayJobs } from "../src/db/relaySchema.ts";
 import { tenants } from "../src/db/schema.ts";
 import { forwardKind, type ForwardPayload } from "../src/relay/kinds/forward.ts";
 import type { Job } from "../src/relay/jobs.ts";
+import type { LocalAccount } from "viem/accounts";
 import type { TestApi, TestChain } from "./harness.ts";
 
 export const REWARD_ID = 1n;
+
+/** The request of a typed data document from the API, as the forwarder takes it (without its signature). */
+export const requestOf = (typedData: any) => ({
+  ...typedData.message,
+  value: BigInt(typedData.message.value),
+  gas: BigInt(typedData.message.gas),
+  nonce: BigInt(typedData.message.nonce),
+});
+
+/** Signs a typed data document from the API with a test account, as a wallet would. */
+export const signWith = (account: LocalAccount, typedData: any) =>
+  account.signTypedData({ ...typedData, message: requestOf(typedData) });
 
 export const clientsOf = (chain: TestChain): ChainClients => chain.chains.get(chain.chains.ids()[0]!)!;
 

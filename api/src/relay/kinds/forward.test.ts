@@ -11,7 +11,16 @@ import { asc, eq } from "drizzle-orm";
 import { encodeAbiParameters, getAbiItem, toHex, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { erc2771ForwarderAbi } from "../../../../abi/erc2771Forwarder.ts";
-import { clientsOf, createOffer, holdings, issueClass, issuePoints, REWARD_ID } from "../../../test/forwardRelay.ts";
+import {
+  clientsOf,
+  createOffer,
+  holdings,
+  issueClass,
+  issuePoints,
+  requestOf,
+  REWARD_ID,
+  signWith,
+} from "../../../test/forwardRelay.ts";
 import {
   createTestTenant,
   insertUser,
@@ -42,18 +51,6 @@ const ARTIFACTS = join(import.meta.dirname, "..", "..", "..", "..", "artifacts",
 let chain: TestChain;
 before(async () => (chain = await startTestChain()));
 after(async () => chain.close());
-
-/** The request of a typed data document from the API, as the forwarder takes it (without its signature). */
-const requestOf = (typedData: any) => ({
-  ...typedData.message,
-  value: BigInt(typedData.message.value),
-  gas: BigInt(typedData.message.gas),
-  nonce: BigInt(typedData.message.nonce),
-});
-
-/** Signs a typed data document from the API with a test account, as a wallet would. */
-const signWith = (account: ReturnType<typeof privateKeyToAccount>, typedData: any) =>
-  account.signTypedData({ ...typedData, message: requestOf(typedData) });
 
 for (const database of testDatabases()) {
   describe(`forward jobs the forwarder refuses, on ${database.name}`, () => {

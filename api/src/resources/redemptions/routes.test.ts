@@ -15,7 +15,14 @@ import {
   type TestTenant,
 } from "../../../test/harness.ts";
 import { assertInvalid, assertRefused, callersOf, type TenantCallers } from "../../../test/callers.ts";
-import { clientsOf, createOffer, holdings, issuePoints, relayForwardJobs } from "../../../test/forwardRelay.ts";
+import {
+  clientsOf,
+  createOffer,
+  holdings,
+  issuePoints,
+  relayForwardJobs,
+  signWith,
+} from "../../../test/forwardRelay.ts";
 import { platformEvents, relayJobs } from "../../db/relaySchema.ts";
 import { redemptions } from "../../db/redemptionsSchema.ts";
 import type { ForwardPayload } from "../../relay/kinds/forward.ts";
@@ -70,20 +77,6 @@ for (const database of testDatabases()) {
       const completed = events.filter((event) => event.type === "redemption.completed");
       assert.ok(completed.some((event) => event.data.redemptionId === accepted.body.id));
     });
-
-    /** Signs a typed data document from the API with a test account, as a wallet would. */
-    const signWith = (account: ReturnType<typeof privateKeyToAccount>, typedData: any) =>
-      account.signTypedData({
-        domain: typedData.domain,
-        types: typedData.types,
-        primaryType: typedData.primaryType,
-        message: {
-          ...typedData.message,
-          value: BigInt(typedData.message.value),
-          gas: BigInt(typedData.message.gas),
-          nonce: BigInt(typedData.message.nonce),
-        },
-      });
 
     it("redeems for a self-custody user with their signature; a forged, altered or replayed signature is refused", async () => {
       const offerId = await createOffer(chain, a.tenant, { price: PRICE, supply: 5n });

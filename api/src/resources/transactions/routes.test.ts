@@ -18,6 +18,7 @@ import {
   issuePoints,
   relayForwardJobs,
   REWARD_ID,
+  signWith,
 } from "../../../test/forwardRelay.ts";
 import {
   createTestTenant,
@@ -72,20 +73,6 @@ after(async () => {
   await indexer?.stop();
   await chain?.close();
 });
-
-/** Signs a typed data document from the API with a test account, as a wallet would. */
-const signWith = (account: ReturnType<typeof privateKeyToAccount>, typedData: any) =>
-  account.signTypedData({
-    domain: typedData.domain,
-    types: typedData.types,
-    primaryType: typedData.primaryType,
-    message: {
-      ...typedData.message,
-      value: BigInt(typedData.message.value),
-      gas: BigInt(typedData.message.gas),
-      nonce: BigInt(typedData.message.nonce),
-    },
-  });
 
 for (const database of testDatabases()) {
   describe(`/transactions and /balances on ${database.name}`, () => {
@@ -730,16 +717,7 @@ for (const database of testDatabases()) {
         for (let index = 0; index < 3; index++) {
           const unsigned = await burn(selfCustody.token);
           assert.equal(unsigned.body.status, "AWAITING_SIGNATURE", unsigned.text);
-          const typedData = unsigned.body.typedData;
-          const signature = await wallet.signTypedData({
-            ...typedData,
-            message: {
-              ...typedData.message,
-              value: BigInt(typedData.message.value),
-              gas: BigInt(typedData.message.gas),
-              nonce: BigInt(typedData.message.nonce),
-            },
-          });
+          const signature = await signWith(wallet, unsigned.body.typedData);
           const answer = await limited.request("POST", `/transactions/${unsigned.body.id}/signature`, {
             token: selfCustody.token,
             body: { signature },
